@@ -1,0 +1,75 @@
+/**
+ * Reading the authorization response (RFC 6749 §4.1.2) from what the user pastes or the browser sends.
+ *
+ * Accepted, after trimming: `CODE#STATE` (the manual page), a full callback URL copied from the
+ * address bar, or its query string (`code=…&state=…`, with or without `?`). An `error=…` response
+ * becomes `access_denied` (or the server's own error code in the message). Anything else is an
+ * `invalid_code` error that never quotes the input: it may hold a code.
+ */
+import { OAuthFlowError } from './errors.js';
+
+export interface AuthorizationCode {
+  code: string;
+  state: string;
+}
+
+const PASTE_HINT = 'Paste the whole `CODE#STATE` value shown in the browser, or the full callback URL.';
+/** Codes and states are opaque but printable, with no whitespace (RFC 6749 Appendix A.11/A.5). */
+const TOKEN_CHARS = /^[\x21-\x7e]+$/;
+
+/** Turns the parameters of an authorization response into a code and state, or a typed error. */
+export function codeFromParams(params: URLSearchParams): AuthorizationCode {
+  const error = params.get('error');
+  if (error !== null) {
+    const description = params.get('error_description');
+    const what =
+      error === 'access_denied'
+        ? 'The authorization was denied in the browser'
+        : `The authorization failed (${error.slice(0, 100)})`;
+    throw new OAuthFlowError(
+      'access_denied',
+      `${what}${description ? `: ${description.slice(0, 200)}` : ''}. Run the login again and choose Approve.`,
+    );
+  }
+  if (params.getAll('state').length > 1 || params.getAll('code').length > 1) {
+    throw new OAuthFlowError('invalid_code', `The callback carries more than one code or state. ${PASTE_HINT}`);
+  }
+  return checked(params.get('code'), params.get('state'));
+}
+
+function checked(code: string | null, state: string | null): AuthorizationCode {
+  if (!code || !state) {
+    throw new OAuthFlowError('invalid_code', `The authorization code or its state is missing. ${PASTE_HINT}`);
+  }
+  if (!TOKEN_CHARS.test(code) || !TOKEN_CHARS.test(state)) {
+    throw new OAuthFlowError(
+      'invalid_code',
+      `The authorization code contains spaces or unexpected characters. ${PASTE_HINT}`,
+    );
+  }
+  return { code, state };
+}
+
+export function parseAuthCode(raw: string): AuthorizationCode {
+  if (typeof raw !== 'string') throw new OAuthFlowError('invalid_code', `Expected a string. ${PASTE_HINT}`);
+  const input = raw.trim();
+  if (input === '') throw new OAuthFlowError('invalid_code', `Nothing was pasted. ${PASTE_HINT}`);
+
+  if (/^https?:\/\//i.test(input)) {
+    let url: URL;
+    try {
+      url = new URL(input);
+    } catch {
+      throw new OAuthFlowError('invalid_code', `That is not a valid URL. ${PASTE_HINT}`);
+    }
+    return codeFromParams(url.searchParams);
+  }
+  const query = input.startsWith('?') ? input.slice(1) : input;
+  if (/(^|&)(code|error)=/.test(query)) return codeFromParams(new URLSearchParams(query));
+
+  const hash = input.indexOf('#');
+  if (hash === -1) {
+    throw new OAuthFlowError('invalid_code', `The pasted value has no \`#\` between code and state. ${PASTE_HINT}`);
+  }
+  return checked(input.slice(0, hash), input.slice(hash + 1));
+}

@@ -1,0 +1,76 @@
+/**
+ * Resolving an `OAuthConfig`.
+ *
+ * Precedence, lowest to highest: the defaults in `constants.ts`, the `ANTHROPIC_OAUTH_*` environment
+ * variables, then the explicit `Partial<OAuthConfig>` a caller passes. The token and authorize URLs
+ * must be https, except on loopback (RFC 8252 §8.3 allows http only there), so a typo can never send
+ * a refresh token in clear text.
+ */
+import {
+  DEFAULT_AUTHORIZE_URL,
+  DEFAULT_CLIENT_ID,
+  DEFAULT_REDIRECT_URI,
+  DEFAULT_SCOPES,
+  DEFAULT_TOKEN_URL,
+} from './constants.js';
+import { OAuthFlowError } from './errors.js';
+import type { OAuthConfig } from './types.js';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+const ENV_VARIABLES: Readonly<Record<keyof OAuthConfig, string>> = {
+  clientId: 'ANTHROPIC_OAUTH_CLIENT_ID',
+  redirectUri: 'ANTHROPIC_OAUTH_REDIRECT_URI',
+  tokenUrl: 'ANTHROPIC_OAUTH_TOKEN_URL',
+  authorizeUrl: 'ANTHROPIC_OAUTH_AUTHORIZE_URL',
+  scopes: 'ANTHROPIC_OAUTH_SCOPES',
+};
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+export function isLoopbackHost(hostname: string): boolean {
+  return LOOPBACK_HOSTS.has(hostname.toLowerCase()) || /^127(\.\d{1,3}){3}$/.test(hostname);
+}
+
+/** Throws `insecure_url` unless `value` is an https URL, or http on a loopback host. */
+export function requireSecureUrl(value: string, what: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch (cause) {
+    throw new OAuthFlowError('invalid_config', `The ${what} is not a valid URL. Check your configuration.`, {
+      cause,
+    });
+  }
+  if (url.protocol === 'https:') return url;
+  if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return url;
+  throw new OAuthFlowError(
+    'insecure_url',
+    `The ${what} must use https (http is allowed only on localhost). Got ${url.protocol}//${url.host}.`,
+  );
+}
+
+/** The defaults, overridden by the environment, overridden by `overrides`; URLs checked. */
+export function resolveConfig(overrides: Partial<OAuthConfig> = {}, env: Env = process.env): OAuthConfig {
+  const config: OAuthConfig = {
+    clientId: DEFAULT_CLIENT_ID,
+    redirectUri: DEFAULT_REDIRECT_URI,
+    tokenUrl: DEFAULT_TOKEN_URL,
+    authorizeUrl: DEFAULT_AUTHORIZE_URL,
+    scopes: DEFAULT_SCOPES,
+  };
+  for (const key of Object.keys(ENV_VARIABLES) as (keyof OAuthConfig)[]) {
+    const fromEnv = env[ENV_VARIABLES[key]]?.trim();
+    if (fromEnv) config[key] = fromEnv;
+    const explicit = overrides[key];
+    if (explicit !== undefined) {
+      if (typeof explicit !== 'string' || explicit.trim() === '') {
+        throw new OAuthFlowError('invalid_config', `oauthConfig.${key} must be a non-empty string.`);
+      }
+      config[key] = explicit;
+    }
+  }
+  requireSecureUrl(config.tokenUrl, 'token URL');
+  requireSecureUrl(config.authorizeUrl, 'authorize URL');
+  return config;
+}

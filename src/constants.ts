@@ -1,0 +1,36 @@
+/**
+ * The identity of the OAuth client and the wire constants (PROTOCOL.md).
+ *
+ * Every value here has changed at least once upstream, so each lives in exactly one named constant
+ * and can be overridden by option (`oauthConfig`, `betas`, `userAgent`) and, for `OAuthConfig`, by
+ * environment variable (`ANTHROPIC_OAUTH_*`, see `config.ts`).
+ */
+
+/** Betas sent on every API request made with an OAuth token (the seed's list). */
+export const DEFAULT_OAUTH_BETAS: readonly string[] = Object.freeze([
+  'oauth-2025-04-20',
+  'interleaved-thinking-2025-05-14',
+  'claude-code-20250219',
+  'fine-grained-tool-streaming-2025-05-14',
+]);
+
+/** The beta without which the API refuses an OAuth bearer token. */
+export const OAUTH_BETA = 'oauth-2025-04-20';
+
+/** The public OAuth client (no secret). */
+export const DEFAULT_CLIENT_ID = '9d1c250a-e61b-44d9-88ed-5944d1962f5e';
+
+/** The manual redirect: this page shows the user `CODE#STATE` to paste. */
+export const DEFAULT_REDIRECT_URI = 'https://platform.claude.com/oauth/code/callback';
+
+/** The token endpoint (the seed's console.anthropic.com URL answers 404 since mid-2026). */
+export const DEFAULT_TOKEN_URL = 'https://platform.claude.com/v1/oauth/token';
+
+export const DEFAULT_AUTHORIZE_URL = 'https://claude.ai/oauth/authorize';
+
+export const DEFAULT_SCOPES = 'org:create_api_key user:profile user:inference';
+
+export const DEFAULT_USER_AGENT = 'claude-cli/2.1.2 (external, cli)';
+
+/** A token within this many seconds of its expiry is refreshed before it is used. */
+export const EXPIRY_BUFFER_SECONDS = 300;

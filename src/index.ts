@@ -1,0 +1,32 @@
+/** The public surface of `anthropic-oauth`, listed by hand. */
+
+export { buildAuthorizationUrl } from './authorize.js';
+export { openBrowser } from './browser.js';
+export { parseAuthCode } from './callback.js';
+export { AnthropicOAuth, type AnthropicOAuthOptions, type OAuthClientOptions } from './client.js';
+export { resolveConfig } from './config.js';
+export {
+  DEFAULT_AUTHORIZE_URL,
+  DEFAULT_CLIENT_ID,
+  DEFAULT_OAUTH_BETAS,
+  DEFAULT_REDIRECT_URI,
+  DEFAULT_SCOPES,
+  DEFAULT_TOKEN_URL,
+  DEFAULT_USER_AGENT,
+  EXPIRY_BUFFER_SECONDS,
+} from './constants.js';
+export { loadTokensFromEnv } from './env.js';
+export {
+  OAuthFlowError,
+  type OAuthFlowErrorCode,
+  TokenStorageError,
+  type TokenStorageErrorCode,
+} from './errors.js';
+export { authorizeManually, type LoginIO } from './login.js';
+export { generatePkce } from './pkce.js';
+export { defaultTokenPath, TokenStorage } from './store/file.js';
+export { MemoryTokenStore } from './store/memory.js';
+export type { TokenStore } from './store/types.js';
+export { exchangeCodeForTokens, processTokenResponse, refreshAccessToken } from './token.js';
+export { isExpired, tokensFromResponse } from './tokens.js';
+export type { AccountInfo, Fetch, OAuthConfig, OAuthState, OAuthTokens, OrganizationInfo } from './types.js';

@@ -1,0 +1,177 @@
+/**
+ * The file store: `~/.anthropic/oauth_tokens.json` by default (or `ANTHROPIC_OAUTH_TOKEN_FILE`).
+ *
+ * - The file is written 0600 and a directory we create is 0700.
+ * - Writes are atomic: a temporary file in the same directory, fsync, rename, fsync of the
+ *   directory. A crash at any point leaves the old login or the new one, never neither, and no
+ *   temporary file survives a failed write.
+ * - A token file that is a symlink is written through to its target (the link stays a link).
+ * - A missing file is "not logged in" (`load()` returns `null`). Empty, truncated, non-JSON or
+ *   wrongly typed contents are a `corrupt_file` error naming the path, never quoting the contents.
+ * - A group- or world-accessible file is refused with the `chmod` to run, as the SDK does for its
+ *   credentials file: another local user could have read or planted it.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fs, constants as fsConstants } from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { Env } from '../config.js';
+import { TokenStorageError } from '../errors.js';
+import { fromStoredCredentials, toStoredCredentials } from '../tokens.js';
+import type { OAuthTokens } from '../types.js';
+import type { TokenStore } from './types.js';
+
+export const ENV_TOKEN_FILE = 'ANTHROPIC_OAUTH_TOKEN_FILE';
+
+/** `ANTHROPIC_OAUTH_TOKEN_FILE`, else `~/.anthropic/oauth_tokens.json`. */
+export function defaultTokenPath(env: Env = process.env): string {
+  const fromEnv = env[ENV_TOKEN_FILE]?.trim();
+  return fromEnv ? resolve(fromEnv) : join(homedir(), '.anthropic', 'oauth_tokens.json');
+}
+
+function errnoCode(error: unknown): string | undefined {
+  return error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+}
+
+export class TokenStorage implements TokenStore {
+  readonly path: string;
+
+  constructor(path?: string) {
+    this.path = path ? resolve(path) : defaultTokenPath();
+  }
+
+  /** The file a write must replace: the symlink's target when the path is a symlink. */
+  async #targetPath(): Promise<string> {
+    try {
+      return await fs.realpath(this.path);
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') {
+        // A dangling symlink is written through to where it points.
+        const link = await fs.readlink(this.path).catch(() => undefined);
+        return link === undefined ? this.path : resolve(dirname(this.path), link);
+      }
+      throw error;
+    }
+  }
+
+  async exists(): Promise<boolean> {
+    try {
+      await fs.access(this.path, fsConstants.F_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async load(): Promise<OAuthTokens | null> {
+    let handle: fs.FileHandle;
+    try {
+      handle = await fs.open(this.path, 'r');
+    } catch (error) {
+      const code = errnoCode(error);
+      if (code === 'ENOENT') return null;
+      if (code === 'EACCES' || code === 'EPERM') {
+        throw new TokenStorageError(
+          'permission_denied',
+          `Cannot read the token file ${this.path} (permission denied). Check its owner, or run \`chmod 600 ${this.path}\`.`,
+          { path: this.path, cause: error },
+        );
+      }
+      throw new TokenStorageError('read_failed', `Cannot read the token file ${this.path} (${code ?? 'error'}).`, {
+        path: this.path,
+        cause: error,
+      });
+    }
+    let text: string;
+    try {
+      const stat = await handle.stat();
+      const mode = stat.mode & 0o777;
+      if (process.platform !== 'win32' && mode & 0o077) {
+        throw new TokenStorageError(
+          'permission_denied',
+          `The token file ${this.path} is accessible to other users (mode 0${mode.toString(8)}). Run \`chmod 600 ${this.path}\` and try again.`,
+          { path: this.path },
+        );
+      }
+      text = await handle.readFile('utf8');
+    } finally {
+      await handle.close();
+    }
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch {
+      throw new TokenStorageError(
+        'corrupt_file',
+        `The token file ${this.path} is ${text.trim() === '' ? 'empty' : 'not valid JSON'}. Run \`npx anthropic-oauth login\` to replace it.`,
+        { path: this.path },
+      );
+    }
+    return fromStoredCredentials(data, this.path);
+  }
+
+  async save(tokens: OAuthTokens): Promise<void> {
+    const data = `${JSON.stringify(toStoredCredentials(tokens), null, 2)}\n`;
+    let target = this.path;
+    let tmp: string | undefined;
+    try {
+      target = await this.#targetPath();
+      const dir = dirname(target);
+      await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+      tmp = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+      const handle = await fs.open(tmp, 'wx', 0o600);
+      try {
+        await handle.writeFile(data, 'utf8');
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await fs.rename(tmp, target);
+      tmp = undefined;
+      await fsyncDirectory(dir);
+    } catch (error) {
+      if (tmp !== undefined) await fs.unlink(tmp).catch(() => {});
+      const code = errnoCode(error);
+      const why =
+        code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+          ? 'permission denied or read-only file system'
+          : code === 'ENOSPC'
+            ? 'the disk is full'
+            : (code ?? 'error');
+      throw new TokenStorageError(
+        code === 'EACCES' || code === 'EPERM' ? 'permission_denied' : 'write_failed',
+        `Could not save the login to ${target} (${why}). Free space or fix permissions on ${dirname(target)}, then try again.`,
+        { path: target, cause: error },
+      );
+    }
+  }
+
+  async clear(): Promise<void> {
+    try {
+      await fs.unlink(this.path);
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return;
+      throw new TokenStorageError(
+        'write_failed',
+        `Could not delete the token file ${this.path} (${errnoCode(error) ?? 'error'}).`,
+        {
+          path: this.path,
+          cause: error,
+        },
+      );
+    }
+  }
+}
+
+/** Makes a rename durable (best effort: some platforms cannot open a directory). */
+async function fsyncDirectory(dir: string): Promise<void> {
+  let handle: fs.FileHandle | undefined;
+  try {
+    handle = await fs.open(dir, 'r');
+    await handle.sync();
+  } catch {
+    // Not supported here (e.g. Windows); the rename itself is still atomic.
+  } finally {
+    await handle?.close().catch(() => {});
+  }
+}

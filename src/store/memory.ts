@@ -1,0 +1,28 @@
+import { inspect } from 'node:util';
+import type { OAuthTokens } from '../types.js';
+import type { TokenStore } from './types.js';
+
+/** Keeps a login in memory only: for tests, short-lived scripts, and stores of your own to wrap. */
+export class MemoryTokenStore implements TokenStore {
+  #tokens: OAuthTokens | null;
+
+  constructor(tokens: OAuthTokens | null = null) {
+    this.#tokens = tokens ? { ...tokens } : null;
+  }
+
+  async load(): Promise<OAuthTokens | null> {
+    return this.#tokens ? { ...this.#tokens } : null;
+  }
+
+  async save(tokens: OAuthTokens): Promise<void> {
+    this.#tokens = { ...tokens };
+  }
+
+  async clear(): Promise<void> {
+    this.#tokens = null;
+  }
+
+  [inspect.custom](): string {
+    return `MemoryTokenStore { ${this.#tokens ? 'logged in' : 'empty'} }`;
+  }
+}

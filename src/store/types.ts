@@ -1,0 +1,18 @@
+import type { OAuthTokens } from '../types.js';
+
+/**
+ * Where a login is kept. Implementations must be safe to call concurrently within one process and
+ * must never lose a saved login: `save` replaces the previous tokens atomically or not at all.
+ */
+export interface TokenStore {
+  /** The stored tokens, or `null` when nothing is stored. Throws `TokenStorageError` when unreadable. */
+  load(): Promise<OAuthTokens | null>;
+  save(tokens: OAuthTokens): Promise<void>;
+  clear(): Promise<void>;
+}
+
+export function isTokenStore(value: unknown): value is TokenStore {
+  if (value === null || typeof value !== 'object') return false;
+  const store = value as Record<string, unknown>;
+  return typeof store.load === 'function' && typeof store.save === 'function' && typeof store.clear === 'function';
+}

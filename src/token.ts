@@ -1,0 +1,209 @@
+/**
+ * The token endpoint: the authorization-code grant (RFC 6749 §4.1.3, RFC 7636 §4.5) and the
+ * refresh grant (RFC 6749 §6), sent as JSON bodies as the service requires.
+ *
+ * Sending is apart from interpreting: `postTokenRequest` performs the call and
+ * `processTokenResponse` validates a `Response`, so validation is testable with `new Response()`.
+ *
+ * - A `state` that differs from the one we sent fails before any request (RFC 6749 §10.12).
+ * - Redirects are not followed (a 3xx is an invalid response), bodies are read up to 1 MiB, and
+ *   every call has a timeout (default 30 s) on top of the caller's `AbortSignal`.
+ * - Error bodies keep only `error`, `error_description`, `error_uri`. `invalid_grant` is terminal;
+ *   429 carries `retryAfter`; 5xx and network failures are marked transient by their code.
+ * - The refresh grant sends no `scope` (the service answers `invalid_scope` to it), and a response
+ *   without `refresh_token` keeps the old one.
+ */
+import { type Env, resolveConfig } from './config.js';
+import { LOGIN_HINT, OAuthFlowError, redactErrorBody } from './errors.js';
+import { nowSeconds, tokensFromResponse } from './tokens.js';
+import type { Fetch, OAuthConfig, OAuthState, OAuthTokens } from './types.js';
+import { VERSION } from './version.js';
+
+export const MAX_TOKEN_RESPONSE_BYTES = 1 << 20;
+export const DEFAULT_TOKEN_TIMEOUT_MS = 30_000;
+const MAX_RETRY_AFTER_SECONDS = 300;
+
+export interface TokenRequestOptions {
+  config?: Partial<OAuthConfig> | undefined;
+  fetch?: Fetch | undefined;
+  signal?: AbortSignal | undefined;
+  /** Milliseconds before the call is abandoned (default 30 000). */
+  timeoutMs?: number | undefined;
+  env?: Env | undefined;
+}
+
+/** Reads at most `limit` bytes of a body; more than that is an invalid response. */
+async function readCapped(response: Response, limit: number = MAX_TOKEN_RESPONSE_BYTES): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      throw new OAuthFlowError(
+        'invalid_response',
+        'The token endpoint sent a response larger than 1 MiB. Check the token URL.',
+        { status: response.status },
+      );
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseRetryAfter(header: string | null): number | undefined {
+  if (header === null) return undefined;
+  const seconds = /^\s*\d+\s*$/.test(header) ? Number(header) : (Date.parse(header) - Date.now()) / 1000;
+  if (!Number.isFinite(seconds)) return undefined;
+  return Math.min(Math.max(seconds, 0), MAX_RETRY_AFTER_SECONDS);
+}
+
+/** Validates a token endpoint `Response`: tokens, or a typed `OAuthFlowError`. */
+export async function processTokenResponse(response: Response, now: number = nowSeconds()): Promise<OAuthTokens> {
+  const status = response.status;
+  if (status >= 300 && status < 400) {
+    await response.body?.cancel().catch(() => {});
+    throw new OAuthFlowError(
+      'invalid_response',
+      `The token endpoint answered with a redirect (HTTP ${status}), which is never followed. Check the token URL.`,
+      { status },
+    );
+  }
+  const text = await readCapped(response);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  if (status === 200 || status === 201) {
+    if (json === undefined) {
+      throw new OAuthFlowError(
+        'invalid_response',
+        'The token endpoint did not answer with JSON. Check the token URL.',
+        {
+          status,
+        },
+      );
+    }
+    return tokensFromResponse(json, now);
+  }
+  const body = redactErrorBody(json);
+  const detail = body ? `: ${body.error}${body.error_description ? ` (${body.error_description})` : ''}` : '';
+  if (status === 429) {
+    const retryAfter = parseRetryAfter(response.headers.get('retry-after'));
+    throw new OAuthFlowError(
+      'rate_limited',
+      `The token endpoint is rate limiting requests (HTTP 429)${retryAfter !== undefined ? `; retry after ${Math.ceil(retryAfter)} s` : ''}. Wait and try again.`,
+      { status, body, retryAfter },
+    );
+  }
+  if (body?.error === 'invalid_grant') {
+    throw new OAuthFlowError(
+      'invalid_grant',
+      `The token endpoint rejected the grant${detail}. The login has expired or was revoked. ${LOGIN_HINT}`,
+      { status, body },
+    );
+  }
+  const transient = status >= 500;
+  throw new OAuthFlowError(
+    'token_endpoint_error',
+    `The token endpoint answered HTTP ${status}${detail}. ${transient ? 'This is usually temporary: try again shortly.' : 'Check the OAuth configuration (client id, URLs).'}`,
+    { status, body },
+  );
+}
+
+/** POSTs a JSON grant to the token endpoint. Network failures and timeouts become typed errors. */
+export async function postTokenRequest(
+  tokenUrl: string,
+  grant: Record<string, string>,
+  options: Pick<TokenRequestOptions, 'fetch' | 'signal' | 'timeoutMs'> = {},
+): Promise<Response> {
+  const doFetch: Fetch = options.fetch ?? globalThis.fetch;
+  const timeout = AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TOKEN_TIMEOUT_MS);
+  const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+  try {
+    return await doFetch(tokenUrl, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: {
+        'Content-Type': 'application/json',
+        Accept: 'application/json',
+        'User-Agent': `anthropic-oauth/${VERSION}`,
+      },
+      body: JSON.stringify(grant),
+      signal,
+    });
+  } catch (cause) {
+    if (options.signal?.aborted) throw options.signal.reason ?? cause;
+    if (timeout.aborted) {
+      throw new OAuthFlowError(
+        'timeout',
+        'The token endpoint did not answer in time. Check your connection and try again.',
+        {
+          cause,
+        },
+      );
+    }
+    throw new OAuthFlowError(
+      'network_error',
+      'Could not reach the token endpoint. Check your connection (and any proxy) and try again.',
+      { cause: cause instanceof Error ? new Error(cause.message) : undefined },
+    );
+  }
+}
+
+export interface ExchangeCodeOptions extends TokenRequestOptions {
+  code: string;
+  state: string;
+  oauthState: OAuthState;
+}
+
+/** Exchanges an authorization code for tokens, after checking `state`. */
+export async function exchangeCodeForTokens(options: ExchangeCodeOptions): Promise<OAuthTokens> {
+  const { code, state, oauthState } = options;
+  if (state !== oauthState.state) {
+    throw new OAuthFlowError(
+      'state_mismatch',
+      'The state returned by the browser does not match this login attempt (possible CSRF, or a code from an older attempt). Start the login again.',
+    );
+  }
+  const config = resolveConfig(options.config, options.env);
+  const response = await postTokenRequest(
+    config.tokenUrl,
+    {
+      grant_type: 'authorization_code',
+      code,
+      state,
+      client_id: config.clientId,
+      redirect_uri: oauthState.redirectUri,
+      code_verifier: oauthState.codeVerifier,
+    },
+    options,
+  );
+  return processTokenResponse(response);
+}
+
+export interface RefreshOptions extends TokenRequestOptions {
+  refreshToken: string;
+}
+
+/** Spends a refresh token for new tokens. The caller must persist the result before using it. */
+export async function refreshAccessToken(options: RefreshOptions): Promise<OAuthTokens> {
+  const { refreshToken } = options;
+  if (!refreshToken) {
+    throw new OAuthFlowError('reauth_required', `There is no refresh token to renew the login with. ${LOGIN_HINT}`);
+  }
+  const config = resolveConfig(options.config, options.env);
+  const response = await postTokenRequest(
+    config.tokenUrl,
+    { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: config.clientId },
+    options,
+  );
+  const tokens = await processTokenResponse(response);
+  return tokens.refreshToken ? tokens : { ...tokens, refreshToken };
+}
