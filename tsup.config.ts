@@ -9,5 +9,6 @@ export default defineConfig({
   target: 'node20',
   splitting: false,
   treeshake: true,
+  keepNames: true,
   external: ['@anthropic-ai/sdk', 'open'],
 });

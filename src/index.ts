@@ -24,6 +24,7 @@ export {
 } from './errors.js';
 export { authorizeManually, type LoginIO } from './login.js';
 export { generatePkce } from './pkce.js';
+export { maskToken } from './redact.js';
 export { defaultTokenPath, TokenStorage } from './store/file.js';
 export { MemoryTokenStore } from './store/memory.js';
 export type { TokenStore } from './store/types.js';

@@ -1,0 +1,396 @@
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import { Anthropic, AnthropicError, AuthenticationError } from '@anthropic-ai/sdk';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  AnthropicOAuth,
+  DEFAULT_OAUTH_BETAS,
+  DEFAULT_USER_AGENT,
+  MemoryTokenStore,
+  OAuthFlowError,
+  type OAuthTokens,
+  TokenStorage,
+} from '../src/index.js';
+import { type Emulator, startEmulator } from '../src/testing/index.js';
+import {
+  hello,
+  makeTempDir,
+  messageRequests,
+  nowSeconds,
+  snapshotEnv,
+  tokenRequests,
+  tokensOf,
+} from './helpers/fixtures.js';
+
+let emu: Emulator;
+let temp: Awaited<ReturnType<typeof makeTempDir>>;
+let restoreEnv: () => void;
+
+beforeEach(async () => {
+  emu = await startEmulator();
+  temp = await makeTempDir();
+  restoreEnv = snapshotEnv();
+  // Nothing from the developer's machine may leak in: a fresh HOME and no token variables.
+  for (const key of Object.keys(process.env)) {
+    if (key.startsWith('ANTHROPIC_')) delete process.env[key];
+  }
+  process.env.HOME = temp.dir;
+});
+
+afterEach(async () => {
+  restoreEnv();
+  await emu.close();
+  await temp.cleanup();
+});
+
+function client(options: ConstructorParameters<typeof AnthropicOAuth>[0] = {}) {
+  return new AnthropicOAuth({ baseURL: emu.url, oauthConfig: emu.oauthConfig, ...options });
+}
+
+describe('construction', () => {
+  it('is an Anthropic client and an AnthropicError family', () => {
+    const c = client({ oauthTokens: tokensOf(emu.issueTokens()) });
+    expect(c).toBeInstanceOf(Anthropic);
+    expect(c).toBeInstanceOf(AnthropicOAuth);
+    expect(new OAuthFlowError('not_logged_in', 'x')).toBeInstanceOf(AnthropicError);
+  });
+
+  it.each(['apiKey', 'authToken', 'config', 'profile', 'credentials'])(
+    'refuses the SDK credential option %s',
+    (name) => {
+      expect(() => client({ [name]: 'x' } as never)).toThrow(TypeError);
+    },
+  );
+
+  it('rejects a non-https token URL before any request', () => {
+    expect(() => client({ oauthConfig: { tokenUrl: 'http://example.com/token' } })).toThrow(
+      expect.objectContaining({ code: 'insecure_url' }),
+    );
+  });
+});
+
+describe('every request', () => {
+  it('carries the bearer token, the OAuth betas, the user agent and beta=true, and no x-api-key', async () => {
+    const issued = emu.issueTokens();
+    process.env.ANTHROPIC_API_KEY = 'sk-ant-api-should-not-be-used';
+    process.env.ANTHROPIC_AUTH_TOKEN = 'should-not-be-used';
+    const c = client({ oauthTokens: tokensOf(issued), defaultQuery: { trace: '1' } });
+    const message = await c.messages.create(hello);
+    expect(message.type).toBe('message');
+    const [request] = messageRequests(emu);
+    expect(request?.headers.authorization).toBe(`Bearer ${issued.accessToken}`);
+    expect(request?.headers['x-api-key']).toBeUndefined();
+    expect(request?.headers['anthropic-beta']).toBe(DEFAULT_OAUTH_BETAS.join(','));
+    expect(request?.headers['user-agent']).toBe(DEFAULT_USER_AGENT);
+    expect(request?.query).toEqual({ trace: '1', beta: 'true' });
+  });
+
+  it('merges per-request betas after the configured ones, without duplicates', async () => {
+    const c = client({ oauthTokens: tokensOf(emu.issueTokens()) });
+    await c.beta.messages.create({ ...hello, betas: ['files-api-2025-04-14', 'oauth-2025-04-20'] });
+    await c.messages.create(hello, { headers: { 'anthropic-beta': 'context-1m-2025-08-07, claude-code-20250219' } });
+    const [first, second] = messageRequests(emu);
+    expect(first?.headers['anthropic-beta']?.split(',')).toEqual([...DEFAULT_OAUTH_BETAS, 'files-api-2025-04-14']);
+    expect(second?.headers['anthropic-beta']?.split(',')).toEqual([...DEFAULT_OAUTH_BETAS, 'context-1m-2025-08-07']);
+  });
+
+  it('uses the configured betas instead of the defaults (the OAuth beta is always kept) and a custom user agent', async () => {
+    const c = client({ oauthTokens: tokensOf(emu.issueTokens()), betas: ['my-beta'], userAgent: 'my-app/1.0' });
+    await c.messages.create(hello);
+    const [request] = messageRequests(emu);
+    expect(request?.headers['anthropic-beta']?.split(',')).toEqual(['my-beta', 'oauth-2025-04-20']);
+    expect(request?.headers['user-agent']).toBe('my-app/1.0');
+  });
+
+  it('drops an x-api-key set in defaultHeaders', async () => {
+    const c = client({ oauthTokens: tokensOf(emu.issueTokens()), defaultHeaders: { 'x-api-key': 'sk-ant-api-x' } });
+    await c.messages.create(hello);
+    expect(messageRequests(emu)[0]?.headers['x-api-key']).toBeUndefined();
+  });
+
+  it('streams', async () => {
+    const c = client({ oauthTokens: tokensOf(emu.issueTokens()) });
+    const final = await c.messages
+      .stream({ ...hello, messages: [{ role: 'user', content: 'stream me' }] })
+      .finalMessage();
+    expect(final.content[0]).toMatchObject({ type: 'text', text: expect.stringContaining('stream me') });
+    expect(messageRequests(emu)[0]?.query.beta).toBe('true');
+  });
+});
+
+describe('where the tokens come from', () => {
+  it('prefers oauthTokens over the store and the environment', async () => {
+    const a = emu.issueTokens();
+    const b = emu.issueTokens();
+    process.env.ANTHROPIC_OAUTH_ACCESS_TOKEN = b.accessToken;
+    const store = new MemoryTokenStore(tokensOf(b));
+    await client({ oauthTokens: tokensOf(a), tokenStorage: store }).messages.create(hello);
+    expect(messageRequests(emu)[0]?.headers.authorization).toBe(`Bearer ${a.accessToken}`);
+  });
+
+  it('uses the store before the environment, and an empty store is not_logged_in (no fall-through)', async () => {
+    const a = emu.issueTokens();
+    const b = emu.issueTokens();
+    process.env.ANTHROPIC_OAUTH_ACCESS_TOKEN = b.accessToken;
+    await client({ tokenStorage: new MemoryTokenStore(tokensOf(a)) }).messages.create(hello);
+    expect(messageRequests(emu)[0]?.headers.authorization).toBe(`Bearer ${a.accessToken}`);
+    const empty = client({ tokenStorage: new MemoryTokenStore() });
+    await expect(empty.messages.create(hello)).rejects.toMatchObject({
+      code: 'not_logged_in',
+      message: expect.stringContaining('anthropic-oauth login'),
+    });
+    expect(messageRequests(emu)).toHaveLength(1);
+  });
+
+  it('uses the environment, then the default token file, when given neither', async () => {
+    const fromFile = emu.issueTokens();
+    await new TokenStorage(join(temp.dir, '.anthropic', 'oauth_tokens.json')).save(tokensOf(fromFile));
+    const fromEnv = emu.issueTokens();
+    process.env.ANTHROPIC_ACCESS_TOKEN = fromEnv.accessToken;
+    await client().messages.create(hello);
+    delete process.env.ANTHROPIC_ACCESS_TOKEN;
+    await client().messages.create(hello);
+    expect(messageRequests(emu).map((r) => r.headers.authorization)).toEqual([
+      `Bearer ${fromEnv.accessToken}`,
+      `Bearer ${fromFile.accessToken}`,
+    ]);
+  });
+
+  it('with nothing anywhere, the first request throws not_logged_in naming how to log in', async () => {
+    const c = client();
+    await expect(c.messages.create(hello)).rejects.toSatisfy(
+      (e: unknown) =>
+        e instanceof OAuthFlowError && e.code === 'not_logged_in' && /anthropic-oauth login/.test(e.message),
+    );
+    expect(emu.requests).toHaveLength(0);
+  });
+
+  it('tokenStorage: null ignores the default file', async () => {
+    await new TokenStorage(join(temp.dir, '.anthropic', 'oauth_tokens.json')).save(tokensOf(emu.issueTokens()));
+    await expect(client({ tokenStorage: null }).messages.create(hello)).rejects.toMatchObject({
+      code: 'not_logged_in',
+    });
+  });
+
+  it('takes a file path as tokenStorage', async () => {
+    const path = join(temp.dir, 'login.json');
+    const issued = emu.issueTokens();
+    await new TokenStorage(path).save(tokensOf(issued));
+    await client({ tokenStorage: path }).messages.create(hello);
+    expect(messageRequests(emu)[0]?.headers.authorization).toBe(`Bearer ${issued.accessToken}`);
+  });
+});
+
+describe('refresh', () => {
+  it('refreshes a token within the 300 s buffer before using it, and saves the rotated tokens first', async () => {
+    const issued = emu.issueTokens();
+    const path = join(temp.dir, 'login.json');
+    const storage = new TokenStorage(path);
+    await storage.save(tokensOf(issued, { expiresAt: nowSeconds() + 200 }));
+    await client({ tokenStorage: path }).messages.create(hello);
+    expect(emu.stats().refresh).toBe(1);
+    const saved = (await storage.load()) as OAuthTokens;
+    expect(saved.accessToken).not.toBe(issued.accessToken);
+    expect(saved.refreshToken).not.toBe(issued.refreshToken);
+    expect(emu.isRefreshTokenLive(saved.refreshToken)).toBe(true);
+    expect(messageRequests(emu)[0]?.headers.authorization).toBe(`Bearer ${saved.accessToken}`);
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+  });
+
+  it('does not refresh a token with more than 300 s left, nor one with an unknown expiry', async () => {
+    await client({ oauthTokens: tokensOf(emu.issueTokens(), { expiresAt: nowSeconds() + 400 }) }).messages.create(
+      hello,
+    );
+    await client({ oauthTokens: tokensOf(emu.issueTokens(), { expiresAt: null }) }).messages.create(hello);
+    expect(emu.stats().refresh).toBe(0);
+  });
+
+  it('many concurrent requests on an expired token cause one refresh', async () => {
+    const c = client({ oauthTokens: tokensOf(emu.issueTokens(), { expiresAt: nowSeconds() - 10 }) });
+    const results = await Promise.all(Array.from({ length: 100 }, () => c.messages.create(hello)));
+    expect(results).toHaveLength(100);
+    expect(emu.stats().refresh).toBe(1);
+    expect(new Set(messageRequests(emu).map((r) => r.headers.authorization)).size).toBe(1);
+  });
+
+  it('keeps rotated tokens from the environment in memory and writes no file', async () => {
+    const issued = emu.issueTokens();
+    process.env.ANTHROPIC_OAUTH_ACCESS_TOKEN = issued.accessToken;
+    process.env.ANTHROPIC_REFRESH_TOKEN = issued.refreshToken;
+    process.env.ANTHROPIC_TOKEN_EXPIRES_AT = String(nowSeconds() - 1);
+    const c = client();
+    await c.messages.create(hello);
+    await c.messages.create(hello);
+    expect(emu.stats().refresh).toBe(1);
+    await expect(stat(join(temp.dir, '.anthropic'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('a rejected refresh token is reauth_required and the stored login is left as it was', async () => {
+    const issued = emu.issueTokens();
+    const path = join(temp.dir, 'login.json');
+    await new TokenStorage(path).save(
+      tokensOf(issued, { expiresAt: nowSeconds() - 1, refreshToken: 'sk-ant-ort01-unknown' }),
+    );
+    const before = await readFile(path, 'utf8');
+    const error = await client({ tokenStorage: path })
+      .messages.create(hello)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OAuthFlowError);
+    expect(error).toMatchObject({ code: 'reauth_required', message: expect.stringContaining('anthropic-oauth login') });
+    expect(await readFile(path, 'utf8')).toBe(before);
+    expect(messageRequests(emu)).toHaveLength(0);
+  });
+});
+
+describe('401 on a token that looks fresh', () => {
+  it('refreshes once and retries once', async () => {
+    const issued = emu.issueTokens();
+    const store = new MemoryTokenStore(tokensOf(issued));
+    const c = client({ tokenStorage: store });
+    await c.messages.create(hello);
+    emu.revokeAccessToken(issued.accessToken);
+    const message = await c.messages.create(hello);
+    expect(message.type).toBe('message');
+    expect(emu.stats()).toMatchObject({ refresh: 1, unauthorized: 1 });
+    expect((await store.load())?.accessToken).not.toBe(issued.accessToken);
+  });
+
+  it('also with maxRetries: 0, where the SDK does not retry', async () => {
+    const issued = emu.issueTokens();
+    const c = client({ oauthTokens: tokensOf(issued), maxRetries: 0 });
+    await c.messages.create(hello);
+    emu.revokeAccessToken(issued.accessToken);
+    await c.messages.create(hello);
+    await c.messages.create(hello);
+    expect(emu.stats()).toMatchObject({ refresh: 1, unauthorized: 1, messages: 3 });
+  });
+
+  it('many simultaneous 401s cause one refresh', async () => {
+    const c = client({ oauthTokens: tokensOf(emu.issueTokens()) });
+    await c.messages.create(hello);
+    emu.expireAccessTokens();
+    const results = await Promise.all(Array.from({ length: 64 }, () => c.messages.create(hello)));
+    expect(results).toHaveLength(64);
+    expect(emu.stats()).toMatchObject({ refresh: 1, unauthorized: 64 });
+  });
+
+  it.each([0, 2])('never loops: a second 401 surfaces as AuthenticationError (maxRetries %i)', async (maxRetries) => {
+    // Every API call answers 401, whatever the token: only a loop guard ends this.
+    const rejectAll: typeof fetch = async (input, init) => {
+      const url = new URL(input instanceof Request ? input.url : input);
+      if (url.pathname === '/v1/messages') {
+        return new Response(JSON.stringify({ type: 'error', error: { type: 'authentication_error', message: 'no' } }), {
+          status: 401,
+          headers: { 'content-type': 'application/json' },
+        });
+      }
+      return fetch(input, init);
+    };
+    const c = client({ oauthTokens: tokensOf(emu.issueTokens()), maxRetries, fetch: rejectAll });
+    await expect(c.messages.create(hello)).rejects.toBeInstanceOf(AuthenticationError);
+    expect(emu.stats().refresh).toBe(1);
+  });
+});
+
+describe('withOptions', () => {
+  it('keeps the OAuth options and shares the token source (no second refresh)', async () => {
+    const c = client({ oauthTokens: tokensOf(emu.issueTokens(), { expiresAt: nowSeconds() - 1 }), userAgent: 'ua/1' });
+    const copy = c.withOptions({ timeout: 5_000 });
+    expect(copy).toBeInstanceOf(AnthropicOAuth);
+    await Promise.all([c.messages.create(hello), copy.messages.create(hello)]);
+    expect(emu.stats().refresh).toBe(1);
+    expect(messageRequests(emu).map((r) => r.headers['user-agent'])).toEqual(['ua/1', 'ua/1']);
+    expect(copy.timeout).toBe(5_000);
+  });
+
+  it('overrides betas and userAgent', async () => {
+    const c = client({ oauthTokens: tokensOf(emu.issueTokens()) });
+    await c.withOptions({ betas: ['x-beta'], userAgent: 'ua/2' }).messages.create(hello);
+    const [request] = messageRequests(emu);
+    expect(request?.headers['anthropic-beta']).toBe('x-beta,oauth-2025-04-20');
+    expect(request?.headers['user-agent']).toBe('ua/2');
+  });
+
+  it('starts a new token source for new oauthTokens', async () => {
+    const a = emu.issueTokens();
+    const b = emu.issueTokens();
+    const c = client({ oauthTokens: tokensOf(a) });
+    await c.withOptions({ oauthTokens: tokensOf(b) }).messages.create(hello);
+    await c.messages.create(hello);
+    expect(messageRequests(emu).map((r) => r.headers.authorization)).toEqual([
+      `Bearer ${b.accessToken}`,
+      `Bearer ${a.accessToken}`,
+    ]);
+  });
+
+  it('refuses SDK credential options', () => {
+    const c = client({ oauthTokens: tokensOf(emu.issueTokens()) });
+    expect(() => c.withOptions({ apiKey: 'x' } as never)).toThrow(TypeError);
+  });
+});
+
+describe('static constructors', () => {
+  it('fromEnv reads the environment and throws not_logged_in synchronously without it', async () => {
+    expect(() => AnthropicOAuth.fromEnv({ env: {} })).toThrow(expect.objectContaining({ code: 'not_logged_in' }));
+    const issued = emu.issueTokens();
+    const c = AnthropicOAuth.fromEnv({
+      env: { ANTHROPIC_OAUTH_ACCESS_TOKEN: issued.accessToken },
+      baseURL: emu.url,
+      oauthConfig: emu.oauthConfig,
+    });
+    await c.messages.create(hello);
+    expect(messageRequests(emu)[0]?.headers.authorization).toBe(`Bearer ${issued.accessToken}`);
+  });
+
+  it('fromStorage loads lazily: a login saved after construction is used', async () => {
+    const path = join(temp.dir, 'later.json');
+    const c = AnthropicOAuth.fromStorage(path, { baseURL: emu.url, oauthConfig: emu.oauthConfig });
+    const issued = emu.issueTokens();
+    await new TokenStorage(path).save(tokensOf(issued));
+    await c.messages.create(hello);
+    expect(messageRequests(emu)[0]?.headers.authorization).toBe(`Bearer ${issued.accessToken}`);
+  });
+
+  it('authorizeInteractive runs the manual flow: browser, pasted CODE#STATE, exchange, save', async () => {
+    const path = join(temp.dir, 'interactive.json');
+    let opened = '';
+    const tokens = await AnthropicOAuth.authorizeInteractive({
+      oauthConfig: emu.oauthConfig,
+      tokenStorage: path,
+      io: {
+        openBrowser: async (url) => {
+          opened = url;
+        },
+        ask: async () => {
+          const page = await fetch(await emu.approve(opened));
+          const match = /id="auth-code">([^<]+)</.exec(await page.text());
+          return ` ${match?.[1]} \n`;
+        },
+      },
+    });
+    expect(tokens.account?.emailAddress).toBe('user@example.com');
+    expect((await new TokenStorage(path).load())?.accessToken).toBe(tokens.accessToken);
+    const [exchange] = tokenRequests(emu);
+    expect(exchange?.body).toMatchObject({ grant_type: 'authorization_code', redirect_uri: emu.manualRedirectUri });
+  });
+});
+
+describe('secrets', () => {
+  it('util.inspect of the client and its errors shows no token', async () => {
+    const issued = emu.issueTokens();
+    const c = client({
+      oauthTokens: tokensOf(issued, { expiresAt: nowSeconds() - 1, refreshToken: 'sk-ant-ort01-nope' }),
+    });
+    const error = await c.messages.create(hello).catch((e: unknown) => e);
+    for (const text of [
+      inspect(c, { depth: 10 }),
+      inspect(error, { depth: 10 }),
+      JSON.stringify(error),
+      String(error),
+    ]) {
+      expect(text).not.toContain(issued.accessToken);
+      expect(text).not.toContain('sk-ant-ort01-nope');
+    }
+  });
+});

@@ -1,0 +1,48 @@
+/** Shared fixtures for the client, provider and demo tests: the emulator and real temp dirs. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { OAuthTokens } from '../../src/index.js';
+import type { Emulator, IssuedTokens } from '../../src/testing/index.js';
+
+export async function makeTempDir(prefix = 'anthropic-oauth-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** Tokens for a login minted by the emulator, as the library holds them. */
+export function tokensOf(issued: IssuedTokens, overrides: Partial<OAuthTokens> = {}): OAuthTokens {
+  return {
+    accessToken: issued.accessToken,
+    refreshToken: issued.refreshToken,
+    expiresAt: issued.expiresAt,
+    tokenType: 'Bearer',
+    scope: 'user:inference',
+    ...overrides,
+  };
+}
+
+export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+
+export const hello = { model: 'claude-test', max_tokens: 16, messages: [{ role: 'user' as const, content: 'hi' }] };
+
+/** The `/v1/messages` requests the emulator received. */
+export function messageRequests(emu: Emulator) {
+  return emu.requests.filter((r) => r.path === '/v1/messages');
+}
+
+export function tokenRequests(emu: Emulator) {
+  return emu.requests.filter((r) => r.path === '/v1/oauth/token');
+}
+
+/**
+ * Snapshot of `process.env` to restore after a test. Restores key by key: assigning a new object to
+ * `process.env` would detach it from the real environment (`os.homedir()` reads the real one).
+ */
+export function snapshotEnv(): () => void {
+  const saved = { ...process.env };
+  return () => {
+    for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+    for (const [key, value] of Object.entries(saved)) process.env[key] = value;
+  };
+}
