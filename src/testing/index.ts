@@ -1,0 +1,14 @@
+/**
+ * `anthropic-oauth/testing`: a local emulator of Anthropic's OAuth and Messages endpoints for tests
+ * and offline demos. Loopback only, no outbound requests, fake tokens; see `emulator.ts`.
+ */
+
+export type {
+  Emulator,
+  EmulatorFaults,
+  EmulatorOptions,
+  EmulatorRequest,
+  EmulatorStats,
+  IssuedTokens,
+} from './emulator.js';
+export { startEmulator } from './emulator.js';
