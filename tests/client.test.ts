@@ -275,6 +275,26 @@ describe('401 on a token that looks fresh', () => {
     expect(emu.stats()).toMatchObject({ refresh: 1, unauthorized: 64 });
   });
 
+  it('401s that arrive one after another, across the SDK retries, still cause one refresh', async () => {
+    // Each API answer is held back a little longer than the previous one, so the 401s for the old
+    // token keep arriving after the refresh has already happened (the SDK forces a refresh on each).
+    let n = 0;
+    const staggered: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      if (new URL(input instanceof Request ? input.url : input).pathname === '/v1/messages') {
+        await new Promise((resolve) => setTimeout(resolve, 40 * n++));
+      }
+      return response;
+    };
+    const c = client({ oauthTokens: tokensOf(emu.issueTokens()), fetch: staggered });
+    await c.messages.create(hello);
+    emu.expireAccessTokens();
+    n = 0;
+    const results = await Promise.all(Array.from({ length: 24 }, () => c.messages.create(hello)));
+    expect(results).toHaveLength(24);
+    expect(emu.stats().refresh).toBe(1);
+  });
+
   it.each([0, 2])('never loops: a second 401 surfaces as AuthenticationError (maxRetries %i)', async (maxRetries) => {
     // Every API call answers 401, whatever the token: only a loop guard ends this.
     const rejectAll: typeof fetch = async (input, init) => {
@@ -392,5 +412,47 @@ describe('secrets', () => {
       expect(text).not.toContain(issued.accessToken);
       expect(text).not.toContain('sk-ant-ort01-nope');
     }
+  });
+});
+
+// The seed's Level 3 `TestAnthropicOAuth` / `TestAsyncAnthropicOAuth`, translated. The TypeScript client is
+// asynchronous only, so the two Python classes become one; private members become public behaviour.
+describe('seed Level 3: AnthropicOAuth', () => {
+  it('initialization with tokens: the client holds exactly those tokens', async () => {
+    const tokens = tokensOf(emu.issueTokens());
+    expect(await client({ oauthTokens: tokens }).getTokens()).toEqual(tokens);
+  });
+
+  it('auth headers: no x-api-key and a single bearer Authorization', async () => {
+    const issued = emu.issueTokens();
+    await client({ oauthTokens: tokensOf(issued) }).messages.create(hello);
+    const { headers } = messageRequests(emu)[0] ?? { headers: {} };
+    expect(headers['x-api-key']).toBeUndefined();
+    expect(headers.authorization).toBe(`Bearer ${issued.accessToken}`);
+  });
+
+  it('default headers include the OAuth betas and the user agent', async () => {
+    await client({ oauthTokens: tokensOf(emu.issueTokens()) }).messages.create(hello);
+    const { headers } = messageRequests(emu)[0] ?? { headers: {} };
+    expect(headers['anthropic-beta']).toContain('oauth-2025-04-20');
+    expect(headers['user-agent']).toBe(DEFAULT_USER_AGENT);
+  });
+
+  it('ensure access token (valid): returned as is, no refresh', async () => {
+    const tokens = tokensOf(emu.issueTokens(), { expiresAt: nowSeconds() + 3600 });
+    expect((await client({ oauthTokens: tokens }).getTokens()).accessToken).toBe(tokens.accessToken);
+    expect(emu.stats().refresh).toBe(0);
+  });
+
+  it('ensure access token (expired): refreshed', async () => {
+    const tokens = tokensOf(emu.issueTokens(), { expiresAt: 0 });
+    const fresh = await client({ oauthTokens: tokens }).getTokens();
+    expect(fresh.accessToken).not.toBe(tokens.accessToken);
+    expect(emu.stats().refresh).toBe(1);
+  });
+
+  it('copy (withOptions) preserves the OAuth state', async () => {
+    const tokens = tokensOf(emu.issueTokens());
+    expect((await client({ oauthTokens: tokens }).withOptions({}).getTokens()).accessToken).toBe(tokens.accessToken);
   });
 });
