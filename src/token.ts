@@ -117,44 +117,78 @@ export async function processTokenResponse(response: Response, now: number = now
   );
 }
 
+/** Turns a transport failure into `timeout`/`network_error`; a caller's abort keeps its own reason. */
+function transportError(cause: unknown, callerSignal: AbortSignal | undefined, timeout: AbortSignal): unknown {
+  if (cause instanceof OAuthFlowError) return cause;
+  if (callerSignal?.aborted) return callerSignal.reason ?? cause;
+  if (timeout.aborted) {
+    return new OAuthFlowError(
+      'timeout',
+      'The token endpoint did not answer in time. Check your connection and try again.',
+      { cause },
+    );
+  }
+  return new OAuthFlowError(
+    'network_error',
+    'Could not reach the token endpoint. Check your connection (and any proxy) and try again.',
+    { cause: cause instanceof Error ? new Error(cause.message) : undefined },
+  );
+}
+
+/** Runs `run` under the caller's signal plus the timeout; transport failures become typed errors. */
+async function withTransport<T>(
+  options: Pick<TokenRequestOptions, 'signal' | 'timeoutMs'>,
+  run: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const timeout = AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TOKEN_TIMEOUT_MS);
+  const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+  try {
+    return await run(signal);
+  } catch (cause) {
+    throw transportError(cause, options.signal, timeout);
+  }
+}
+
+function sendGrant(
+  doFetch: Fetch,
+  tokenUrl: string,
+  grant: Record<string, string>,
+  signal: AbortSignal,
+): Promise<Response> {
+  return doFetch(tokenUrl, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: {
+      'Content-Type': 'application/json',
+      Accept: 'application/json',
+      'User-Agent': `anthropic-oauth/${VERSION}`,
+    },
+    body: JSON.stringify(grant),
+    signal,
+  });
+}
+
 /** POSTs a JSON grant to the token endpoint. Network failures and timeouts become typed errors. */
 export async function postTokenRequest(
   tokenUrl: string,
   grant: Record<string, string>,
   options: Pick<TokenRequestOptions, 'fetch' | 'signal' | 'timeoutMs'> = {},
 ): Promise<Response> {
-  const doFetch: Fetch = options.fetch ?? globalThis.fetch;
-  const timeout = AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TOKEN_TIMEOUT_MS);
-  const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
-  try {
-    return await doFetch(tokenUrl, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: {
-        'Content-Type': 'application/json',
-        Accept: 'application/json',
-        'User-Agent': `anthropic-oauth/${VERSION}`,
-      },
-      body: JSON.stringify(grant),
-      signal,
-    });
-  } catch (cause) {
-    if (options.signal?.aborted) throw options.signal.reason ?? cause;
-    if (timeout.aborted) {
-      throw new OAuthFlowError(
-        'timeout',
-        'The token endpoint did not answer in time. Check your connection and try again.',
-        {
-          cause,
-        },
-      );
-    }
-    throw new OAuthFlowError(
-      'network_error',
-      'Could not reach the token endpoint. Check your connection (and any proxy) and try again.',
-      { cause: cause instanceof Error ? new Error(cause.message) : undefined },
-    );
-  }
+  return withTransport(options, (signal) => sendGrant(options.fetch ?? globalThis.fetch, tokenUrl, grant, signal));
+}
+
+/**
+ * POSTs a grant and validates the answer under one timeout: a body that stalls or is cut off
+ * after the headers is a `timeout`/`network_error` too, not a raw stream error.
+ */
+async function requestTokens(
+  tokenUrl: string,
+  grant: Record<string, string>,
+  options: Pick<TokenRequestOptions, 'fetch' | 'signal' | 'timeoutMs'>,
+): Promise<OAuthTokens> {
+  return withTransport(options, async (signal) =>
+    processTokenResponse(await sendGrant(options.fetch ?? globalThis.fetch, tokenUrl, grant, signal)),
+  );
 }
 
 export interface ExchangeCodeOptions extends TokenRequestOptions {
@@ -173,7 +207,7 @@ export async function exchangeCodeForTokens(options: ExchangeCodeOptions): Promi
     );
   }
   const config = resolveConfig(options.config, options.env);
-  const response = await postTokenRequest(
+  return requestTokens(
     config.tokenUrl,
     {
       grant_type: 'authorization_code',
@@ -185,7 +219,6 @@ export async function exchangeCodeForTokens(options: ExchangeCodeOptions): Promi
     },
     options,
   );
-  return processTokenResponse(response);
 }
 
 export interface RefreshOptions extends TokenRequestOptions {
@@ -199,11 +232,10 @@ export async function refreshAccessToken(options: RefreshOptions): Promise<OAuth
     throw new OAuthFlowError('reauth_required', `There is no refresh token to renew the login with. ${LOGIN_HINT}`);
   }
   const config = resolveConfig(options.config, options.env);
-  const response = await postTokenRequest(
+  const tokens = await requestTokens(
     config.tokenUrl,
     { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: config.clientId },
     options,
   );
-  const tokens = await processTokenResponse(response);
   return tokens.refreshToken ? tokens : { ...tokens, refreshToken };
 }

@@ -94,6 +94,14 @@ export class TokenStorage implements TokenStore {
         );
       }
       text = await handle.readFile('utf8');
+    } catch (error) {
+      if (error instanceof TokenStorageError) throw error;
+      // E.g. EISDIR when the path is a directory: still a typed error, never a raw one.
+      const code = errnoCode(error);
+      throw new TokenStorageError('read_failed', `Cannot read the token file ${this.path} (${code ?? 'error'}).`, {
+        path: this.path,
+        cause: error,
+      });
     } finally {
       await handle.close();
     }
