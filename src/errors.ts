@@ -25,7 +25,12 @@ export type OAuthFlowErrorCode =
   | 'not_logged_in'
   | 'invalid_env';
 
-export type TokenStorageErrorCode = 'corrupt_file' | 'permission_denied' | 'write_failed' | 'read_failed';
+export type TokenStorageErrorCode =
+  | 'corrupt_file'
+  | 'permission_denied'
+  | 'write_failed'
+  | 'read_failed'
+  | 'lock_timeout';
 
 /** The RFC 6749 §5.2 fields of an error response, and nothing else. */
 export interface OAuthErrorBody {

@@ -13,9 +13,15 @@
  *   shifted so that its advisory window opens exactly when our buffer starts: it keeps serving the
  *   still-valid token (>= 210 s left) while one background refresh runs. For short-lived tokens
  *   our threshold becomes its blocking point instead, so no request uses a token past it.
- * - One refresh at a time per source: every caller joins the refresh in flight.
+ * - One refresh at a time per source: every caller joins the refresh in flight. Across processes,
+ *   the refresh (read → refresh → write) runs under the store's lock when it has one (the file
+ *   store does: `store/lock.ts`).
  * - Before spending a refresh token the store is read again: if another process already rotated
  *   the tokens and they are fresh, they are used with no network call.
+ * - Transient failures (5xx, 429, network, timeout) are retried twice with backoff (a 429's
+ *   Retry-After honoured up to 10 s), re-reading the store before each retry. If the refresh still
+ *   fails while the current token has more than 5 s to live, that token keeps being served, and
+ *   the refresh is tried again after 5 s.
  * - Rotated tokens are saved before the new access token is handed out. A failed save is reported
  *   once to the caller, while the new tokens stay in memory (the old refresh token is spent).
  * - A 401 marks the access token as rejected. A forced refresh (the SDK's reaction to a 401) spends
@@ -32,7 +38,7 @@ import { LOGIN_HINT, OAuthFlowError } from './errors.js';
 import { TokenStorage } from './store/file.js';
 import { isTokenStore, type TokenStore } from './store/types.js';
 import { refreshAccessToken } from './token.js';
-import { nowSeconds } from './tokens.js';
+import { lifetimeOf, nowSeconds } from './tokens.js';
 import type { Fetch, OAuthConfig, OAuthTokens } from './types.js';
 
 /** The SDK's TokenCache serves a cached token while more than this many seconds remain. */
@@ -40,6 +46,14 @@ const SDK_ADVISORY_SECONDS = 120;
 /** …and blocks on a refresh when fewer than this many remain. */
 const SDK_MANDATORY_SECONDS = 30;
 const MAX_REJECTED = 32;
+/** Transient token-endpoint failures are retried this many times, with backoff (ms). */
+const RETRY_DELAYS_MS = [250, 1_000];
+/** A 429's Retry-After is honoured up to this many seconds inside one refresh. */
+const MAX_RETRY_AFTER_SECONDS = 10;
+/** After a transient failure, a still-valid token is served without retrying for this long. */
+const FAILURE_BACKOFF_SECONDS = 5;
+/** "Still valid" leaves at least this much of the token's life. */
+const STILL_VALID_MARGIN_SECONDS = 5;
 
 export interface TokenSourceOptions {
   oauthTokens?: OAuthTokens | undefined;
@@ -86,6 +100,15 @@ function notLoggedIn(where: string): OAuthFlowError {
   return new OAuthFlowError('not_logged_in', `Not logged in: no OAuth tokens ${where}. ${LOGIN_HINT}`);
 }
 
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Failures worth retrying: the server or the network, not our request. */
+export function isTransient(error: unknown): boolean {
+  if (!(error instanceof OAuthFlowError)) return false;
+  if (error.code === 'network_error' || error.code === 'timeout' || error.code === 'rate_limited') return true;
+  return error.code === 'token_endpoint_error' && error.status !== undefined && error.status >= 500;
+}
+
 export function createTokenSource(options: TokenSourceOptions = {}): TokenSource {
   const env = options.env ?? process.env;
   const config = resolveConfig(options.oauthConfig, env);
@@ -95,13 +118,11 @@ export function createTokenSource(options: TokenSourceOptions = {}): TokenSource
 
   let store: TokenStore | null = explicitStore;
   let current: OAuthTokens | null = options.oauthTokens ? { ...options.oauthTokens } : null;
-  /** Lifetimes of tokens this source obtained itself, for the short-lifetime buffer. */
-  const lifetimes = new WeakMap<OAuthTokens, number>();
   let inflight: Promise<OAuthTokens> | null = null;
   const rejected = new Set<string>();
 
   const expiring = (tokens: OAuthTokens): boolean =>
-    tokens.expiresAt !== null && now() + refreshBuffer(lifetimes.get(tokens)) >= tokens.expiresAt;
+    tokens.expiresAt !== null && now() + refreshBuffer(lifetimeOf(tokens)) >= tokens.expiresAt;
 
   async function load(): Promise<OAuthTokens> {
     if (current) return current;
@@ -134,41 +155,50 @@ export function createTokenSource(options: TokenSourceOptions = {}): TokenSource
     return stored;
   }
 
+  /** The refresh proper; runs under the store's cross-process lock when it has one. */
   async function doRefresh(stale: OAuthTokens): Promise<OAuthTokens> {
-    const stored = await newerInStore(stale);
-    if (stored && !expiring(stored) && !rejected.has(stored.accessToken)) return stored;
-    // The store's refresh token is the newest one we know of; ours may already be spent.
-    const refreshToken = stored?.refreshToken || stale.refreshToken;
-    if (!refreshToken) {
-      throw new OAuthFlowError(
-        'reauth_required',
-        `The access token has expired and there is no refresh token. ${LOGIN_HINT}`,
-      );
-    }
-    let fresh: OAuthTokens;
-    try {
-      fresh = await refreshAccessToken({ refreshToken, config, fetch: options.fetch, env });
-    } catch (error) {
-      if (error instanceof OAuthFlowError && error.code === 'invalid_grant') {
-        const winner = await newerInStore(stale);
-        if (winner && winner.refreshToken !== refreshToken && !expiring(winner)) return winner;
+    for (let attempt = 0; ; attempt++) {
+      // Read the store again first (also before every retry): another process may have rotated
+      // the tokens, or a response we lost may have been saved by someone else.
+      const stored = await newerInStore(stale);
+      if (stored && !expiring(stored) && !rejected.has(stored.accessToken)) return stored;
+      // The store's refresh token is the newest one we know of; ours may already be spent.
+      const refreshToken = stored?.refreshToken || stale.refreshToken;
+      if (!refreshToken) {
         throw new OAuthFlowError(
           'reauth_required',
-          `The login has expired or was revoked (the refresh token was rejected). ${LOGIN_HINT}`,
-          { status: error.status, body: error.body, cause: error },
+          `The access token has expired and there is no refresh token. ${LOGIN_HINT}`,
         );
       }
-      throw error;
+      let fresh: OAuthTokens;
+      try {
+        fresh = await refreshAccessToken({ refreshToken, config, fetch: options.fetch, env });
+      } catch (error) {
+        if (error instanceof OAuthFlowError && error.code === 'invalid_grant') {
+          const winner = await newerInStore(stale);
+          if (winner && winner.refreshToken !== refreshToken && !expiring(winner)) return winner;
+          throw new OAuthFlowError(
+            'reauth_required',
+            `The login has expired or was revoked (the refresh token was rejected). ${LOGIN_HINT}`,
+            { status: error.status, body: error.body, cause: error },
+          );
+        }
+        const delay = RETRY_DELAYS_MS[attempt];
+        if (!isTransient(error) || delay === undefined) throw error;
+        const retryAfter = error instanceof OAuthFlowError ? error.retryAfter : undefined;
+        await sleep(retryAfter === undefined ? delay : Math.min(retryAfter, MAX_RETRY_AFTER_SECONDS) * 1000);
+        continue;
+      }
+      current = fresh;
+      if (store) await store.save(fresh);
+      return fresh;
     }
-    if (fresh.expiresAt !== null) lifetimes.set(fresh, fresh.expiresAt - now());
-    current = fresh;
-    if (store) await store.save(fresh);
-    return fresh;
   }
 
   function refresh(stale: OAuthTokens): Promise<OAuthTokens> {
     if (!inflight) {
-      inflight = doRefresh(stale).then(
+      const locked = store?.lock ? store.lock(() => doRefresh(stale)) : doRefresh(stale);
+      inflight = locked.then(
         (tokens) => {
           current = tokens;
           inflight = null;
@@ -183,10 +213,25 @@ export function createTokenSource(options: TokenSourceOptions = {}): TokenSource
     return inflight;
   }
 
+  let lastTransientFailure = Number.NEGATIVE_INFINITY;
+
+  /** True while the token can still be used even though it is inside the refresh buffer. */
+  const stillValid = (tokens: OAuthTokens): boolean =>
+    tokens.expiresAt === null || now() + STILL_VALID_MARGIN_SECONDS < tokens.expiresAt;
+
   async function getTokens(): Promise<OAuthTokens> {
     if (inflight) return inflight;
     const tokens = await load();
-    return expiring(tokens) ? refresh(tokens) : tokens;
+    if (!expiring(tokens)) return tokens;
+    // An outage of the token endpoint must not stop requests while the token still works.
+    if (now() - lastTransientFailure < FAILURE_BACKOFF_SECONDS && stillValid(tokens)) return tokens;
+    try {
+      return await refresh(tokens);
+    } catch (error) {
+      if (!isTransient(error) || !stillValid(tokens)) throw error;
+      lastTransientFailure = now();
+      return tokens;
+    }
   }
 
   async function refreshAfterRejection(rejectedToken: string): Promise<OAuthTokens> {
@@ -205,7 +250,7 @@ export function createTokenSource(options: TokenSourceOptions = {}): TokenSource
 
   function toAccessToken(tokens: OAuthTokens): AccessToken {
     if (tokens.expiresAt === null) return { token: tokens.accessToken, expiresAt: null };
-    const buffer = refreshBuffer(lifetimes.get(tokens));
+    const buffer = refreshBuffer(lifetimeOf(tokens));
     // Open the SDK's advisory window when our buffer starts, if its mandatory window (90 s later)
     // still falls well before the real expiry; otherwise make our threshold its mandatory point.
     const shift = buffer >= SDK_ADVISORY_SECONDS ? SDK_ADVISORY_SECONDS : SDK_MANDATORY_SECONDS;

@@ -17,6 +17,23 @@ import type { AccountInfo, OAuthTokens, OrganizationInfo } from './types.js';
 
 export const nowSeconds = (): number => Date.now() / 1000;
 
+/**
+ * How long each token was issued for (`expires_in`), where known. Kept beside the plain data rather
+ * than in it: the refresh buffer of a short-lived token is a fraction of its lifetime (provider.ts),
+ * and the file store persists it (`expires_in`) so other processes use the same buffer.
+ */
+const lifetimes = new WeakMap<OAuthTokens, number>();
+
+export function lifetimeOf(tokens: OAuthTokens): number | undefined {
+  return lifetimes.get(tokens);
+}
+
+/** Records `seconds` as the lifetime of `tokens` and returns them. */
+export function withLifetime(tokens: OAuthTokens, seconds: number | undefined): OAuthTokens {
+  if (seconds !== undefined && Number.isFinite(seconds) && seconds > 0) lifetimes.set(tokens, seconds);
+  return tokens;
+}
+
 function invalid(what: string): OAuthFlowError {
   return new OAuthFlowError(
     'invalid_response',
@@ -73,7 +90,7 @@ export function tokensFromResponse(body: unknown, now: number = nowSeconds()): O
   if (organization) tokens.organization = organization;
   const account = accountFrom(body.account);
   if (account) tokens.account = account;
-  return tokens;
+  return withLifetime(tokens, expiresIn);
 }
 
 /** True within `bufferSeconds` (default 300) of expiry. Unknown expiry is not expired. */
@@ -94,6 +111,8 @@ export interface StoredCredentials {
   access_token: string;
   refresh_token?: string;
   expires_at?: number;
+  /** The lifetime the access token was issued with, in seconds (not in the SDK's format; it ignores it). */
+  expires_in?: number;
   token_type?: string;
   scope?: string;
   organization_uuid?: string;
@@ -106,6 +125,8 @@ export function toStoredCredentials(tokens: OAuthTokens): StoredCredentials {
   const out: StoredCredentials = { version: TOKEN_FILE_VERSION, type: 'oauth_token', access_token: tokens.accessToken };
   if (tokens.refreshToken) out.refresh_token = tokens.refreshToken;
   if (tokens.expiresAt !== null) out.expires_at = tokens.expiresAt;
+  const lifetime = lifetimeOf(tokens);
+  if (lifetime !== undefined) out.expires_in = lifetime;
   out.token_type = tokens.tokenType;
   out.scope = tokens.scope;
   if (tokens.organization) {
@@ -160,5 +181,5 @@ export function fromStoredCredentials(data: unknown, path: string): OAuthTokens 
   if (accountUuid !== undefined || accountEmail !== undefined) {
     tokens.account = { uuid: accountUuid ?? '', emailAddress: accountEmail ?? '' };
   }
-  return tokens;
+  return withLifetime(tokens, typeof data.expires_in === 'number' ? data.expires_in : undefined);
 }

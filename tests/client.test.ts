@@ -426,14 +426,14 @@ describe('seed Level 3: AnthropicOAuth', () => {
   it('auth headers: no x-api-key and a single bearer Authorization', async () => {
     const issued = emu.issueTokens();
     await client({ oauthTokens: tokensOf(issued) }).messages.create(hello);
-    const { headers } = messageRequests(emu)[0] ?? { headers: {} };
+    const headers: Record<string, string> = messageRequests(emu)[0]?.headers ?? {};
     expect(headers['x-api-key']).toBeUndefined();
     expect(headers.authorization).toBe(`Bearer ${issued.accessToken}`);
   });
 
   it('default headers include the OAuth betas and the user agent', async () => {
     await client({ oauthTokens: tokensOf(emu.issueTokens()) }).messages.create(hello);
-    const { headers } = messageRequests(emu)[0] ?? { headers: {} };
+    const headers: Record<string, string> = messageRequests(emu)[0]?.headers ?? {};
     expect(headers['anthropic-beta']).toContain('oauth-2025-04-20');
     expect(headers['user-agent']).toBe(DEFAULT_USER_AGENT);
   });

@@ -126,16 +126,36 @@ describe('failures keep the login', () => {
     expect(saves).toBe(1);
   });
 
-  it('a transient token-endpoint error leaves the store untouched and the next call retries', async () => {
+  it('transient token-endpoint errors are retried, and the rotation is saved', async () => {
+    const path = join(temp.dir, 'login.json');
+    await new TokenStorage(path).save(tokensOf(emu.issueTokens(), { expiresAt: nowSeconds() - 1 }));
+    emu.faults.tokenServerError(1);
+    emu.faults.tokenRateLimited(0, 1);
+    const fresh = await source({ tokenStorage: path }).getTokens();
+    expect(tokenRequests(emu).map((r) => r.status)).toEqual([500, 429, 200]);
+    expect((await new TokenStorage(path).load())?.accessToken).toBe(fresh.accessToken);
+  });
+
+  it('when the retries are used up on an expired token, the error surfaces, the store is untouched, and the next call works', async () => {
     const path = join(temp.dir, 'login.json');
     const issued = emu.issueTokens();
     await new TokenStorage(path).save(tokensOf(issued, { expiresAt: nowSeconds() - 1 }));
-    emu.faults.tokenServerError(1);
+    emu.faults.tokenServerError(3);
     const s = source({ tokenStorage: path });
     await expect(s.getTokens()).rejects.toMatchObject({ code: 'token_endpoint_error', status: 500 });
     expect((await new TokenStorage(path).load())?.refreshToken).toBe(issued.refreshToken);
     const fresh = await s.getTokens();
     expect((await new TokenStorage(path).load())?.accessToken).toBe(fresh.accessToken);
+  });
+
+  it('a failing refresh keeps serving a token that is still valid', async () => {
+    const issued = emu.issueTokens();
+    const s = source({ oauthTokens: tokensOf(issued, { expiresAt: nowSeconds() + 100 }) });
+    emu.faults.tokenServerError(3);
+    expect((await s.getTokens()).accessToken).toBe(issued.accessToken);
+    // Backing off: no new attempt right away.
+    expect((await s.getTokens()).accessToken).toBe(issued.accessToken);
+    expect(tokenRequests(emu)).toHaveLength(3);
   });
 
   it('a corrupt token file is a corrupt_file error and the file is left as it was', async () => {

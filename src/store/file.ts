@@ -8,6 +8,7 @@
  * - A token file that is a symlink is written through to its target (the link stays a link).
  * - A missing file is "not logged in" (`load()` returns `null`). Empty, truncated, non-JSON or
  *   wrongly typed contents are a `corrupt_file` error naming the path, never quoting the contents.
+ * - Refreshes run under a cross-process lock beside the file (`lock()`, see `lock.ts`).
  * - A group- or world-accessible file is refused with the `chmod` to run, as the SDK does for its
  *   credentials file: another local user could have read or planted it.
  */
@@ -19,6 +20,7 @@ import type { Env } from '../config.js';
 import { TokenStorageError } from '../errors.js';
 import { fromStoredCredentials, toStoredCredentials } from '../tokens.js';
 import type { OAuthTokens } from '../types.js';
+import { withFileLock } from './lock.js';
 import type { TokenStore } from './types.js';
 
 export const ENV_TOKEN_FILE = 'ANTHROPIC_OAUTH_TOKEN_FILE';
@@ -152,6 +154,16 @@ export class TokenStorage implements TokenStore {
         { path: target, cause: error },
       );
     }
+  }
+
+  /**
+   * Runs `fn` under the cross-process lock for this file (`<file>.lock`, see `lock.ts`). The token
+   * source refreshes inside it; the directory is created first so the lock has somewhere to live.
+   */
+  async lock<T>(fn: () => Promise<T>): Promise<T> {
+    const target = await this.#targetPath();
+    await fs.mkdir(dirname(target), { recursive: true, mode: 0o700 }).catch(() => {});
+    return withFileLock(target, fn);
   }
 
   async clear(): Promise<void> {

@@ -9,6 +9,11 @@ export interface TokenStore {
   load(): Promise<OAuthTokens | null>;
   save(tokens: OAuthTokens): Promise<void>;
   clear(): Promise<void>;
+  /**
+   * Optional: runs `fn` holding a lock that other processes sharing this store respect. The token
+   * source refreshes inside it (read → refresh → write), so only one process spends a refresh token.
+   */
+  lock?<T>(fn: () => Promise<T>): Promise<T>;
 }
 
 export function isTokenStore(value: unknown): value is TokenStore {

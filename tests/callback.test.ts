@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import { codeFromParams, parseAuthCode } from '../src/callback.js';
+import { OAuthFlowError } from '../src/errors.js';
+
+const SECRET = 'SECRETCODE123';
+
+function parseError(raw: string): OAuthFlowError {
+  try {
+    parseAuthCode(raw);
+  } catch (error) {
+    expect(error).toBeInstanceOf(OAuthFlowError);
+    return error as OAuthFlowError;
+  }
+  throw new Error('expected parseAuthCode to throw');
+}
+
+describe('parseAuthCode (seed: TestOAuthAuth.test_parse_auth_code_*)', () => {
+  it('splits CODE#STATE', () => {
+    expect(parseAuthCode('mycode#mystate')).toEqual({ code: 'mycode', state: 'mystate' });
+  });
+
+  it('trims surrounding whitespace and newlines', () => {
+    expect(parseAuthCode('  \n mycode#mystate \r\n\t')).toEqual({ code: 'mycode', state: 'mystate' });
+  });
+
+  it('splits at the first #', () => {
+    expect(parseAuthCode('abc#def#ghi')).toEqual({ code: 'abc', state: 'def#ghi' });
+  });
+
+  it('reads a full callback URL', () => {
+    expect(parseAuthCode('https://platform.claude.com/oauth/code/callback?code=the-code&state=the-state')).toEqual({
+      code: 'the-code',
+      state: 'the-state',
+    });
+    expect(parseAuthCode('http://localhost:54545/callback?state=s1&code=c1&extra=1')).toEqual({
+      code: 'c1',
+      state: 's1',
+    });
+  });
+
+  it('decodes percent-encoded values in URLs and query strings', () => {
+    expect(parseAuthCode('code=a%2Fb&state=c%3Dd')).toEqual({ code: 'a/b', state: 'c=d' });
+  });
+
+  it('reads a query string with or without ?', () => {
+    expect(parseAuthCode('code=c2&state=s2')).toEqual({ code: 'c2', state: 's2' });
+    expect(parseAuthCode('?code=c3&state=s3')).toEqual({ code: 'c3', state: 's3' });
+    expect(parseAuthCode('  ?state=s4&code=c4  ')).toEqual({ code: 'c4', state: 's4' });
+  });
+
+  it('turns error=access_denied into access_denied', () => {
+    const err = parseError('error=access_denied&state=s');
+    expect(err.code).toBe('access_denied');
+    expect(err.message).toContain('denied');
+    expect(parseError('http://localhost:1/callback?error=access_denied&state=s').code).toBe('access_denied');
+  });
+
+  it('turns any other error= into access_denied naming the server error', () => {
+    const err = parseError('?error=server_error&error_description=Try+later');
+    expect(err.code).toBe('access_denied');
+    expect(err.message).toContain('server_error');
+    expect(err.message).toContain('Try later');
+  });
+
+  it.each([
+    ['no # at all (seed: "no-hash-here")', 'no-hash-here'],
+    ['an empty string', ''],
+    ['only whitespace', '   \n '],
+    ['a missing code', '#state'],
+    ['a missing state', 'code#'],
+    ['a bare #', '#'],
+    ['a space inside the code', 'my code#state'],
+    ['a space inside the state', 'code#my state'],
+    ['a tab inside', 'code\t#state'],
+    ['a query without state', 'code=c'],
+    ['a query without code', '?state=s&foo=bar'],
+    ['a query with empty values', 'code=&state='],
+    ['repeated state parameters', 'code=c&state=s1&state=s2'],
+    ['repeated code parameters', 'code=c1&code=c2&state=s'],
+    ['a URL with repeated state', 'https://x.example/cb?code=c&state=a&state=b'],
+    ['a URL without parameters', 'https://platform.claude.com/oauth/code/callback'],
+    ['an unparseable URL', 'https://[not-a-url/cb?code=c&state=s'],
+    ['garbage', '%%%garbage%%%'],
+    ['non-printable characters', 'co\u0000de#state'],
+    ['non-ASCII characters', 'cödé#state'],
+  ])('refuses %s with invalid_code', (_label, raw) => {
+    expect(parseError(raw).code).toBe('invalid_code');
+  });
+
+  it('refuses a non-string with invalid_code', () => {
+    expect(parseError(42 as unknown as string).code).toBe('invalid_code');
+  });
+
+  it.each([
+    ['no #', `${SECRET}`],
+    ['a space', `${SECRET} more#state`],
+    ['a space in the state', `code#${SECRET} x`],
+    ['missing state', `${SECRET}#`],
+    ['repeated state', `code=${SECRET}&state=a&state=b`],
+    ['a query without state', `code=${SECRET}`],
+    ['a bad URL', `https://[${SECRET}/cb?code=${SECRET}`],
+    ['a URL without state', `https://x.example/cb?code=${SECRET}`],
+    ['a denied URL carrying a state', `https://x.example/cb?error=access_denied&state=${SECRET}`],
+  ])('never quotes the pasted value in the error (%s)', (_label, raw) => {
+    const err = parseError(raw);
+    expect(err.message).not.toContain(SECRET);
+    expect(err.stack ?? '').not.toContain(SECRET);
+    expect(JSON.stringify(err)).not.toContain(SECRET);
+  });
+
+  it('says what to paste', () => {
+    expect(parseError('nothing-useful').message).toContain('CODE#STATE');
+  });
+});
+
+describe('codeFromParams', () => {
+  it('returns code and state', () => {
+    expect(codeFromParams(new URLSearchParams({ code: 'c', state: 's' }))).toEqual({ code: 'c', state: 's' });
+  });
+
+  it('checks error before anything else', () => {
+    expect(() => codeFromParams(new URLSearchParams('code=c&state=s&error=access_denied'))).toThrow(
+      expect.objectContaining({ code: 'access_denied' }),
+    );
+  });
+
+  it('truncates a long error description', () => {
+    try {
+      codeFromParams(new URLSearchParams({ error: 'x'.repeat(500), error_description: 'y'.repeat(1000) }));
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toMatchObject({ code: 'access_denied' });
+      const message = (error as Error).message;
+      expect(message).toContain('x'.repeat(100));
+      expect(message).not.toContain('x'.repeat(101));
+      expect(message).toContain('y'.repeat(200));
+      expect(message).not.toContain('y'.repeat(201));
+    }
+  });
+});

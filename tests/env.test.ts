@@ -1,0 +1,136 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ENV_ACCESS_TOKEN,
+  ENV_ACCESS_TOKEN_ALT,
+  ENV_EXPIRES_AT,
+  ENV_REFRESH_TOKEN,
+  loadTokensFromEnv,
+} from '../src/env.js';
+import { OAuthFlowError } from '../src/errors.js';
+import { isExpired } from '../src/tokens.js';
+
+const SECRET_AT = 'sk-ant-oat01-SECRETACCESS';
+const SECRET_RT = 'sk-ant-ort01-SECRETREFRESH';
+
+function envError(env: Record<string, string | undefined>): OAuthFlowError {
+  try {
+    loadTokensFromEnv(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(OAuthFlowError);
+    return error as OAuthFlowError;
+  }
+  throw new Error('expected loadTokensFromEnv to throw');
+}
+
+describe('loadTokensFromEnv (seed: TestLoadTokensFromEnv)', () => {
+  it('uses the documented variable names', () => {
+    expect([ENV_ACCESS_TOKEN, ENV_ACCESS_TOKEN_ALT, ENV_REFRESH_TOKEN, ENV_EXPIRES_AT]).toEqual([
+      'ANTHROPIC_OAUTH_ACCESS_TOKEN',
+      'ANTHROPIC_ACCESS_TOKEN',
+      'ANTHROPIC_REFRESH_TOKEN',
+      'ANTHROPIC_TOKEN_EXPIRES_AT',
+    ]);
+  });
+
+  it('loads access token, refresh token and expiry (test_loads_from_env)', () => {
+    const expiresAt = Math.floor(Date.now() / 1000) + 3600;
+    const tokens = loadTokensFromEnv({
+      ANTHROPIC_OAUTH_ACCESS_TOKEN: 'env-at',
+      ANTHROPIC_REFRESH_TOKEN: 'env-rt',
+      ANTHROPIC_TOKEN_EXPIRES_AT: String(expiresAt),
+    });
+    expect(tokens).toEqual({
+      accessToken: 'env-at',
+      refreshToken: 'env-rt',
+      expiresAt,
+      tokenType: 'Bearer',
+      scope: '',
+    });
+    expect(tokens && isExpired(tokens)).toBe(false);
+  });
+
+  it('accepts a fractional expiry in seconds, as Python writes str(time.time())', () => {
+    expect(
+      loadTokensFromEnv({ ANTHROPIC_ACCESS_TOKEN: 'at', ANTHROPIC_TOKEN_EXPIRES_AT: '1764000000.123456' })?.expiresAt,
+    ).toBe(1764000000.123456);
+  });
+
+  it('reads the alternative ANTHROPIC_ACCESS_TOKEN', () => {
+    expect(loadTokensFromEnv({ ANTHROPIC_ACCESS_TOKEN: 'alt-at' })).toEqual({
+      accessToken: 'alt-at',
+      refreshToken: '',
+      expiresAt: null,
+      tokenType: 'Bearer',
+      scope: '',
+    });
+  });
+
+  it('prefers ANTHROPIC_OAUTH_ACCESS_TOKEN over ANTHROPIC_ACCESS_TOKEN', () => {
+    expect(
+      loadTokensFromEnv({ ANTHROPIC_OAUTH_ACCESS_TOKEN: 'primary', ANTHROPIC_ACCESS_TOKEN: 'alt' })?.accessToken,
+    ).toBe('primary');
+  });
+
+  it('returns null with no access token (test_returns_none_when_no_env)', () => {
+    expect(loadTokensFromEnv({})).toBeNull();
+    expect(loadTokensFromEnv({ ANTHROPIC_REFRESH_TOKEN: 'rt', ANTHROPIC_TOKEN_EXPIRES_AT: '1764000000' })).toBeNull();
+  });
+
+  it('treats empty and blank values as unset', () => {
+    expect(loadTokensFromEnv({ ANTHROPIC_OAUTH_ACCESS_TOKEN: '', ANTHROPIC_ACCESS_TOKEN: '  ' })).toBeNull();
+    expect(loadTokensFromEnv({ ANTHROPIC_OAUTH_ACCESS_TOKEN: '', ANTHROPIC_ACCESS_TOKEN: 'alt' })?.accessToken).toBe(
+      'alt',
+    );
+    expect(
+      loadTokensFromEnv({
+        ANTHROPIC_OAUTH_ACCESS_TOKEN: 'at',
+        ANTHROPIC_REFRESH_TOKEN: '',
+        ANTHROPIC_TOKEN_EXPIRES_AT: '',
+      }),
+    ).toEqual({ accessToken: 'at', refreshToken: '', expiresAt: null, tokenType: 'Bearer', scope: '' });
+  });
+
+  it('trims surrounding whitespace', () => {
+    const tokens = loadTokensFromEnv({
+      ANTHROPIC_OAUTH_ACCESS_TOKEN: ' at\n',
+      ANTHROPIC_REFRESH_TOKEN: '\trt ',
+      ANTHROPIC_TOKEN_EXPIRES_AT: ' 1764000000 ',
+    });
+    expect(tokens).toMatchObject({ accessToken: 'at', refreshToken: 'rt', expiresAt: 1764000000 });
+  });
+
+  it.each(['soon', '1.5e9', '-1', '0x10', '17640000OO', 'NaN', 'Infinity'])(
+    'refuses a non-numeric expiry %j with invalid_env naming the variable',
+    (value) => {
+      const err = envError({ ANTHROPIC_OAUTH_ACCESS_TOKEN: SECRET_AT, ANTHROPIC_TOKEN_EXPIRES_AT: value });
+      expect(err.code).toBe('invalid_env');
+      expect(err.message).toContain('ANTHROPIC_TOKEN_EXPIRES_AT');
+      expect(err.message).toContain('seconds');
+    },
+  );
+
+  it('refuses an expiry in milliseconds and says it must be seconds', () => {
+    const err = envError({ ANTHROPIC_OAUTH_ACCESS_TOKEN: SECRET_AT, ANTHROPIC_TOKEN_EXPIRES_AT: '1764000000000' });
+    expect(err.code).toBe('invalid_env');
+    expect(err.message).toContain('milliseconds');
+    expect(err.message).toContain('seconds');
+    expect(err.message).toContain('1764000000');
+  });
+
+  it('never puts a token value in the error', () => {
+    for (const expiry of ['garbage', '1764000000000']) {
+      const err = envError({
+        ANTHROPIC_OAUTH_ACCESS_TOKEN: SECRET_AT,
+        ANTHROPIC_REFRESH_TOKEN: SECRET_RT,
+        ANTHROPIC_TOKEN_EXPIRES_AT: expiry,
+      });
+      for (const text of [err.message, err.stack ?? '', JSON.stringify(err)]) {
+        expect(text).not.toContain('SECRET');
+      }
+    }
+  });
+
+  it('ignores a bad expiry when there is no access token', () => {
+    expect(loadTokensFromEnv({ ANTHROPIC_TOKEN_EXPIRES_AT: 'garbage' })).toBeNull();
+  });
+});

@@ -1,0 +1,115 @@
+import { AnthropicError } from '@anthropic-ai/sdk';
+import { describe, expect, it } from 'vitest';
+import { LOGIN_HINT, OAuthFlowError, redactErrorBody, TokenStorageError } from '../src/errors.js';
+
+describe('OAuthFlowError', () => {
+  it('is an AnthropicError and an Error with a stable name and code', () => {
+    const err = new OAuthFlowError('invalid_grant', 'Log in again.', { status: 400, body: { error: 'invalid_grant' } });
+    expect(err).toBeInstanceOf(OAuthFlowError);
+    expect(err).toBeInstanceOf(AnthropicError);
+    expect(err).toBeInstanceOf(Error);
+    expect(err.name).toBe('OAuthFlowError');
+    expect(err.code).toBe('invalid_grant');
+    expect(err.message).toBe('Log in again.');
+    expect(err.status).toBe(400);
+    expect(err.body).toEqual({ error: 'invalid_grant' });
+    expect(err.retryAfter).toBeUndefined();
+  });
+
+  it('keeps retryAfter and cause, and does not leak the options into the Error', () => {
+    const cause = new Error('root');
+    const err = new OAuthFlowError('rate_limited', 'Slow down.', { status: 429, retryAfter: 7, cause });
+    expect(err.retryAfter).toBe(7);
+    expect(err.cause).toBe(cause);
+    expect(err.status).toBe(429);
+  });
+
+  it('serializes to JSON with name, code, message, status and body only', () => {
+    const err = new OAuthFlowError('token_endpoint_error', 'HTTP 500', {
+      status: 500,
+      cause: new Error('secret-cause'),
+    });
+    expect(JSON.parse(JSON.stringify(err))).toEqual({
+      name: 'OAuthFlowError',
+      code: 'token_endpoint_error',
+      message: 'HTTP 500',
+      status: 500,
+    });
+    expect(JSON.stringify(err)).not.toContain('secret-cause');
+  });
+});
+
+describe('TokenStorageError', () => {
+  it('is an AnthropicError and an Error with a stable name, code and path', () => {
+    const err = new TokenStorageError('corrupt_file', 'Bad file.', { path: '/tmp/x.json' });
+    expect(err).toBeInstanceOf(TokenStorageError);
+    expect(err).toBeInstanceOf(AnthropicError);
+    expect(err).toBeInstanceOf(Error);
+    expect(err).not.toBeInstanceOf(OAuthFlowError);
+    expect(err.name).toBe('TokenStorageError');
+    expect(err.code).toBe('corrupt_file');
+    expect(err.path).toBe('/tmp/x.json');
+    expect(JSON.parse(JSON.stringify(err))).toEqual({
+      name: 'TokenStorageError',
+      code: 'corrupt_file',
+      message: 'Bad file.',
+      path: '/tmp/x.json',
+    });
+  });
+
+  it('has an undefined path when none is given', () => {
+    expect(new TokenStorageError('write_failed', 'x').path).toBeUndefined();
+  });
+});
+
+describe('redactErrorBody', () => {
+  it('keeps only error, error_description and error_uri', () => {
+    const body = {
+      error: 'invalid_grant',
+      error_description: 'Refresh token revoked',
+      error_uri: 'https://example.com/docs',
+      refresh_token: 'sk-ant-ort01-SECRET',
+      access_token: 'sk-ant-oat01-SECRET',
+      extra: { nested: true },
+    };
+    expect(redactErrorBody(body)).toEqual({
+      error: 'invalid_grant',
+      error_description: 'Refresh token revoked',
+      error_uri: 'https://example.com/docs',
+    });
+  });
+
+  it('omits optional fields that are missing or not strings', () => {
+    expect(redactErrorBody({ error: 'invalid_request', error_description: 42, error_uri: null })).toEqual({
+      error: 'invalid_request',
+    });
+  });
+
+  it('truncates long strings to 300 characters plus an ellipsis', () => {
+    const long = 'x'.repeat(1000);
+    const out = redactErrorBody({ error: long, error_description: long, error_uri: long });
+    expect(out?.error).toBe(`${'x'.repeat(300)}…`);
+    expect(out?.error_description).toHaveLength(301);
+    expect(out?.error_uri).toHaveLength(301);
+    expect(redactErrorBody({ error: 'y'.repeat(300) })?.error).toBe('y'.repeat(300));
+  });
+
+  it.each([
+    ['undefined', undefined],
+    ['null', null],
+    ['a string', 'invalid_grant'],
+    ['a number', 400],
+    ['an array', [{ error: 'invalid_grant' }]],
+    ['an object without error', { error_description: 'x' }],
+    ['an empty error', { error: '' }],
+    ['a non-string error', { error: 42 }],
+  ])('returns undefined for %s', (_label, body) => {
+    expect(redactErrorBody(body)).toBeUndefined();
+  });
+});
+
+describe('LOGIN_HINT', () => {
+  it('names the login command', () => {
+    expect(LOGIN_HINT).toContain('npx anthropic-oauth login');
+  });
+});

@@ -1,0 +1,343 @@
+import { promises as fs } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { inspect } from 'node:util';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { TokenStorageError } from '../src/errors.js';
+import { defaultTokenPath, ENV_TOKEN_FILE, TokenStorage } from '../src/store/file.js';
+import { MemoryTokenStore } from '../src/store/memory.js';
+import { isTokenStore } from '../src/store/types.js';
+import type { OAuthTokens } from '../src/types.js';
+
+const TOKENS: Readonly<OAuthTokens> = {
+  accessToken: 'sk-ant-oat01-SECRETACCESS',
+  refreshToken: 'sk-ant-ort01-SECRETREFRESH',
+  expiresAt: 1_764_000_000,
+  tokenType: 'Bearer',
+  scope: 'user:inference user:profile',
+  organization: { uuid: 'org-uuid', name: 'Example Org' },
+  account: { uuid: 'acct-uuid', emailAddress: 'user@example.com' },
+};
+
+const NEWER: OAuthTokens = { ...TOKENS, accessToken: 'sk-ant-oat01-NEWER', refreshToken: 'sk-ant-ort01-NEWER' };
+
+const isRoot = process.getuid?.() === 0;
+
+let dir: string;
+
+beforeEach(async () => {
+  dir = await fs.mkdtemp(join(tmpdir(), 'anthropic-oauth-store-'));
+});
+
+afterEach(async () => {
+  // Undo any read-only bits so the whole tree can be removed.
+  await fs.chmod(dir, 0o700).catch(() => {});
+  for (const entry of await fs.readdir(dir).catch(() => [])) {
+    await fs.chmod(join(dir, entry), 0o700).catch(() => {});
+  }
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+async function storageError(promise: Promise<unknown>): Promise<TokenStorageError> {
+  const error = await promise.then(
+    () => {
+      throw new Error('expected a TokenStorageError');
+    },
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(TokenStorageError);
+  return error as TokenStorageError;
+}
+
+async function writeRaw(path: string, text: string, mode = 0o600): Promise<void> {
+  await fs.writeFile(path, text, { mode });
+  await fs.chmod(path, mode);
+}
+
+const mode = async (path: string): Promise<number> => (await fs.stat(path)).mode & 0o777;
+
+describe('TokenStorage (seed: TestTokenStorage)', () => {
+  it('round-trips a login (test_save_load_roundtrip)', async () => {
+    const store = new TokenStorage(join(dir, 'tokens.json'));
+    await store.save(TOKENS);
+    await expect(store.load()).resolves.toEqual(TOKENS);
+    await expect(new TokenStorage(join(dir, 'tokens.json')).load()).resolves.toEqual(TOKENS);
+  });
+
+  it('round-trips a minimal login', async () => {
+    const store = new TokenStorage(join(dir, 'tokens.json'));
+    const minimal: OAuthTokens = {
+      accessToken: 'at',
+      refreshToken: '',
+      expiresAt: null,
+      tokenType: 'Bearer',
+      scope: '',
+    };
+    await store.save(minimal);
+    await expect(store.load()).resolves.toEqual(minimal);
+  });
+
+  it('returns null for a missing file (test_load_missing_returns_none)', async () => {
+    await expect(new TokenStorage(join(dir, 'missing.json')).load()).resolves.toBeNull();
+    await expect(new TokenStorage(join(dir, 'no', 'such', 'dir', 'tokens.json')).load()).resolves.toBeNull();
+  });
+
+  it('clear() removes the file and is idempotent (test_clear)', async () => {
+    const store = new TokenStorage(join(dir, 'tokens.json'));
+    await expect(store.exists()).resolves.toBe(false);
+    await store.save({ ...TOKENS, expiresAt: 0 });
+    await expect(store.exists()).resolves.toBe(true);
+    await store.clear();
+    await expect(store.exists()).resolves.toBe(false);
+    await expect(store.load()).resolves.toBeNull();
+    await expect(store.clear()).resolves.toBeUndefined();
+  });
+
+  it('writes the file 0600 and creates missing directories 0700', async () => {
+    const path = join(dir, 'a', 'b', 'tokens.json');
+    await new TokenStorage(path).save(TOKENS);
+    expect(await mode(path)).toBe(0o600);
+    expect(await mode(join(dir, 'a', 'b'))).toBe(0o700);
+    expect(await mode(join(dir, 'a'))).toBe(0o700);
+  });
+
+  it('replaces a 0644 file with a 0600 one on save', async () => {
+    const path = join(dir, 'tokens.json');
+    await writeRaw(path, '{}', 0o644);
+    await new TokenStorage(path).save(TOKENS);
+    expect(await mode(path)).toBe(0o600);
+  });
+
+  it('writes the documented snake_case JSON', async () => {
+    const path = join(dir, 'tokens.json');
+    await new TokenStorage(path).save(TOKENS);
+    expect(JSON.parse(await fs.readFile(path, 'utf8'))).toEqual({
+      version: '1.0',
+      type: 'oauth_token',
+      access_token: 'sk-ant-oat01-SECRETACCESS',
+      refresh_token: 'sk-ant-ort01-SECRETREFRESH',
+      expires_at: 1_764_000_000,
+      token_type: 'Bearer',
+      scope: 'user:inference user:profile',
+      organization_uuid: 'org-uuid',
+      organization_name: 'Example Org',
+      account_uuid: 'acct-uuid',
+      account_email: 'user@example.com',
+    });
+  });
+
+  it('overwrites atomically, leaving no temporary file behind', async () => {
+    const path = join(dir, 'tokens.json');
+    const store = new TokenStorage(path);
+    await store.save(TOKENS);
+    await store.save(NEWER);
+    await expect(store.load()).resolves.toEqual(NEWER);
+    expect(await fs.readdir(dir)).toEqual(['tokens.json']);
+  });
+
+  it('survives concurrent saves with one complete login and no temporary files', async () => {
+    const store = new TokenStorage(join(dir, 'tokens.json'));
+    const logins = Array.from({ length: 10 }, (_, i) => ({ ...TOKENS, accessToken: `sk-ant-oat01-${i}` }));
+    await Promise.all(logins.map((tokens) => store.save(tokens)));
+    const loaded = await store.load();
+    expect(logins).toContainEqual(loaded);
+    expect(await fs.readdir(dir)).toEqual(['tokens.json']);
+  });
+
+  it.each([
+    ['empty', ''],
+    ['whitespace only', '  \n'],
+    ['truncated JSON', '{"type":"oauth_token","access_token":"sk-ant-oat01-SECRETACCESS'],
+    ['not JSON', 'access_token=sk-ant-oat01-SECRETACCESS'],
+    ['null', 'null'],
+    ['an array', '["sk-ant-oat01-SECRETACCESS"]'],
+    ['a number access_token', '{"type":"oauth_token","access_token":12345}'],
+    ['a string expires_at', '{"access_token":"sk-ant-oat01-SECRETACCESS","expires_at":"soon"}'],
+    ['a number refresh_token', '{"access_token":"sk-ant-oat01-SECRETACCESS","refresh_token":7}'],
+    ['an unknown version', '{"version":"2.0","type":"oauth_token","access_token":"sk-ant-oat01-SECRETACCESS"}'],
+  ])('loads %s contents as corrupt_file naming the path, not the contents', async (_label, text) => {
+    const path = join(dir, 'tokens.json');
+    await writeRaw(path, text);
+    const err = await storageError(new TokenStorage(path).load());
+    expect(err.code).toBe('corrupt_file');
+    expect(err.path).toBe(path);
+    expect(err.message).toContain(path);
+    expect(err.message).not.toContain('SECRET');
+    expect(err.message).not.toContain('12345');
+    expect(JSON.stringify(err)).not.toContain('SECRET');
+  });
+
+  it('refuses a group/world-readable file with a chmod 600 hint', async () => {
+    const path = join(dir, 'tokens.json');
+    await new TokenStorage(path).save(TOKENS);
+    await fs.chmod(path, 0o644);
+    const err = await storageError(new TokenStorage(path).load());
+    expect(err.code).toBe('permission_denied');
+    expect(err.path).toBe(path);
+    expect(err.message).toContain(`chmod 600 ${path}`);
+    expect(err.message).toContain('0644');
+    expect(err.message).not.toContain('SECRET');
+    // Nothing was deleted because of it.
+    await fs.chmod(path, 0o600);
+    await expect(new TokenStorage(path).load()).resolves.toEqual(TOKENS);
+  });
+
+  it('refuses a directory at the token path with read_failed', async () => {
+    const path = join(dir, 'tokens.json');
+    await fs.mkdir(path, { mode: 0o700 });
+    const err = await storageError(new TokenStorage(path).load());
+    expect(err.code).toBe('read_failed');
+    expect(err.message).toContain(path);
+  });
+
+  it('writes through a symlinked token file to its target; the link stays a link', async () => {
+    const targetDir = join(dir, 'real');
+    await fs.mkdir(targetDir, { mode: 0o700 });
+    const target = join(targetDir, 'tokens.json');
+    const link = join(dir, 'link.json');
+    await new TokenStorage(target).save(TOKENS);
+    await fs.symlink(target, link);
+
+    const store = new TokenStorage(link);
+    await expect(store.load()).resolves.toEqual(TOKENS);
+    await store.save(NEWER);
+
+    expect((await fs.lstat(link)).isSymbolicLink()).toBe(true);
+    expect(await fs.readlink(link)).toBe(target);
+    await expect(new TokenStorage(target).load()).resolves.toEqual(NEWER);
+    expect(await mode(target)).toBe(0o600);
+    expect((await fs.readdir(targetDir)).sort()).toEqual(['tokens.json']);
+    expect((await fs.readdir(dir)).sort()).toEqual(['link.json', 'real']);
+  });
+
+  it('writes through a dangling relative symlink to where it points', async () => {
+    await fs.mkdir(join(dir, 'real'), { mode: 0o700 });
+    const link = join(dir, 'link.json');
+    await fs.symlink('real/tokens.json', link);
+    await new TokenStorage(link).save(TOKENS);
+    expect((await fs.lstat(link)).isSymbolicLink()).toBe(true);
+    await expect(new TokenStorage(join(dir, 'real', 'tokens.json')).load()).resolves.toEqual(TOKENS);
+  });
+
+  it('fails a save into a read-only directory, keeping the stored login and leaving no temp file', async () => {
+    const roDir = join(dir, 'ro');
+    await fs.mkdir(roDir, { mode: 0o700 });
+    const path = join(roDir, 'tokens.json');
+    const store = new TokenStorage(path);
+    await store.save(TOKENS);
+    await fs.chmod(roDir, 0o555);
+
+    let failure: Promise<unknown>;
+    if (isRoot) {
+      // Permission bits do not bind root: do the save as an unprivileged effective user so the
+      // read-only directory really refuses the write. The real uid stays 0, so this is undone below.
+      await fs.chmod(dir, 0o755);
+      process.seteuid?.(65534);
+      try {
+        failure = store.save(NEWER);
+        await failure.catch(() => {});
+      } finally {
+        process.seteuid?.(0);
+      }
+    } else {
+      failure = store.save(NEWER);
+    }
+    const err = await storageError(failure);
+    expect(process.geteuid?.()).toBe(process.getuid?.());
+    expect(err.code).toBe('permission_denied');
+    expect(err.path).toBe(path);
+    expect(err.message).toContain(roDir);
+    expect(err.message).not.toContain('SECRET');
+    await expect(store.load()).resolves.toEqual(TOKENS);
+    expect(await fs.readdir(roDir)).toEqual(['tokens.json']);
+  });
+
+  it('fails a save whose parent path is a regular file, leaving nothing behind', async () => {
+    const blocker = join(dir, 'blocker');
+    await writeRaw(blocker, 'not a directory');
+    const path = join(blocker, 'tokens.json');
+    const err = await storageError(new TokenStorage(path).save(TOKENS));
+    expect(err.code).toBe('write_failed');
+    expect(err.path).toBe(path);
+    expect(err.message).toContain(path);
+    expect(err.message).not.toContain('SECRET');
+    expect(await fs.readFile(blocker, 'utf8')).toBe('not a directory');
+    expect(await fs.readdir(dir)).toEqual(['blocker']);
+  });
+
+  it('resolves a relative path against the working directory', () => {
+    expect(new TokenStorage('relative/tokens.json').path).toBe(resolve('relative/tokens.json'));
+  });
+
+  it('is a TokenStore', () => {
+    expect(isTokenStore(new TokenStorage(join(dir, 't.json')))).toBe(true);
+    expect(isTokenStore(new MemoryTokenStore())).toBe(true);
+    expect(isTokenStore({ load() {}, save() {} })).toBe(false);
+    expect(isTokenStore(null)).toBe(false);
+  });
+});
+
+describe('defaultTokenPath', () => {
+  it('defaults to ~/.anthropic/oauth_tokens.json', () => {
+    expect(defaultTokenPath({})).toBe(join(homedir(), '.anthropic', 'oauth_tokens.json'));
+    expect(defaultTokenPath({ ANTHROPIC_OAUTH_TOKEN_FILE: '  ' })).toBe(
+      join(homedir(), '.anthropic', 'oauth_tokens.json'),
+    );
+  });
+
+  it('honours ANTHROPIC_OAUTH_TOKEN_FILE', () => {
+    expect(ENV_TOKEN_FILE).toBe('ANTHROPIC_OAUTH_TOKEN_FILE');
+    expect(defaultTokenPath({ ANTHROPIC_OAUTH_TOKEN_FILE: '/x/y.json' })).toBe('/x/y.json');
+    expect(defaultTokenPath({ ANTHROPIC_OAUTH_TOKEN_FILE: 'rel/y.json' })).toBe(resolve('rel/y.json'));
+  });
+});
+
+describe('MemoryTokenStore', () => {
+  it('round-trips and clears', async () => {
+    const store = new MemoryTokenStore();
+    await expect(store.load()).resolves.toBeNull();
+    await store.save(TOKENS);
+    await expect(store.load()).resolves.toEqual(TOKENS);
+    await store.clear();
+    await expect(store.load()).resolves.toBeNull();
+  });
+
+  it('starts with the tokens it is given', async () => {
+    await expect(new MemoryTokenStore(TOKENS).load()).resolves.toEqual(TOKENS);
+  });
+
+  it('returns copies: mutating a loaded login does not change the store', async () => {
+    const store = new MemoryTokenStore();
+    await store.save(structuredClone(TOKENS));
+    const loaded = await store.load();
+    if (!loaded?.organization || !loaded.account) throw new Error('expected a full login');
+    loaded.accessToken = 'changed';
+    loaded.organization.name = 'changed';
+    loaded.account.emailAddress = 'changed';
+    await expect(store.load()).resolves.toEqual(TOKENS);
+    expect(TOKENS.organization?.name).toBe('Example Org');
+  });
+
+  it('keeps its own copy: mutating the saved object afterwards does not change the store', async () => {
+    const mine: OAuthTokens = structuredClone(TOKENS);
+    const store = new MemoryTokenStore(mine);
+    mine.refreshToken = 'changed';
+    if (mine.organization) mine.organization.uuid = 'changed';
+    await expect(store.load()).resolves.toEqual(TOKENS);
+
+    const saved: OAuthTokens = structuredClone(TOKENS);
+    await store.save(saved);
+    if (saved.account) saved.account.uuid = 'changed';
+    await expect(store.load()).resolves.toEqual(TOKENS);
+  });
+
+  it('never shows the token when inspected or serialised', async () => {
+    const store = new MemoryTokenStore(TOKENS);
+    expect(inspect(store)).toBe('MemoryTokenStore { logged in }');
+    expect(inspect(store, { showHidden: true, depth: 5 })).not.toContain('SECRET');
+    expect(JSON.stringify(store)).not.toContain('SECRET');
+    expect(`${String(store)}`).not.toContain('SECRET');
+    await store.clear();
+    expect(inspect(store)).toBe('MemoryTokenStore { empty }');
+  });
+});

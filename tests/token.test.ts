@@ -1,0 +1,542 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { buildAuthorizationUrl } from '../src/authorize.js';
+import { parseAuthCode } from '../src/callback.js';
+import { DEFAULT_CLIENT_ID } from '../src/constants.js';
+import { OAuthFlowError } from '../src/errors.js';
+import { type Emulator, startEmulator } from '../src/testing/index.js';
+import {
+  exchangeCodeForTokens,
+  MAX_TOKEN_RESPONSE_BYTES,
+  processTokenResponse,
+  refreshAccessToken,
+} from '../src/token.js';
+import type { Fetch, OAuthState } from '../src/types.js';
+import { VERSION } from '../src/version.js';
+
+const NOW = 1_700_000_000;
+/** Never let the developer's own ANTHROPIC_OAUTH_* variables leak into a test. */
+const NO_ENV = {};
+
+function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
+}
+
+async function flowError(promise: Promise<unknown>): Promise<OAuthFlowError> {
+  const error = await promise.then(
+    () => {
+      throw new Error('expected an OAuthFlowError');
+    },
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(OAuthFlowError);
+  return error as OAuthFlowError;
+}
+
+/** A `fetch` that counts calls and delegates to the real one. */
+function countingFetch(): { fetch: Fetch; calls: () => number } {
+  let calls = 0;
+  return {
+    fetch: (input, init) => {
+      calls++;
+      return globalThis.fetch(input, init);
+    },
+    calls: () => calls,
+  };
+}
+
+/** A bare loopback server for the behaviours the emulator does not fake. */
+async function startServer(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<{ server: Server; tokenUrl: string; hits: () => number; close: () => Promise<void> }> {
+  let hits = 0;
+  const server = createServer((req, res) => {
+    hits++;
+    handler(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    server,
+    tokenUrl: `http://127.0.0.1:${port}/v1/oauth/token`,
+    hits: () => hits,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe('processTokenResponse', () => {
+  it('turns a 200 JSON answer into tokens', async () => {
+    const response = json({
+      access_token: 'sk-ant-oat01-a',
+      refresh_token: 'sk-ant-ort01-r',
+      expires_in: 28800,
+      token_type: 'Bearer',
+      scope: 'user:inference',
+      account: { uuid: 'acct', email_address: 'user@example.com' },
+    });
+    await expect(processTokenResponse(response, NOW)).resolves.toEqual({
+      accessToken: 'sk-ant-oat01-a',
+      refreshToken: 'sk-ant-ort01-r',
+      expiresAt: NOW + 28800,
+      tokenType: 'Bearer',
+      scope: 'user:inference',
+      account: { uuid: 'acct', emailAddress: 'user@example.com' },
+    });
+  });
+
+  it('validates the body of a 200 (a JSON error object is still an invalid response)', async () => {
+    const err = await flowError(processTokenResponse(json({ token_type: 'Bearer' }), NOW));
+    expect(err.code).toBe('invalid_response');
+    expect((await flowError(processTokenResponse(json(null), NOW))).code).toBe('invalid_response');
+  });
+
+  it('maps 400 invalid_grant and keeps only the RFC 6749 fields of the body', async () => {
+    const echoed = 'sk-ant-ort01-ECHOEDSECRET';
+    const response = json(
+      {
+        error: 'invalid_grant',
+        error_description: 'Refresh token not found or invalid',
+        error_uri: 'https://example.com/errors#invalid_grant',
+        refresh_token: echoed,
+        request: { refresh_token: echoed },
+      },
+      400,
+    );
+    const err = await flowError(processTokenResponse(response, NOW));
+    expect(err.code).toBe('invalid_grant');
+    expect(err.status).toBe(400);
+    expect(err.body).toEqual({
+      error: 'invalid_grant',
+      error_description: 'Refresh token not found or invalid',
+      error_uri: 'https://example.com/errors#invalid_grant',
+    });
+    expect(err.message).toContain('Refresh token not found or invalid');
+    expect(err.message).toContain('npx anthropic-oauth login');
+    expect(JSON.stringify(err.body)).not.toContain('ECHOEDSECRET');
+    expect(err.message).not.toContain('ECHOEDSECRET');
+    expect(err.stack ?? '').not.toContain('ECHOEDSECRET');
+    expect(JSON.stringify(err)).not.toContain('ECHOEDSECRET');
+  });
+
+  it('maps 429 with Retry-After: 7 to rate_limited', async () => {
+    const err = await flowError(
+      processTokenResponse(json({ error: 'rate_limit_error' }, 429, { 'retry-after': '7' }), NOW),
+    );
+    expect(err.code).toBe('rate_limited');
+    expect(err.status).toBe(429);
+    expect(err.retryAfter).toBe(7);
+    expect(err.message).toContain('7 s');
+  });
+
+  it('clamps a huge Retry-After to 300 seconds and a past date to 0', async () => {
+    const huge = await flowError(processTokenResponse(json({}, 429, { 'retry-after': '999999999' }), NOW));
+    expect(huge.retryAfter).toBe(300);
+    const past = await flowError(
+      processTokenResponse(json({}, 429, { 'retry-after': 'Wed, 21 Oct 2015 07:28:00 GMT' }), NOW),
+    );
+    expect(past.retryAfter).toBe(0);
+  });
+
+  it('leaves retryAfter undefined without a usable Retry-After', async () => {
+    expect((await flowError(processTokenResponse(json({}, 429), NOW))).retryAfter).toBeUndefined();
+    const garbage = await flowError(processTokenResponse(json({}, 429, { 'retry-after': 'soon' }), NOW));
+    expect(garbage.code).toBe('rate_limited');
+    expect(garbage.retryAfter).toBeUndefined();
+  });
+
+  it('maps 500 to token_endpoint_error', async () => {
+    const err = await flowError(processTokenResponse(json({ error: 'server_error' }, 500), NOW));
+    expect(err.code).toBe('token_endpoint_error');
+    expect(err.status).toBe(500);
+    expect(err.body).toEqual({ error: 'server_error' });
+    expect(err.message).toContain('HTTP 500');
+  });
+
+  it('maps other 4xx errors and non-JSON error bodies to token_endpoint_error', async () => {
+    const invalidClient = await flowError(processTokenResponse(json({ error: 'invalid_client' }, 401), NOW));
+    expect(invalidClient).toMatchObject({
+      code: 'token_endpoint_error',
+      status: 401,
+      body: { error: 'invalid_client' },
+    });
+    const html = await flowError(processTokenResponse(new Response('<html>Bad Gateway</html>', { status: 502 }), NOW));
+    expect(html).toMatchObject({ code: 'token_endpoint_error', status: 502, body: undefined });
+    expect(html.message).not.toContain('<html>');
+  });
+
+  it('treats a redirect as an invalid response', async () => {
+    const response = new Response(null, { status: 302, headers: { location: 'https://example.com/elsewhere' } });
+    const err = await flowError(processTokenResponse(response, NOW));
+    expect(err.code).toBe('invalid_response');
+    expect(err.status).toBe(302);
+  });
+
+  it('treats an HTML or empty 200 as an invalid response', async () => {
+    const html = new Response('<!doctype html><title>Login</title>', {
+      status: 200,
+      headers: { 'content-type': 'text/html' },
+    });
+    const err = await flowError(processTokenResponse(html, NOW));
+    expect(err.code).toBe('invalid_response');
+    expect(err.status).toBe(200);
+    expect((await flowError(processTokenResponse(new Response('', { status: 200 }), NOW))).code).toBe(
+      'invalid_response',
+    );
+  });
+
+  it('refuses a body over 1 MiB', async () => {
+    expect(MAX_TOKEN_RESPONSE_BYTES).toBe(1024 * 1024);
+    const body = JSON.stringify({ access_token: 'a'.repeat(MAX_TOKEN_RESPONSE_BYTES), token_type: 'Bearer' });
+    const err = await flowError(processTokenResponse(new Response(body, { status: 200 }), NOW));
+    expect(err.code).toBe('invalid_response');
+    expect(err.message).toContain('1 MiB');
+  });
+
+  it('accepts a valid body just under 1 MiB', async () => {
+    const accessToken = 'a'.repeat(MAX_TOKEN_RESPONSE_BYTES - 100);
+    const tokens = await processTokenResponse(json({ access_token: accessToken }), NOW);
+    expect(tokens.accessToken).toHaveLength(MAX_TOKEN_RESPONSE_BYTES - 100);
+  });
+});
+
+describe('token endpoint over real HTTP (emulator)', () => {
+  let emu: Emulator;
+
+  beforeEach(async () => {
+    emu = await startEmulator();
+  });
+
+  afterEach(async () => {
+    await emu.close();
+  });
+
+  const tokenRequests = () => emu.requests.filter((r) => r.path === '/v1/oauth/token');
+
+  it('logs in end to end: authorize, approve, exchange (seed: test_exchange_code_for_tokens)', async () => {
+    const { url, oauthState } = await buildAuthorizationUrl(emu.oauthConfig, { env: NO_ENV });
+    const { code, state } = parseAuthCode(await emu.approve(url));
+    const tokens = await exchangeCodeForTokens({ code, state, oauthState, config: emu.oauthConfig, env: NO_ENV });
+
+    expect(tokens.accessToken).toMatch(/^sk-ant-oat01-/);
+    expect(tokens.refreshToken).toMatch(/^sk-ant-ort01-/);
+    expect(tokens.tokenType).toBe('Bearer');
+    expect(tokens.account).toEqual({ uuid: expect.any(String), emailAddress: 'user@example.com' });
+    expect(tokens.organization).toEqual({ uuid: expect.any(String), name: 'Example Org' });
+    expect(emu.stats().authorizationCode).toBe(1);
+    expect(emu.isRefreshTokenLive(tokens.refreshToken)).toBe(true);
+
+    const [request] = tokenRequests();
+    expect(request?.method).toBe('POST');
+    expect(request?.headers['content-type']).toBe('application/json');
+    expect(request?.headers.accept).toBe('application/json');
+    expect(request?.headers['user-agent']).toBe(`anthropic-oauth/${VERSION}`);
+    expect(request?.body).toEqual({
+      grant_type: 'authorization_code',
+      code,
+      state,
+      client_id: emu.oauthConfig.clientId,
+      redirect_uri: oauthState.redirectUri,
+      code_verifier: oauthState.codeVerifier,
+    });
+  });
+
+  it('sends exactly the documented JSON body for the code grant', async () => {
+    const oauthState: OAuthState = {
+      codeVerifier: 'verifier-verifier-verifier-verifier-verifier',
+      state: 'test-state',
+      redirectUri: 'https://platform.claude.com/oauth/code/callback',
+    };
+    // The emulator never issued this code, so it answers invalid_grant; what matters is what we sent.
+    const err = await flowError(
+      exchangeCodeForTokens({
+        code: 'test-code',
+        state: 'test-state',
+        oauthState,
+        config: { tokenUrl: emu.tokenUrl },
+        env: NO_ENV,
+      }),
+    );
+    expect(err).toMatchObject({ code: 'invalid_grant', status: 400 });
+    const requests = tokenRequests();
+    expect(requests).toHaveLength(1);
+    expect(requests[0]?.headers['content-type']).toBe('application/json');
+    expect(requests[0]?.body).toMatchInlineSnapshot(`
+      {
+        "client_id": "9d1c250a-e61b-44d9-88ed-5944d1962f5e",
+        "code": "test-code",
+        "code_verifier": "verifier-verifier-verifier-verifier-verifier",
+        "grant_type": "authorization_code",
+        "redirect_uri": "https://platform.claude.com/oauth/code/callback",
+        "state": "test-state",
+      }
+    `);
+    expect(Object.keys(requests[0]?.body as object)).toHaveLength(6);
+  });
+
+  it('refuses a state mismatch before any request (seed: test_exchange_state_mismatch)', async () => {
+    const oauthState: OAuthState = {
+      codeVerifier: 'v'.repeat(43),
+      state: 'correct',
+      redirectUri: emu.manualRedirectUri,
+    };
+    const err = await flowError(
+      exchangeCodeForTokens({
+        code: 'code',
+        state: 'wrong',
+        oauthState,
+        config: { tokenUrl: emu.tokenUrl },
+        env: NO_ENV,
+      }),
+    );
+    expect(err.code).toBe('state_mismatch');
+    expect(err.message).toContain('state');
+    expect(emu.requests).toHaveLength(0);
+  });
+
+  it('checks state even when the token URL is insecure (state first, then config)', async () => {
+    const oauthState: OAuthState = { codeVerifier: 'v'.repeat(43), state: 'correct', redirectUri: 'x' };
+    const err = await flowError(
+      exchangeCodeForTokens({
+        code: 'c',
+        state: 'wrong',
+        oauthState,
+        config: { tokenUrl: 'http://example.com/t' },
+        env: NO_ENV,
+      }),
+    );
+    expect(err.code).toBe('state_mismatch');
+  });
+
+  it('refreshes with exactly grant_type, refresh_token and client_id, and no scope (seed: test_refresh_access_token)', async () => {
+    const issued = emu.issueTokens();
+    const tokens = await refreshAccessToken({
+      refreshToken: issued.refreshToken,
+      config: { tokenUrl: emu.tokenUrl },
+      env: NO_ENV,
+    });
+    expect(tokens.accessToken).toMatch(/^sk-ant-oat01-/);
+    expect(tokens.accessToken).not.toBe(issued.accessToken);
+    const [request] = tokenRequests();
+    expect(request?.headers['content-type']).toBe('application/json');
+    expect(request?.body).toEqual({
+      grant_type: 'refresh_token',
+      refresh_token: issued.refreshToken,
+      client_id: DEFAULT_CLIENT_ID,
+    });
+    expect(request?.body).not.toHaveProperty('scope');
+  });
+
+  it('uses the rotated refresh token when the response has one', async () => {
+    const issued = emu.issueTokens();
+    const tokens = await refreshAccessToken({ refreshToken: issued.refreshToken, config: { tokenUrl: emu.tokenUrl } });
+    expect(tokens.refreshToken).toMatch(/^sk-ant-ort01-/);
+    expect(tokens.refreshToken).not.toBe(issued.refreshToken);
+    expect(emu.isRefreshTokenLive(tokens.refreshToken)).toBe(true);
+    expect(emu.isRefreshTokenLive(issued.refreshToken)).toBe(false);
+
+    // The spent one is refused as invalid_grant.
+    const err = await flowError(
+      refreshAccessToken({ refreshToken: issued.refreshToken, config: { tokenUrl: emu.tokenUrl } }),
+    );
+    expect(err).toMatchObject({ code: 'invalid_grant', status: 400 });
+  });
+
+  it('keeps the old refresh token when the response has none', async () => {
+    emu.faults.tokenMalformed(
+      JSON.stringify({ access_token: 'sk-ant-oat01-new', expires_in: 3600, token_type: 'Bearer' }),
+    );
+    const tokens = await refreshAccessToken({ refreshToken: 'sk-ant-ort01-old', config: { tokenUrl: emu.tokenUrl } });
+    expect(tokens.accessToken).toBe('sk-ant-oat01-new');
+    expect(tokens.refreshToken).toBe('sk-ant-ort01-old');
+  });
+
+  it('refuses an empty refresh token with reauth_required and sends nothing', async () => {
+    const err = await flowError(refreshAccessToken({ refreshToken: '', config: { tokenUrl: emu.tokenUrl } }));
+    expect(err.code).toBe('reauth_required');
+    expect(emu.requests).toHaveLength(0);
+  });
+
+  it('maps a 429 from the server to rate_limited with retryAfter', async () => {
+    emu.faults.tokenRateLimited(7);
+    const issued = emu.issueTokens();
+    const err = await flowError(
+      refreshAccessToken({ refreshToken: issued.refreshToken, config: { tokenUrl: emu.tokenUrl } }),
+    );
+    expect(err).toMatchObject({ code: 'rate_limited', status: 429, retryAfter: 7 });
+  });
+
+  it('maps a 500 from the server to token_endpoint_error', async () => {
+    emu.faults.tokenServerError(1, 503);
+    const issued = emu.issueTokens();
+    const err = await flowError(
+      refreshAccessToken({ refreshToken: issued.refreshToken, config: { tokenUrl: emu.tokenUrl } }),
+    );
+    expect(err).toMatchObject({ code: 'token_endpoint_error', status: 503, body: { error: 'server_error' } });
+  });
+
+  it('times out on a server that never answers', async () => {
+    emu.faults.tokenHang();
+    const err = await flowError(
+      refreshAccessToken({ refreshToken: 'sk-ant-ort01-x', config: { tokenUrl: emu.tokenUrl }, timeoutMs: 200 }),
+    );
+    expect(err.code).toBe('timeout');
+    expect(tokenRequests()).toHaveLength(1);
+  });
+
+  it("rejects with the caller's abort reason when the caller aborts", async () => {
+    emu.faults.tokenHang();
+    const controller = new AbortController();
+    const reason = new Error('user pressed Ctrl-C');
+    const pending = refreshAccessToken({
+      refreshToken: 'sk-ant-ort01-x',
+      config: { tokenUrl: emu.tokenUrl },
+      signal: controller.signal,
+    });
+    const settled = pending.catch((e: unknown) => e);
+    await vi.waitFor(() => expect(tokenRequests()).toHaveLength(1));
+    controller.abort(reason);
+    expect(await settled).toBe(reason);
+  });
+
+  it('sends nothing when the signal is already aborted', async () => {
+    const controller = new AbortController();
+    controller.abort(new Error('already'));
+    const promise = refreshAccessToken({
+      refreshToken: 'sk-ant-ort01-x',
+      config: { tokenUrl: emu.tokenUrl },
+      signal: controller.signal,
+    });
+    await expect(promise).rejects.toThrow('already');
+    expect(emu.requests).toHaveLength(0);
+  });
+
+  it('refuses an http non-loopback token URL with insecure_url and sends nothing', async () => {
+    const counting = countingFetch();
+    const tokenUrl = 'http://platform.claude.com/v1/oauth/token';
+    const refresh = await flowError(
+      refreshAccessToken({ refreshToken: 'sk-ant-ort01-x', config: { tokenUrl }, fetch: counting.fetch, env: NO_ENV }),
+    );
+    expect(refresh.code).toBe('insecure_url');
+    const oauthState: OAuthState = { codeVerifier: 'v'.repeat(43), state: 's', redirectUri: emu.manualRedirectUri };
+    const exchange = await flowError(
+      exchangeCodeForTokens({
+        code: 'c',
+        state: 's',
+        oauthState,
+        config: { tokenUrl },
+        fetch: counting.fetch,
+        env: NO_ENV,
+      }),
+    );
+    expect(exchange.code).toBe('insecure_url');
+    expect(counting.calls()).toBe(0);
+  });
+
+  it('refuses an insecure token URL from the environment too', async () => {
+    const counting = countingFetch();
+    const err = await flowError(
+      refreshAccessToken({
+        refreshToken: 'sk-ant-ort01-x',
+        fetch: counting.fetch,
+        env: { ANTHROPIC_OAUTH_TOKEN_URL: 'http://evil.example.com/token' },
+      }),
+    );
+    expect(err.code).toBe('insecure_url');
+    expect(counting.calls()).toBe(0);
+  });
+
+  it('uses the fetch it is given', async () => {
+    const counting = countingFetch();
+    const issued = emu.issueTokens();
+    await refreshAccessToken({
+      refreshToken: issued.refreshToken,
+      config: { tokenUrl: emu.tokenUrl },
+      fetch: counting.fetch,
+    });
+    expect(counting.calls()).toBe(1);
+  });
+});
+
+describe('token endpoint over real HTTP (bare server)', () => {
+  const closers: (() => Promise<void>)[] = [];
+
+  afterEach(async () => {
+    for (const close of closers.splice(0)) await close();
+  });
+
+  async function server(handler: (req: IncomingMessage, res: ServerResponse) => void) {
+    const started = await startServer(handler);
+    closers.push(started.close);
+    return started;
+  }
+
+  it('reports a closed port as network_error', async () => {
+    const { tokenUrl, close } = await startServer(() => {});
+    await close();
+    const err = await flowError(
+      refreshAccessToken({ refreshToken: 'sk-ant-ort01-x', config: { tokenUrl }, env: NO_ENV }),
+    );
+    expect(err.code).toBe('network_error');
+    expect(err.message).toContain('Could not reach');
+  });
+
+  it('times out when the body stalls after the headers', async () => {
+    const { tokenUrl } = await server((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"access_token":');
+    });
+    const err = await flowError(
+      refreshAccessToken({ refreshToken: 'sk-ant-ort01-x', config: { tokenUrl }, timeoutMs: 200, env: NO_ENV }),
+    );
+    expect(err.code).toBe('timeout');
+  });
+
+  it('reports a body cut off mid-way as network_error', async () => {
+    const { tokenUrl } = await server((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+      res.write('{"access_token":', () => res.destroy());
+    });
+    const err = await flowError(
+      refreshAccessToken({ refreshToken: 'sk-ant-ort01-x', config: { tokenUrl }, env: NO_ENV }),
+    );
+    expect(err.code).toBe('network_error');
+  });
+
+  it('does not follow a redirect from the token endpoint', async () => {
+    const target = await server((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ access_token: 'sk-ant-oat01-stolen', token_type: 'Bearer' }));
+    });
+    const redirector = await server((req, res) => {
+      req.resume();
+      res.writeHead(307, { location: target.tokenUrl });
+      res.end();
+    });
+    const err = await flowError(
+      refreshAccessToken({ refreshToken: 'sk-ant-ort01-x', config: { tokenUrl: redirector.tokenUrl }, env: NO_ENV }),
+    );
+    expect(err).toMatchObject({ code: 'invalid_response', status: 307 });
+    expect(redirector.hits()).toBe(1);
+    expect(target.hits()).toBe(0);
+  });
+
+  it('refuses an oversized body from a real server', async () => {
+    const { tokenUrl } = await server((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(`{"access_token":"${'a'.repeat(2 * MAX_TOKEN_RESPONSE_BYTES)}"}`);
+    });
+    const err = await flowError(
+      refreshAccessToken({ refreshToken: 'sk-ant-ort01-x', config: { tokenUrl }, env: NO_ENV }),
+    );
+    expect(err.code).toBe('invalid_response');
+  });
+});
