@@ -82,7 +82,7 @@ export function tokensFromResponse(body: unknown, now: number = nowSeconds()): O
   const tokens: OAuthTokens = {
     accessToken: access_token,
     refreshToken: refresh_token ?? '',
-    expiresAt: expiresIn === undefined ? null : Math.floor(now + expiresIn),
+    expiresAt: expiresIn === undefined ? null : now + expiresIn,
     tokenType: 'Bearer',
     scope: scope ?? '',
   };

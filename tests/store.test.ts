@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -339,5 +340,41 @@ describe('MemoryTokenStore', () => {
     expect(`${String(store)}`).not.toContain('SECRET');
     await store.clear();
     expect(inspect(store)).toBe('MemoryTokenStore { empty }');
+  });
+});
+
+describe('TokenStorage: writers killed mid-write', () => {
+  it('the next save removes temporary files of dead processes, never those of live ones', async () => {
+    const path = join(dir, 'login.json');
+    const dead = spawnSync(process.execPath, ['-e', '']).pid;
+    const orphan = join(dir, `.login.json.${dead}.0a1b2c3d4e5f.tmp`);
+    const live = join(dir, `.login.json.${process.ppid}.0a1b2c3d4e5f.tmp`);
+    const unrelated = join(dir, `.other.json.${dead}.0a1b2c3d4e5f.tmp`);
+    for (const file of [orphan, live, unrelated]) await fs.writeFile(file, '{"partial":');
+    await new TokenStorage(path).save(TOKENS);
+    const names = await fs.readdir(dir);
+    expect(names).not.toContain(`.login.json.${dead}.0a1b2c3d4e5f.tmp`);
+    expect(names).toEqual(
+      expect.arrayContaining([`.login.json.${process.ppid}.0a1b2c3d4e5f.tmp`, `.other.json.${dead}.0a1b2c3d4e5f.tmp`]),
+    );
+    expect((await new TokenStorage(path).load())?.accessToken).toBe(TOKENS.accessToken);
+  });
+});
+
+describe('TokenStorage: lock', () => {
+  it('runs one holder at a time, also across instances, and releases on errors', async () => {
+    const path = join(dir, 'login.json');
+    const order: string[] = [];
+    const hold = (name: string, fail = false) =>
+      new TokenStorage(path).lock(async () => {
+        order.push(`${name}:in`);
+        await new Promise((r) => setTimeout(r, 30));
+        order.push(`${name}:out`);
+        if (fail) throw new Error('boom');
+      });
+    const results = await Promise.allSettled([hold('a', true), hold('b'), hold('c')]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled', 'fulfilled']);
+    for (let i = 0; i < order.length; i += 2) expect(order[i + 1]).toBe(order[i]?.replace(':in', ':out'));
+    await expect(fs.stat(`${path}.lock`)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });

@@ -3,6 +3,7 @@ import { OAuthFlowError, TokenStorageError } from '../src/errors.js';
 import {
   fromStoredCredentials,
   isExpired,
+  lifetimeOf,
   nowSeconds,
   TOKEN_FILE_VERSION,
   tokensFromResponse,
@@ -37,13 +38,13 @@ describe('tokensFromResponse (seed: TestOAuthTypes.test_from_token_response)', (
     expect(tokensFromResponse(RESPONSE, NOW)).toEqual({
       accessToken: 'sk-ant-oat01-access',
       refreshToken: 'sk-ant-ort01-refresh',
-      expiresAt: Math.floor(NOW + 28800),
+      expiresAt: NOW + 28800,
       tokenType: 'Bearer',
       scope: 'user:inference user:profile',
       organization: { uuid: 'org-uuid', name: 'Example Org' },
       account: { uuid: 'acct-uuid', emailAddress: 'user@example.com' },
     });
-    expect(tokensFromResponse(RESPONSE, NOW).expiresAt).toBe(1_700_028_800);
+    expect(tokensFromResponse(RESPONSE, NOW).expiresAt).toBe(1_700_028_800.75);
   });
 
   it('maps the seed response and it is not expired', () => {
@@ -85,7 +86,7 @@ describe('tokensFromResponse (seed: TestOAuthTypes.test_from_token_response)', (
   });
 
   it('accepts expires_in as a numeric string', () => {
-    expect(tokensFromResponse({ ...RESPONSE, expires_in: '3600' }, NOW).expiresAt).toBe(Math.floor(NOW + 3600));
+    expect(tokensFromResponse({ ...RESPONSE, expires_in: '3600' }, NOW).expiresAt).toBe(NOW + 3600);
   });
 
   it('keeps refreshToken empty when the response has none', () => {
@@ -276,5 +277,20 @@ describe('toStoredCredentials / fromStoredCredentials', () => {
     expect(err.message).toContain(path);
     expect(err.message).not.toContain('SECRET');
     expect(JSON.stringify(err)).not.toContain('SECRET');
+  });
+});
+
+describe('token lifetime', () => {
+  it('is recorded from expires_in and persisted as expires_in in the file format', () => {
+    const tokens = tokensFromResponse({ access_token: 'at', refresh_token: 'rt', expires_in: 2 }, NOW);
+    expect(lifetimeOf(tokens)).toBe(2);
+    const stored = toStoredCredentials(tokens);
+    expect(stored.expires_in).toBe(2);
+    expect(lifetimeOf(fromStoredCredentials(stored, '/x/tokens.json'))).toBe(2);
+  });
+
+  it('is unknown for tokens built by hand', () => {
+    expect(lifetimeOf({ ...FULL })).toBeUndefined();
+    expect(toStoredCredentials({ ...FULL }).expires_in).toBeUndefined();
   });
 });

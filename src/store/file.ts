@@ -4,7 +4,8 @@
  * - The file is written 0600 and a directory we create is 0700.
  * - Writes are atomic: a temporary file in the same directory, fsync, rename, fsync of the
  *   directory. A crash at any point leaves the old login or the new one, never neither, and no
- *   temporary file survives a failed write.
+ *   temporary file survives a failed write; one left by a writer that was killed is removed by the
+ *   next successful save.
  * - A token file that is a symlink is written through to its target (the link stays a link).
  * - A missing file is "not logged in" (`load()` returns `null`). Empty, truncated, non-JSON or
  *   wrongly typed contents are a `corrupt_file` error naming the path, never quoting the contents.
@@ -139,6 +140,7 @@ export class TokenStorage implements TokenStore {
       await fs.rename(tmp, target);
       tmp = undefined;
       await fsyncDirectory(dir);
+      await sweepOrphans(dir, basename(target));
     } catch (error) {
       if (tmp !== undefined) await fs.unlink(tmp).catch(() => {});
       const code = errnoCode(error);
@@ -180,6 +182,33 @@ export class TokenStorage implements TokenStore {
         },
       );
     }
+  }
+}
+
+/** `.<file>.<pid>.<random>.tmp`: the temporary files `save()` writes and renames. */
+const tempName = (base: string) =>
+  new RegExp(`^\\.${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(\\d+)\\.[0-9a-f]+\\.tmp$`);
+
+/**
+ * Removes temporary files left by writers that died mid-write (SIGKILL, power loss): only those of
+ * processes that no longer exist, so a write in progress elsewhere is never touched. Best effort.
+ */
+async function sweepOrphans(dir: string, base: string): Promise<void> {
+  const pattern = tempName(base);
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    const pid = Number(pattern.exec(name)?.[1]);
+    if (!pid || pid === process.pid || isAlive(pid)) continue;
+    await fs.unlink(join(dir, name)).catch(() => {});
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return errnoCode(error) === 'EPERM';
   }
 }
 

@@ -1,0 +1,130 @@
+/**
+ * Many processes, one token file, rotating refresh tokens with family revocation (issue 6):
+ * whatever runs at once and whatever is killed, the login survives and nobody gets `invalid_grant`.
+ * The workers are real child processes running the built package (tests/helpers/worker.mjs).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { TokenStorage } from '../src/index.js';
+import { type Emulator, startEmulator } from '../src/testing/index.js';
+import { makeTempDir, tokensOf } from './helpers/fixtures.js';
+
+const WORKER = join(import.meta.dirname, 'helpers', 'worker.mjs');
+const TTL_SECONDS = 2;
+
+let emu: Emulator;
+let temp: Awaited<ReturnType<typeof makeTempDir>>;
+let tokenFile: string;
+
+beforeEach(async () => {
+  emu = await startEmulator({ accessTokenTtl: TTL_SECONDS });
+  temp = await makeTempDir();
+  tokenFile = join(temp.dir, 'oauth_tokens.json');
+  await new TokenStorage(tokenFile).save(tokensOf(emu.issueTokens()));
+});
+afterEach(async () => {
+  await emu.close();
+  await temp.cleanup();
+});
+
+function start(args: string[]): ChildProcess & { output: Promise<string> } {
+  const child = spawn(process.execPath, [WORKER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => {
+    stdout += chunk;
+  });
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const output = new Promise<string>((resolve, reject) => {
+    child.on('exit', (code, signal) =>
+      code === 0 || signal === 'SIGKILL' ? resolve(stdout) : reject(new Error(`worker exited ${code}: ${stderr}`)),
+    );
+  });
+  return Object.assign(child, { output });
+}
+
+async function waitFor(child: ChildProcess, line: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    let seen = '';
+    child.stdout?.on('data', (chunk) => {
+      seen += chunk;
+      if (seen.includes(line)) resolve();
+    });
+    child.on('exit', () => reject(new Error(`worker exited before printing ${line}`)));
+  });
+}
+
+interface WorkerResult {
+  ok: number;
+  failed: number;
+  errors: Record<string, number>;
+  finalRefreshToken: string;
+}
+
+async function runWorkers(count: number, durationMs: number): Promise<WorkerResult[]> {
+  const workers = Array.from({ length: count }, () => start(['requests', emu.url, tokenFile, String(durationMs), '2']));
+  return Promise.all(workers.map(async (w) => JSON.parse(await w.output) as WorkerResult));
+}
+
+async function expectLoginIntact(): Promise<void> {
+  const stored = await new TokenStorage(tokenFile).load();
+  expect(stored).not.toBeNull();
+  expect(emu.isRefreshTokenLive(stored?.refreshToken ?? '')).toBe(true);
+  const leftovers = (await readdir(temp.dir)).filter((name) => name.endsWith('.tmp'));
+  expect(leftovers).toEqual([]);
+}
+
+const digest = (token: string) => createHash('sha256').update(token).digest('hex').slice(0, 16);
+
+describe('8 processes sharing one token file', () => {
+  it('never get invalid_grant or a failed request, and refresh about once per expiry', async () => {
+    const durationMs = 15_000;
+    const results = await runWorkers(8, durationMs);
+    const stats = emu.stats();
+    const requests = results.reduce((n, r) => n + r.ok + r.failed, 0);
+    expect(results.map((r) => r.failed)).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(stats.invalidGrant).toBe(0);
+    expect(requests).toBeGreaterThan(500);
+    // Each token is used for 3/4 of its 2 s life (a quarter is the refresh buffer): about 10
+    // expiries in 15 s, plus the first refresh of the seeded login. One refresh per process per
+    // expiry would be ~80.
+    const expiries = durationMs / 1000 / (TTL_SECONDS * 0.75);
+    expect(stats.refresh).toBeGreaterThanOrEqual(expiries / 2);
+    expect(stats.refresh).toBeLessThanOrEqual(expiries * 1.3 + 2);
+    await expectLoginIntact();
+    // Every process ends on the refresh token that is in the file (the only live one).
+    const stored = await new TokenStorage(tokenFile).load();
+    expect(new Set(results.map((r) => r.finalRefreshToken))).toEqual(new Set([digest(stored?.refreshToken ?? '')]));
+    console.info(`multi-process: ${requests} requests, ${stats.refresh} refreshes, 0 invalid_grant, 0 failures`);
+  }, 60_000);
+
+  it('survive a process killed with SIGKILL while it holds the refresh lock', async () => {
+    const holder = start(['hold-lock', emu.url, tokenFile]);
+    await waitFor(holder, 'locked');
+    holder.kill('SIGKILL');
+    await holder.output;
+    const results = await runWorkers(4, 8_000);
+    expect(results.map((r) => r.failed)).toEqual([0, 0, 0, 0]);
+    expect(emu.stats().invalidGrant).toBe(0);
+    await expectLoginIntact();
+  }, 60_000);
+
+  it('survive a process killed with SIGKILL while it writes the token file', async () => {
+    const before = await readFile(tokenFile, 'utf8');
+    const writer = start(['rewrite', emu.url, tokenFile]);
+    await waitFor(writer, 'writing');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    writer.kill('SIGKILL');
+    await writer.output;
+    // The file is whole (the old login or an identical rewrite of it), never torn.
+    expect(JSON.parse(await readFile(tokenFile, 'utf8'))).toEqual(JSON.parse(before));
+    const results = await runWorkers(2, 4_000);
+    expect(results.map((r) => r.failed)).toEqual([0, 0]);
+    await expectLoginIntact();
+  }, 60_000);
+});
