@@ -1,0 +1,245 @@
+/**
+ * Fault injection (issue 6): every hostile answer, file and variable gives a typed error (or the
+ * correct recovery), the stored login survives, and no secret reaches a message, a stack, a log
+ * line (the SDK's debug logging is on) or an inspected object.
+ */
+import { chmod, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AnthropicOAuth, TokenStorage } from '../src/index.js';
+import { type Emulator, startEmulator } from '../src/testing/index.js';
+import { hello, makeTempDir, nowSeconds, tokensOf } from './helpers/fixtures.js';
+
+let emu: Emulator;
+let temp: Awaited<ReturnType<typeof makeTempDir>>;
+let path: string;
+let secrets: string[];
+let logs: string[];
+
+beforeEach(async () => {
+  emu = await startEmulator();
+  temp = await makeTempDir();
+  path = join(temp.dir, 'oauth_tokens.json');
+  logs = [];
+});
+afterEach(async () => {
+  await emu.close();
+  await temp.cleanup();
+});
+
+const logger = {
+  error: (...args: unknown[]) => logs.push(inspect(args, { depth: 8 })),
+  warn: (...args: unknown[]) => logs.push(inspect(args, { depth: 8 })),
+  info: (...args: unknown[]) => logs.push(inspect(args, { depth: 8 })),
+  debug: (...args: unknown[]) => logs.push(inspect(args, { depth: 8 })),
+};
+
+/** A stored login whose access token has expired, so the next request must refresh. */
+async function storeExpiredLogin(): Promise<string> {
+  const issued = emu.issueTokens();
+  secrets = [issued.accessToken, issued.refreshToken];
+  await new TokenStorage(path).save(tokensOf(issued, { expiresAt: nowSeconds() - 1 }));
+  return readFile(path, 'utf8');
+}
+
+function client(options: ConstructorParameters<typeof AnthropicOAuth>[0] = {}) {
+  return new AnthropicOAuth({
+    baseURL: emu.url,
+    oauthConfig: emu.oauthConfig,
+    tokenStorage: path,
+    logLevel: 'debug',
+    logger,
+    maxRetries: 0,
+    ...options,
+  });
+}
+
+async function failure(promise: Promise<unknown>): Promise<Error & { code?: string }> {
+  const error = await promise.then(
+    () => {
+      throw new Error('expected the request to fail');
+    },
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(Error);
+  return error as Error & { code?: string };
+}
+
+function expectNoSecret(error: unknown): void {
+  const seen = [
+    String(error),
+    (error as Error).stack ?? '',
+    inspect(error, { depth: 10 }),
+    JSON.stringify(error),
+    ...logs,
+  ].join('\n');
+  for (const secret of secrets) expect(seen).not.toContain(secret);
+}
+
+const TOKEN_BODIES: [string, string][] = [
+  ['null', 'null'],
+  ['an array', '[]'],
+  ['HTML', '<html><body>Bad gateway</body></html>'],
+  ['access_token missing', '{"refresh_token":"sk-ant-ort01-x","expires_in":3600}'],
+  ['access_token a number', '{"access_token":42,"expires_in":3600}'],
+  ['access_token an object', '{"access_token":{"a":1},"expires_in":3600}'],
+  ['token_type mac', '{"access_token":"sk-ant-oat01-x","token_type":"mac","expires_in":3600}'],
+  ['expires_in -1', '{"access_token":"sk-ant-oat01-x","expires_in":-1}'],
+  ['expires_in null', '{"access_token":"sk-ant-oat01-x","expires_in":null}'],
+  ['expires_in ""', '{"access_token":"sk-ant-oat01-x","expires_in":""}'],
+  ['expires_in 1e400', '{"access_token":"sk-ant-oat01-x","expires_in":1e400}'],
+  ['refresh_token ""', '{"access_token":"sk-ant-oat01-x","refresh_token":"","expires_in":3600}'],
+  ['refresh_token a number', '{"access_token":"sk-ant-oat01-x","refresh_token":7,"expires_in":3600}'],
+  ['over 1 MiB', `{"access_token":"${'a'.repeat(1_100_000)}","expires_in":3600}`],
+];
+
+describe('hostile token responses: invalid_response, login intact, no secret', () => {
+  it.each(TOKEN_BODIES)('%s', async (_name, body) => {
+    const before = await storeExpiredLogin();
+    emu.faults.tokenMalformed(body);
+    const error = await failure(client().messages.create(hello));
+    expect(error).toMatchObject({ name: 'OAuthFlowError', code: 'invalid_response' });
+    expect(await readFile(path, 'utf8')).toBe(before);
+    expectNoSecret(error);
+  });
+
+  it('a numeric-string expires_in ("3600") is accepted', async () => {
+    await storeExpiredLogin();
+    emu.faults.tokenMalformed('{"access_token":"sk-ant-oat01-fromstring","expires_in":"3600"}');
+    // The emulator does not know this token, so the API call is refused, but the refresh was accepted and saved.
+    await client()
+      .messages.create(hello)
+      .catch(() => {});
+    expect((await new TokenStorage(path).load())?.accessToken).toBe('sk-ant-oat01-fromstring');
+  });
+});
+
+describe('token endpoint errors', () => {
+  it('400 invalid_grant → reauth_required, login intact', async () => {
+    const before = await storeExpiredLogin();
+    emu.faults.tokenMalformed(
+      '{"error":"invalid_grant","error_description":"Refresh token revoked","refresh_token":"echoed-secret"}',
+      1,
+      400,
+    );
+    secrets.push('echoed-secret');
+    const error = await failure(client().messages.create(hello));
+    expect(error).toMatchObject({ code: 'reauth_required', message: expect.stringContaining('anthropic-oauth login') });
+    expect(await readFile(path, 'utf8')).toBe(before);
+    expectNoSecret(error);
+  });
+
+  it('429 with Retry-After: waited for, then success', async () => {
+    await storeExpiredLogin();
+    emu.faults.tokenRateLimited(1);
+    await client().messages.create(hello);
+    expect(emu.stats().refresh).toBe(1);
+  });
+
+  it('429 three times → rate_limited with retryAfter, login intact', async () => {
+    const before = await storeExpiredLogin();
+    emu.faults.tokenRateLimited(0, 3);
+    const error = await failure(client().messages.create(hello));
+    expect(error).toMatchObject({ code: 'rate_limited', retryAfter: 0 });
+    expect(await readFile(path, 'utf8')).toBe(before);
+    expectNoSecret(error);
+  });
+
+  it('500 then success: recovered', async () => {
+    await storeExpiredLogin();
+    emu.faults.tokenServerError(1);
+    await client().messages.create(hello);
+    expect(emu.stats().refresh).toBe(1);
+  });
+
+  it('connection reset after the request was sent: a typed error, and the file is never blanked', async () => {
+    const before = await storeExpiredLogin();
+    emu.faults.tokenResetAfterRequest(1);
+    const error = await failure(client().messages.create(hello));
+    // The lost response had rotated the refresh token; the retry with the spent one is refused.
+    expect(error).toMatchObject({ name: 'OAuthFlowError', code: 'reauth_required' });
+    expect(await readFile(path, 'utf8')).toBe(before);
+    expectNoSecret(error);
+  });
+
+  it('an http token URL that is not loopback is refused before any request', () => {
+    expect(() => client({ oauthConfig: { tokenUrl: 'http://auth.example.com/v1/oauth/token' } })).toThrow(
+      expect.objectContaining({ code: 'insecure_url' }),
+    );
+  });
+});
+
+describe('hostile token files: typed error, file untouched, no secret', () => {
+  const cases: [string, string, string][] = [
+    ['empty', '', 'corrupt_file'],
+    ['truncated', '{"type":"oauth_token","access_token":"sk-ant-oat01-trunc', 'corrupt_file'],
+    ['null', 'null', 'corrupt_file'],
+    ['wrong types', '{"type":"oauth_token","access_token":123,"refresh_token":true}', 'corrupt_file'],
+    ['unknown version', '{"version":"9.0","type":"oauth_token","access_token":"sk-ant-oat01-v9"}', 'corrupt_file'],
+  ];
+  it.each(cases)('%s', async (_name, contents, code) => {
+    secrets = ['sk-ant-oat01-trunc', 'sk-ant-oat01-v9'];
+    await writeFile(path, contents, { mode: 0o600 });
+    const error = await failure(client().messages.create(hello));
+    expect(error).toMatchObject({ name: 'TokenStorageError', code, message: expect.stringContaining(path) });
+    expect(await readFile(path, 'utf8')).toBe(contents);
+    expectNoSecret(error);
+  });
+
+  it('missing → not_logged_in', async () => {
+    secrets = [];
+    const error = await failure(client().messages.create(hello));
+    expect(error).toMatchObject({ code: 'not_logged_in' });
+  });
+
+  it('mode 0644 → refused with the chmod to run', async () => {
+    await storeExpiredLogin();
+    await chmod(path, 0o644);
+    const error = await failure(client().messages.create(hello));
+    expect(error).toMatchObject({ code: 'permission_denied', message: expect.stringContaining(`chmod 600 ${path}`) });
+    expectNoSecret(error);
+  });
+
+  it('a symlink: used, and the rotation is written through to its target', async () => {
+    const target = join(temp.dir, 'real', 'tokens.json');
+    await mkdir(join(temp.dir, 'real'), { mode: 0o700 });
+    const issued = emu.issueTokens();
+    await new TokenStorage(target).save(tokensOf(issued, { expiresAt: nowSeconds() - 1 }));
+    await symlink(target, path);
+    await client().messages.create(hello);
+    const rotated = await new TokenStorage(target).load();
+    expect(rotated?.accessToken).not.toBe(issued.accessToken);
+    expect((await new TokenStorage(path).load())?.accessToken).toBe(rotated?.accessToken);
+  });
+});
+
+describe('hostile environment variables', () => {
+  it.each([
+    [
+      'empty values count as unset',
+      { ANTHROPIC_OAUTH_ACCESS_TOKEN: '', ANTHROPIC_ACCESS_TOKEN: '  ' },
+      'not_logged_in',
+    ],
+    [
+      'non-numeric expiry',
+      { ANTHROPIC_OAUTH_ACCESS_TOKEN: 'sk-ant-oat01-envsecret', ANTHROPIC_TOKEN_EXPIRES_AT: 'tomorrow' },
+      'invalid_env',
+    ],
+    [
+      'milliseconds instead of seconds',
+      { ANTHROPIC_OAUTH_ACCESS_TOKEN: 'sk-ant-oat01-envsecret', ANTHROPIC_TOKEN_EXPIRES_AT: String(Date.now()) },
+      'invalid_env',
+    ],
+  ])('%s', (_name, env, code) => {
+    secrets = ['sk-ant-oat01-envsecret'];
+    let error: unknown;
+    try {
+      AnthropicOAuth.fromEnv({ env, baseURL: emu.url });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toMatchObject({ code });
+    expectNoSecret(error);
+  });
+});
