@@ -20,6 +20,7 @@ import type { Env } from './config.js';
 import { DEFAULT_OAUTH_BETAS, DEFAULT_USER_AGENT } from './constants.js';
 import { loadTokensFromEnv } from './env.js';
 import { LOGIN_HINT, OAuthFlowError } from './errors.js';
+import { applyOAuthBetas } from './headers.js';
 import { authorizeManually, type LoginIO } from './login.js';
 import { createTokenSource, resolveStore, type TokenSource } from './provider.js';
 import { TokenStorage } from './store/file.js';
@@ -68,18 +69,6 @@ function isReplayable(body: unknown): boolean {
     ArrayBuffer.isView(body) ||
     body instanceof URLSearchParams
   );
-}
-
-/** Merges beta lists in order without duplicates. */
-export function mergeBetas(...lists: readonly (readonly string[])[]): string[] {
-  const out: string[] = [];
-  for (const list of lists) {
-    for (const raw of list) {
-      const beta = raw.trim();
-      if (beta && !out.includes(beta)) out.push(beta);
-    }
-  }
-  return out;
 }
 
 export class AnthropicOAuth extends Anthropic {
@@ -147,9 +136,7 @@ export class AnthropicOAuth extends Anthropic {
   ): Promise<void> {
     await super.prepareRequest(request, context);
     const headers = request.headers instanceof Headers ? request.headers : new Headers(request.headers);
-    const present = headers.get('anthropic-beta')?.split(',') ?? [];
-    headers.set('anthropic-beta', mergeBetas(this.#betas, present).join(','));
-    headers.delete('x-api-key');
+    applyOAuthBetas(headers, this.#betas);
     request.headers = headers;
   }
 

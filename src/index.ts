@@ -4,6 +4,7 @@ export { buildAuthorizationUrl } from './authorize.js';
 export { openBrowser } from './browser.js';
 export { parseAuthCode } from './callback.js';
 export { AnthropicOAuth, type AnthropicOAuthOptions, type OAuthClientOptions } from './client.js';
+export { createOAuthFetch, type OAuthFetch, type OAuthFetchOptions } from './fetch.js';
 export { resolveConfig } from './config.js';
 export {
   DEFAULT_AUTHORIZE_URL,
@@ -23,6 +24,15 @@ export {
   type TokenStorageErrorCode,
 } from './errors.js';
 export { authorizeManually, type LoginIO } from './login.js';
+export {
+  DEFAULT_LOGIN_TIMEOUT_MS,
+  type InteractiveLoginOptions,
+  type LoginEvent,
+  type LoopbackLoginOptions,
+  loginManually,
+  loginWithLoopback,
+} from './login.js';
+export { type LoopbackListener, type LoopbackOptions, startLoopbackListener } from './loopback.js';
 export { generatePkce } from './pkce.js';
 export { maskToken } from './redact.js';
 export { defaultTokenPath, TokenStorage } from './store/file.js';

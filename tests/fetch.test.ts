@@ -1,0 +1,94 @@
+import { Anthropic } from '@anthropic-ai/sdk';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createOAuthFetch, DEFAULT_OAUTH_BETAS, DEFAULT_USER_AGENT, MemoryTokenStore } from '../src/index.js';
+import { type Emulator, startEmulator } from '../src/testing/index.js';
+import { hello, messageRequests, nowSeconds, tokensOf } from './helpers/fixtures.js';
+
+let emu: Emulator;
+beforeEach(async () => {
+  emu = await startEmulator();
+});
+afterEach(() => emu.close());
+
+const post = (oauthFetch: typeof fetch, headers: Record<string, string> = {}) =>
+  oauthFetch(`${emu.url}/v1/messages?trace=1`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(hello),
+  });
+
+describe('createOAuthFetch', () => {
+  it('sends the bearer token, betas, user agent and beta=true, and drops x-api-key', async () => {
+    const issued = emu.issueTokens();
+    const oauthFetch = createOAuthFetch({ oauthTokens: tokensOf(issued), oauthConfig: emu.oauthConfig });
+    const response = await post(oauthFetch, {
+      'x-api-key': 'placeholder',
+      authorization: 'Bearer oauth',
+      'anthropic-beta': 'files-api-2025-04-14',
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ type: 'message' });
+    const [request] = messageRequests(emu);
+    expect(request?.headers.authorization).toBe(`Bearer ${issued.accessToken}`);
+    expect(request?.headers['x-api-key']).toBeUndefined();
+    expect(request?.headers['anthropic-beta']?.split(',')).toEqual([...DEFAULT_OAUTH_BETAS, 'files-api-2025-04-14']);
+    expect(request?.headers['user-agent']).toBe(DEFAULT_USER_AGENT);
+    expect(request?.query).toEqual({ trace: '1', beta: 'true' });
+  });
+
+  it('accepts a Request object and keeps its body', async () => {
+    const oauthFetch = createOAuthFetch({ oauthTokens: tokensOf(emu.issueTokens()), oauthConfig: emu.oauthConfig });
+    const request = new Request(`${emu.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...hello, messages: [{ role: 'user', content: 'from a Request' }] }),
+    });
+    const body = (await (await oauthFetch(request)).json()) as { content: { text: string }[] };
+    expect(body.content[0]?.text).toContain('from a Request');
+  });
+
+  it('refreshes an expiring token first, once for many concurrent calls, and saves the rotation', async () => {
+    const issued = emu.issueTokens();
+    const store = new MemoryTokenStore(tokensOf(issued, { expiresAt: nowSeconds() - 1 }));
+    const oauthFetch = createOAuthFetch({ tokenStorage: store, oauthConfig: emu.oauthConfig });
+    const responses = await Promise.all(Array.from({ length: 40 }, () => post(oauthFetch)));
+    expect(responses.map((r) => r.status)).toEqual(Array(40).fill(200));
+    expect(emu.stats().refresh).toBe(1);
+    expect((await store.load())?.accessToken).not.toBe(issued.accessToken);
+  });
+
+  it('on a 401: one refresh and one replay, with the same body', async () => {
+    const issued = emu.issueTokens();
+    const oauthFetch = createOAuthFetch({ oauthTokens: tokensOf(issued), oauthConfig: emu.oauthConfig });
+    emu.revokeAccessToken(issued.accessToken);
+    const responses = await Promise.all(Array.from({ length: 10 }, () => post(oauthFetch)));
+    expect(responses.map((r) => r.status)).toEqual(Array(10).fill(200));
+    expect(emu.stats()).toMatchObject({ refresh: 1, unauthorized: 10, messages: 10 });
+    expect(messageRequests(emu).at(-1)?.body).toEqual(hello);
+  });
+
+  it('returns a second 401 as is (no loop)', async () => {
+    const always401: typeof fetch = async (input, init) => {
+      if (new URL(input instanceof Request ? input.url : input).pathname === '/v1/messages') {
+        return new Response('{"type":"error"}', { status: 401 });
+      }
+      return fetch(input, init);
+    };
+    const oauthFetch = createOAuthFetch({
+      oauthTokens: tokensOf(emu.issueTokens()),
+      oauthConfig: emu.oauthConfig,
+      fetch: always401,
+    });
+    expect((await post(oauthFetch)).status).toBe(401);
+    expect(emu.stats().refresh).toBe(1);
+  });
+
+  it('plugs into a client that insists on a key (here the official SDK with a placeholder)', async () => {
+    const issued = emu.issueTokens();
+    const oauthFetch = createOAuthFetch({ oauthTokens: tokensOf(issued), oauthConfig: emu.oauthConfig });
+    const client = new Anthropic({ apiKey: 'placeholder', baseURL: emu.url, fetch: oauthFetch });
+    const message = await client.messages.create(hello);
+    expect(message.type).toBe('message');
+    expect(messageRequests(emu)[0]?.headers.authorization).toBe(`Bearer ${issued.accessToken}`);
+  });
+});
