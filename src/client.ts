@@ -25,23 +25,10 @@ import { authorizeManually, type LoginIO } from './login.js';
 import { createTokenSource, resolveStore, type TokenSource } from './provider.js';
 import { TokenStorage } from './store/file.js';
 import type { TokenStore } from './store/types.js';
-import type { OAuthConfig, OAuthTokens } from './types.js';
+import type { OAuthClientOptions, OAuthConfig, OAuthTokens } from './types.js';
 
 type ForbiddenOption = 'apiKey' | 'authToken' | 'credentials' | 'config' | 'profile';
 const FORBIDDEN_OPTIONS: readonly ForbiddenOption[] = ['apiKey', 'authToken', 'credentials', 'config', 'profile'];
-
-export interface OAuthClientOptions {
-  /** Tokens to use; rotated tokens go to `tokenStorage` when given, else stay in memory. */
-  oauthTokens?: OAuthTokens | undefined;
-  /** Merged over the defaults and the `ANTHROPIC_OAUTH_*` environment variables. */
-  oauthConfig?: Partial<OAuthConfig> | undefined;
-  /** A `TokenStore`, a token file path, or `null` for none. Default: env variables, else the default file. */
-  tokenStorage?: TokenStore | string | null | undefined;
-  /** Betas sent on every request; replaces `DEFAULT_OAUTH_BETAS`. Per-request betas are always added. */
-  betas?: readonly string[] | undefined;
-  /** Default: `DEFAULT_USER_AGENT`. */
-  userAgent?: string | undefined;
-}
 
 export type AnthropicOAuthOptions = Omit<ClientOptions, ForbiddenOption> & OAuthClientOptions;
 

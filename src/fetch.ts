@@ -11,17 +11,9 @@
 import { DEFAULT_OAUTH_BETAS, DEFAULT_USER_AGENT } from './constants.js';
 import { applyOAuthBetas } from './headers.js';
 import { createTokenSource, type TokenSource } from './provider.js';
-import type { TokenStore } from './store/types.js';
-import type { Fetch, OAuthConfig, OAuthTokens } from './types.js';
+import type { Fetch, OAuthClientOptions, OAuthTokens } from './types.js';
 
-export interface OAuthFetchOptions {
-  oauthTokens?: OAuthTokens | undefined;
-  oauthConfig?: Partial<OAuthConfig> | undefined;
-  /** A `TokenStore`, a file path, or `null` for none. Default: env variables, else the default file. */
-  tokenStorage?: TokenStore | string | null | undefined;
-  /** Betas sent on every request; replaces `DEFAULT_OAUTH_BETAS`. */
-  betas?: readonly string[] | undefined;
-  userAgent?: string | undefined;
+export interface OAuthFetchOptions extends OAuthClientOptions {
   /** The `fetch` to wrap (default: the global one); also used for token requests. */
   fetch?: Fetch | undefined;
 }

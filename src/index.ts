@@ -3,8 +3,7 @@
 export { buildAuthorizationUrl } from './authorize.js';
 export { openBrowser } from './browser.js';
 export { parseAuthCode } from './callback.js';
-export { AnthropicOAuth, type AnthropicOAuthOptions, type OAuthClientOptions } from './client.js';
-export { createOAuthFetch, type OAuthFetch, type OAuthFetchOptions } from './fetch.js';
+export { AnthropicOAuth, type AnthropicOAuthOptions } from './client.js';
 export { resolveConfig } from './config.js';
 export {
   DEFAULT_AUTHORIZE_URL,
@@ -23,11 +22,13 @@ export {
   TokenStorageError,
   type TokenStorageErrorCode,
 } from './errors.js';
-export { authorizeManually, type LoginIO } from './login.js';
+export { createOAuthFetch, type OAuthFetch, type OAuthFetchOptions } from './fetch.js';
 export {
+  authorizeManually,
   DEFAULT_LOGIN_TIMEOUT_MS,
   type InteractiveLoginOptions,
   type LoginEvent,
+  type LoginIO,
   type LoopbackLoginOptions,
   loginManually,
   loginWithLoopback,
@@ -40,4 +41,12 @@ export { MemoryTokenStore } from './store/memory.js';
 export type { TokenStore } from './store/types.js';
 export { exchangeCodeForTokens, processTokenResponse, refreshAccessToken } from './token.js';
 export { isExpired, tokensFromResponse } from './tokens.js';
-export type { AccountInfo, Fetch, OAuthConfig, OAuthState, OAuthTokens, OrganizationInfo } from './types.js';
+export type {
+  AccountInfo,
+  Fetch,
+  OAuthClientOptions,
+  OAuthConfig,
+  OAuthState,
+  OAuthTokens,
+  OrganizationInfo,
+} from './types.js';

@@ -1,4 +1,5 @@
 /** The plain data shapes of the public API. No behaviour lives here. */
+import type { TokenStore } from './store/types.js';
 
 export interface OAuthConfig {
   clientId: string;
@@ -39,3 +40,17 @@ export interface OAuthState {
 
 /** A `fetch`-compatible function; tests and proxies pass their own. */
 export type Fetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+
+/** The OAuth options shared by `AnthropicOAuth` and `createOAuthFetch`. */
+export interface OAuthClientOptions {
+  /** Tokens to use; rotated tokens go to `tokenStorage` when given, else stay in memory. */
+  oauthTokens?: OAuthTokens | undefined;
+  /** Merged over the defaults and the `ANTHROPIC_OAUTH_*` environment variables. */
+  oauthConfig?: Partial<OAuthConfig> | undefined;
+  /** A `TokenStore`, a token file path, or `null` for none. Default: env variables, else the default file. */
+  tokenStorage?: TokenStore | string | null | undefined;
+  /** Betas sent on every request; replaces `DEFAULT_OAUTH_BETAS`. Per-request betas are always added. */
+  betas?: readonly string[] | undefined;
+  /** Default: `DEFAULT_USER_AGENT`. */
+  userAgent?: string | undefined;
+}
