@@ -2,6 +2,8 @@
  * Opening the user's browser. The `open` package is loaded only when this is called, so importing
  * the library costs nothing for programs that never log in interactively.
  */
+import type { Env } from './config.js';
+
 export async function openBrowser(url: string): Promise<void> {
   const parsed = new URL(url);
   if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
@@ -9,4 +11,15 @@ export async function openBrowser(url: string): Promise<void> {
   }
   const { default: open } = await import('open');
   await open(parsed.toString());
+}
+
+/**
+ * False where opening a browser cannot show anything to the user: a Linux or BSD session with no
+ * graphical display (typically SSH), unless `BROWSER` names one. macOS, Windows and WSL (which
+ * opens the Windows browser) always can. Callers then only show the URL.
+ */
+export function canOpenBrowser(env: Env = process.env, platform: NodeJS.Platform = process.platform): boolean {
+  if (platform === 'darwin' || platform === 'win32') return true;
+  if (env.BROWSER?.trim() || env.WSL_DISTRO_NAME?.trim()) return true;
+  return Boolean(env.DISPLAY?.trim() || env.WAYLAND_DISPLAY?.trim());
 }

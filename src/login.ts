@@ -1,17 +1,34 @@
 /**
  * The interactive login, as reusable steps: authorize URL → browser → code → exchange → save.
  *
- * The library never prints: the one place it talks to a person is the `ask` hook, whose default
- * reads a line from stdin after writing the prompt to stderr. The CLI passes its own hooks.
+ * Policy:
+ * - The library never prints. It hands the URL to `onUrl`, reports progress through `onEvent`,
+ *   and reads pasted answers from an `AsyncIterable<string>` of lines the caller supplies (the CLI
+ *   passes stdin). `authorizeManually` keeps the seed's `ask` hook for `authorizeInteractive`.
+ * - `loginWithLoopback` (RFC 8252 §7.3): a one-shot listener on loopback, and at the same time a
+ *   pasted answer (`CODE#STATE`, the callback URL, or its query string), for a browser on another
+ *   machine. The first valid answer wins and the other is cancelled. Both are held to the same
+ *   `state`, and the code is exchanged with the loopback redirect URI it was issued for.
+ * - `loginManually`: the redirect URI is the manual page, which shows `CODE#STATE`; paste only.
+ * - A pasted line that is not an answer is reported (`invalid_answer`) and the next one is read;
+ *   a wrong `state` or a denial ends the login. The wait is bounded by `timeoutMs` (5 minutes);
+ *   the token exchange after it has its own timeout.
+ * - The caller's `signal` cancels everything; the listener and the paste reader are always released.
  */
 import { createInterface } from 'node:readline/promises';
 import { buildAuthorizationUrl } from './authorize.js';
 import { openBrowser as defaultOpenBrowser } from './browser.js';
-import { parseAuthCode } from './callback.js';
+import { type AuthorizationCode, parseAuthCode } from './callback.js';
+import type { Env } from './config.js';
+import { OAuthFlowError } from './errors.js';
+import { startLoopbackListener } from './loopback.js';
 import { resolveStore } from './provider.js';
 import type { TokenStore } from './store/types.js';
 import { exchangeCodeForTokens } from './token.js';
-import type { Fetch, OAuthConfig, OAuthTokens } from './types.js';
+import type { Fetch, OAuthConfig, OAuthState, OAuthTokens } from './types.js';
+
+/** How long a login waits for the browser or a paste: 5 minutes, as the codes themselves live. */
+export const DEFAULT_LOGIN_TIMEOUT_MS = 5 * 60_000;
 
 export interface LoginIO {
   /** Shows `prompt` and resolves with the line the user typed or pasted. */
@@ -57,4 +74,210 @@ export async function authorizeManually(options: ManualLoginOptions = {}): Promi
   });
   if (options.tokenStorage !== undefined) await resolveStore(options.tokenStorage).save(tokens);
   return tokens;
+}
+
+/** Progress of an interactive login, for a caller that shows it. Never carries a secret. */
+export type LoginEvent =
+  | { type: 'listening'; redirectUri: string; addresses: readonly string[] }
+  | { type: 'browser_failed'; error: unknown }
+  | { type: 'invalid_answer'; error: OAuthFlowError }
+  | { type: 'answered'; via: 'browser' | 'paste' };
+
+export interface InteractiveLoginOptions {
+  oauthConfig?: Partial<OAuthConfig> | undefined;
+  /** Where to save the tokens; nothing is saved when omitted. */
+  tokenStorage?: TokenStore | string | undefined;
+  /** Opens the browser on the URL (default: the system browser); `false` only reports the URL. */
+  openBrowser?: ((url: string) => Promise<void>) | false | undefined;
+  /** Lines the user pastes (e.g. stdin). Blank lines are skipped. */
+  pastedAnswers?: AsyncIterable<string> | undefined;
+  /** Milliseconds to wait for an answer (default 5 minutes). */
+  timeoutMs?: number | undefined;
+  /** Receives the authorize URL before the browser is opened; show it to the user. */
+  onUrl?: ((url: string) => void) | undefined;
+  onEvent?: ((event: LoginEvent) => void) | undefined;
+  signal?: AbortSignal | undefined;
+  fetch?: Fetch | undefined;
+  env?: Env | undefined;
+}
+
+export interface LoopbackLoginOptions extends InteractiveLoginOptions {
+  /** Port of the loopback listener (default: a free one). */
+  port?: number | undefined;
+}
+
+type Answer = AuthorizationCode & { via: 'browser' | 'paste' };
+
+function describeDuration(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  if (seconds >= 60 && seconds % 60 === 0) return `${seconds / 60} minute${seconds === 60 ? '' : 's'}`;
+  return `${seconds} second${seconds === 1 ? '' : 's'}`;
+}
+
+/** A promise that rejects when `signal` aborts (never resolves). */
+function whenAborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+}
+
+/**
+ * Reads pasted lines until one is an answer for `expectedState`. Resolves `null` when the input
+ * ends first. Stops reading (`return()` on the iterator) when `signal` aborts.
+ */
+async function readPastedAnswer(
+  answers: AsyncIterable<string>,
+  expectedState: string,
+  signal: AbortSignal,
+  onEvent: (event: LoginEvent) => void,
+): Promise<AuthorizationCode | null> {
+  const iterator = answers[Symbol.asyncIterator]();
+  const stop = (): void => {
+    Promise.resolve(iterator.return?.()).catch(() => {});
+  };
+  signal.addEventListener('abort', stop, { once: true });
+  try {
+    for (;;) {
+      const next = await Promise.race([iterator.next(), whenAborted(signal)]);
+      if (next.done) return null;
+      if (typeof next.value !== 'string' || next.value.trim() === '') continue;
+      let answer: AuthorizationCode;
+      try {
+        answer = parseAuthCode(next.value);
+      } catch (error) {
+        if (error instanceof OAuthFlowError && error.code === 'invalid_code') {
+          onEvent({ type: 'invalid_answer', error });
+          continue;
+        }
+        throw error;
+      }
+      if (answer.state !== expectedState) {
+        throw new OAuthFlowError(
+          'state_mismatch',
+          'The pasted answer belongs to another login attempt (its state does not match). Start the login again and paste the answer from the page it opens.',
+        );
+      }
+      return answer;
+    }
+  } finally {
+    signal.removeEventListener('abort', stop);
+  }
+}
+
+/** The wait for an answer under the timeout and the caller's signal; `run` gets the combined signal. */
+async function waitForAnswer(
+  options: InteractiveLoginOptions,
+  run: (signal: AbortSignal) => Promise<Answer>,
+): Promise<Answer> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_LOGIN_TIMEOUT_MS;
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+    throw new OAuthFlowError('invalid_config', `The login timeout must be a positive number of milliseconds.`);
+  }
+  const done = new AbortController();
+  // A referenced timer: the wait itself keeps the process alive, even with nothing else to do.
+  const timer = setTimeout(() => done.abort(new DOMException('timeout', 'TimeoutError')), timeoutMs);
+  const signal = options.signal ? AbortSignal.any([options.signal, done.signal]) : done.signal;
+  try {
+    return await Promise.race([run(signal), whenAborted(signal)]);
+  } catch (error) {
+    if (done.signal.aborted && !options.signal?.aborted) {
+      throw new OAuthFlowError(
+        'timeout',
+        `No answer from the browser within ${describeDuration(timeoutMs)}. Start the login again.`,
+      );
+    }
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    // Cancels whichever side lost the race.
+    if (!done.signal.aborted) done.abort(new DOMException('The login has an answer.', 'AbortError'));
+  }
+}
+
+/** Shows the URL, then opens the browser without waiting on it: a failure is only reported. */
+function present(url: string, options: InteractiveLoginOptions, onEvent: (event: LoginEvent) => void): void {
+  options.onUrl?.(url);
+  const open = options.openBrowser ?? defaultOpenBrowser;
+  if (open === false) return;
+  Promise.resolve()
+    .then(() => open(url))
+    .catch((error: unknown) => onEvent({ type: 'browser_failed', error }));
+}
+
+async function exchangeAndSave(
+  answer: Answer,
+  oauthState: OAuthState,
+  options: InteractiveLoginOptions,
+  onEvent: (event: LoginEvent) => void,
+): Promise<OAuthTokens> {
+  onEvent({ type: 'answered', via: answer.via });
+  const tokens = await exchangeCodeForTokens({
+    code: answer.code,
+    state: answer.state,
+    oauthState,
+    config: options.oauthConfig,
+    fetch: options.fetch,
+    env: options.env,
+    signal: options.signal,
+  });
+  if (options.tokenStorage !== undefined) await resolveStore(options.tokenStorage).save(tokens);
+  return tokens;
+}
+
+/**
+ * The browser login: a loopback listener and a pasted answer race for the code; the winner's code
+ * is exchanged with the loopback redirect URI. Resolves the tokens (saved when `tokenStorage` is given).
+ */
+export async function loginWithLoopback(options: LoopbackLoginOptions = {}): Promise<OAuthTokens> {
+  const onEvent = options.onEvent ?? (() => {});
+  const listener = await startLoopbackListener({ port: options.port, signal: options.signal });
+  try {
+    onEvent({ type: 'listening', redirectUri: listener.redirectUri, addresses: listener.addresses });
+    const { url, oauthState } = await buildAuthorizationUrl(options.oauthConfig, {
+      redirectUri: listener.redirectUri,
+      env: options.env,
+    });
+    const fromBrowser = listener.waitForCallback(oauthState.state);
+    // Rejects with an AbortError when the paste wins or the wait ends; that is not a failure.
+    fromBrowser.catch(() => {});
+    present(url, options, onEvent);
+    const pasted = options.pastedAnswers;
+    const answer = await waitForAnswer(options, (signal) => {
+      const racers: Promise<Answer>[] = [fromBrowser.then((code) => ({ ...code, via: 'browser' as const }))];
+      if (pasted) {
+        racers.push(
+          readPastedAnswer(pasted, oauthState.state, signal, onEvent).then((code) =>
+            // The input ended: the browser may still answer.
+            code ? { ...code, via: 'paste' as const } : new Promise<never>(() => {}),
+          ),
+        );
+      }
+      return Promise.race(racers);
+    });
+    await listener.close();
+    return await exchangeAndSave(answer, oauthState, options, onEvent);
+  } finally {
+    await listener.close();
+  }
+}
+
+/** The manual login: the redirect URI is the page that shows `CODE#STATE`; the answer is pasted. */
+export async function loginManually(options: InteractiveLoginOptions = {}): Promise<OAuthTokens> {
+  const onEvent = options.onEvent ?? (() => {});
+  const pasted = options.pastedAnswers;
+  if (!pasted) throw new TypeError('loginManually needs pastedAnswers: the lines the user pastes.');
+  const { url, oauthState } = await buildAuthorizationUrl(options.oauthConfig, { env: options.env });
+  present(url, options, onEvent);
+  const answer = await waitForAnswer(options, async (signal) => {
+    const code = await readPastedAnswer(pasted, oauthState.state, signal, onEvent);
+    if (!code) {
+      throw new OAuthFlowError(
+        'invalid_code',
+        'The input ended before a code was pasted. Start the login again and paste the CODE#STATE the page shows.',
+      );
+    }
+    return { ...code, via: 'paste' };
+  });
+  return exchangeAndSave(answer, oauthState, options, onEvent);
 }

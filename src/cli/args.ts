@@ -1,0 +1,153 @@
+/**
+ * The command line, read with `node:util` `parseArgs`: `<command> [options]`, options before or
+ * after the command. Every mistake is a `UsageError` (exit 2) naming the `--help` to read.
+ */
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { UsageError } from './exit.js';
+
+export const PROGRAM = 'anthropic-oauth';
+
+export const COMMANDS = ['login', 'status', 'token', 'logout'] as const;
+export type Command = (typeof COMMANDS)[number];
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+const COMMON: Options = {
+  storage: { type: 'string' },
+  debug: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+};
+
+const PER_COMMAND: Readonly<Record<Command, Options>> = {
+  login: {
+    port: { type: 'string' },
+    'no-browser': { type: 'boolean' },
+    manual: { type: 'boolean' },
+    timeout: { type: 'string' },
+  },
+  status: { json: { type: 'boolean' } },
+  token: { json: { type: 'boolean' } },
+  logout: {},
+};
+
+export interface LoginArgs {
+  port: number | undefined;
+  browser: boolean;
+  manual: boolean;
+  timeoutMs: number;
+}
+
+export type Invocation =
+  | { kind: 'help'; command: Command | undefined }
+  | { kind: 'version' }
+  | {
+      kind: 'run';
+      command: Command;
+      storage: string | undefined;
+      debug: boolean;
+      json: boolean;
+      login: LoginArgs;
+    };
+
+const DEFAULT_TIMEOUT_SECONDS = 300;
+/** setTimeout's limit, about 24.8 days. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+function isCommand(value: string): value is Command {
+  return (COMMANDS as readonly string[]).includes(value);
+}
+
+/** Rewrites `parseArgs` errors, which suggest `--` tricks, into one plain sentence. */
+function usageFrom(error: unknown, command: Command | undefined): UsageError {
+  const code = error instanceof Error && 'code' in error ? error.code : undefined;
+  const message = error instanceof Error ? error.message : String(error);
+  const option = /'(-[^' ]+)/.exec(message)?.[1];
+  const where = command ? ` for \`${command}\`` : '';
+  switch (code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return new UsageError(`Unknown option ${option ?? ''}${where}.`, command);
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return new UsageError(
+        message.includes('argument missing') ? `${option ?? 'The option'} needs a value.` : `${option} takes no value.`,
+        command,
+      );
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return new UsageError(`Unexpected argument${where}: ${/'([^']*)'/.exec(message)?.[1] ?? ''}.`, command);
+    default:
+      return new UsageError(message, command);
+  }
+}
+
+function parsePort(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const port = /^\d{1,5}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(port >= 1 && port <= 65_535)) throw new UsageError(`--port must be a number from 1 to 65535.`, 'login');
+  return port;
+}
+
+function parseTimeout(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_TIMEOUT_SECONDS * 1000;
+  const seconds = /^\d+(\.\d+)?$/.test(value) ? Number(value) : Number.NaN;
+  const ms = Math.round(seconds * 1000);
+  if (!(ms > 0 && ms <= MAX_TIMEOUT_MS))
+    throw new UsageError('--timeout must be a positive number of seconds.', 'login');
+  return ms;
+}
+
+export function parseCommandLine(argv: readonly string[]): Invocation {
+  // First pass, lenient: where is the command? (`--storage PATH` takes a value, so look at tokens.)
+  const all: Options = { ...COMMON, ...Object.assign({}, ...Object.values(PER_COMMAND)) };
+  const { tokens } = parseArgs({ args: [...argv], options: all, strict: false, allowPositionals: true, tokens: true });
+  const positionals = tokens.filter((token) => token.kind === 'positional');
+  const first = positionals[0];
+  let rest = [...argv];
+  let command: Command | undefined;
+  if (first) {
+    if (first.value === 'help') {
+      const topic = positionals[1]?.value;
+      if (topic !== undefined && !isCommand(topic)) throw new UsageError(`Unknown command "${topic}".`);
+      return { kind: 'help', command: topic };
+    }
+    if (!isCommand(first.value)) {
+      throw new UsageError(`Unknown command "${first.value}". The commands are ${COMMANDS.join(', ')}.`);
+    }
+    command = first.value;
+    rest = rest.filter((_, index) => index !== first.index);
+  }
+
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: rest,
+      options: { ...COMMON, ...(command ? PER_COMMAND[command] : {}) },
+      strict: true,
+      allowPositionals: false,
+    }) as { values: Record<string, string | boolean | undefined> });
+  } catch (error) {
+    throw usageFrom(error, command);
+  }
+
+  if (values.help) return { kind: 'help', command };
+  if (values.version) return { kind: 'version' };
+  if (!command) return { kind: 'help', command: undefined };
+
+  const storage = values.storage as string | undefined;
+  if (storage !== undefined && storage.trim() === '') throw new UsageError('--storage needs a file path.', command);
+  if (values.manual && values.port !== undefined) {
+    throw new UsageError('--port has no use with --manual (there is no local listener).', command);
+  }
+  return {
+    kind: 'run',
+    command,
+    storage,
+    debug: values.debug === true,
+    json: values.json === true,
+    login: {
+      port: parsePort(values.port as string | undefined),
+      browser: values['no-browser'] !== true,
+      manual: values.manual === true,
+      timeoutMs: parseTimeout(values.timeout as string | undefined),
+    },
+  };
+}

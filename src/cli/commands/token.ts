@@ -1,0 +1,16 @@
+/**
+ * `token`: a valid access token on stdout and nothing else. The token source refreshes it when it
+ * is within the expiry buffer and saves the rotated tokens before handing it out.
+ */
+import { createTokenSource } from '../../provider.js';
+import type { CliContext } from '../context.js';
+import { EXIT, type ExitCode } from '../exit.js';
+
+export async function token(ctx: CliContext, json: boolean, storagePath: string | undefined): Promise<ExitCode> {
+  const source = createTokenSource({ tokenStorage: storagePath, env: ctx.env });
+  const tokens = await source.getTokens();
+  // Whole epoch seconds, rounded down: a script never believes the token lives longer than it does.
+  const expiresAt = tokens.expiresAt === null ? null : Math.floor(tokens.expiresAt);
+  ctx.out(json ? JSON.stringify({ access_token: tokens.accessToken, expires_at: expiresAt }) : tokens.accessToken);
+  return EXIT.ok;
+}

@@ -1,0 +1,95 @@
+/** The `--help` texts: the tool's and one per command. */
+import { PROGRAM } from './args.js';
+import { EXIT_CODES_HELP } from './exit.js';
+
+const ENVIRONMENT = `Environment:
+  ANTHROPIC_OAUTH_TOKEN_FILE     token file (default ~/.anthropic/oauth_tokens.json); --storage wins
+  ANTHROPIC_OAUTH_ACCESS_TOKEN   a login from the environment, used before the token file
+  ANTHROPIC_REFRESH_TOKEN        (with ANTHROPIC_TOKEN_EXPIRES_AT, epoch seconds)
+  ANTHROPIC_OAUTH_AUTHORIZE_URL, ANTHROPIC_OAUTH_TOKEN_URL, ANTHROPIC_OAUTH_CLIENT_ID,
+  ANTHROPIC_OAUTH_SCOPES, ANTHROPIC_OAUTH_REDIRECT_URI
+                                 override the OAuth configuration (URLs must be https, except loopback)`;
+
+const COMMON = `  --storage PATH   token file to use (default ~/.anthropic/oauth_tokens.json)
+  --debug          show error codes and causes (never a secret)
+  -h, --help       show this help`;
+
+export const MAIN_HELP = `${PROGRAM}: sign in to Anthropic with your browser, once, for every program on this machine
+
+Usage: ${PROGRAM} <command> [options]
+
+Commands:
+  login    sign in with your browser and save the login
+  status   show who is logged in, from where, and until when
+  token    print a valid access token (refreshed first when needed)
+  logout   delete the saved login
+
+Options:
+${COMMON}
+  --version        print the version
+
+Run \`${PROGRAM} <command> --help\` for a command's options.
+
+Example:
+  ${PROGRAM} login
+  export ANTHROPIC_AUTH_TOKEN="$(${PROGRAM} token)"
+
+${ENVIRONMENT}
+
+${EXIT_CODES_HELP}
+`;
+
+export const COMMAND_HELP: Readonly<Record<string, string>> = {
+  login: `Usage: ${PROGRAM} login [options]
+
+Opens your browser on Anthropic's sign-in page and waits for it to come back to a listener on
+this machine (127.0.0.1 and ::1 only). If the browser is on another machine, its last page fails
+to load: copy that page's address and paste it into the terminal. The login is saved to the
+token file (mode 0600).
+
+Options:
+  --no-browser       do not open a browser; only print the URL
+  --manual           the page shows a code (CODE#STATE) to paste; no local listener
+  --port N           listen on port N (default: a free port)
+  --timeout SECONDS  give up after this long (default 300)
+${COMMON}
+
+Exit codes: 0 logged in, 1 denied or failed, 2 usage error, 5 network failure,
+6 timed out, 130 interrupted. See \`${PROGRAM} --help\`.
+`,
+  status: `Usage: ${PROGRAM} status [options]
+
+Shows whether you are logged in, where the login comes from (environment variables or the token
+file), the account, organization, scopes, when the access token expires, and whether it can be
+refreshed. The access token is shown masked. Nothing is refreshed.
+
+Options:
+  --json             print the status as JSON on stdout
+${COMMON}
+
+Exit codes: 0 logged in, 3 not logged in, 4 expired with no way to refresh, 1 unreadable file.
+`,
+  token: `Usage: ${PROGRAM} token [options]
+
+Prints a valid access token on stdout and nothing else, refreshing it first when it is about to
+expire (the rotated tokens are saved). For example:
+
+  export ANTHROPIC_AUTH_TOKEN="$(${PROGRAM} token)"
+
+Options:
+  --json             print {"access_token": …, "expires_at": epoch seconds} instead
+${COMMON}
+
+Exit codes: 0 printed, 3 not logged in, 4 login needed again, 5 network failure.
+`,
+  logout: `Usage: ${PROGRAM} logout [options]
+
+Deletes the token file. Running it again does nothing. A login given by environment variables
+(ANTHROPIC_OAUTH_ACCESS_TOKEN) is not affected: unset them yourself.
+
+Options:
+${COMMON}
+
+Exit codes: 0 logged out (or already), 1 the file could not be deleted.
+`,
+};

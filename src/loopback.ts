@@ -1,0 +1,311 @@
+/**
+ * The one-shot loopback listener that receives the browser's redirect (RFC 8252 §7.3, §8.3).
+ *
+ * Policy:
+ * - Binds 127.0.0.1 and ::1 on the same port, never all interfaces. The redirect URI names
+ *   `localhost`, which a browser may resolve to either; a machine without IPv6 keeps 127.0.0.1 only.
+ * - Answers `GET /callback` exactly once, whatever it carries: the right `state` with a `code` is the
+ *   result; a wrong or missing `state` is `state_mismatch` (RFC 6749 §10.12); `error=…` is
+ *   `access_denied`. The browser gets a small page either way, then the listener closes and any
+ *   later request is refused at the TCP level.
+ * - Requests that cannot be the redirect do not end the wait: other paths get 404, other methods
+ *   405, and a `Host` that is not loopback (DNS rebinding) 400.
+ * - The pages never echo the code, are not cached, send no Referer and run no script.
+ * - The caller's `AbortSignal` ends the wait with its reason; every socket is closed on the way out.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { type AuthorizationCode, codeFromParams } from './callback.js';
+import { OAuthFlowError } from './errors.js';
+
+const CALLBACK_PATH = '/callback';
+const IPV4 = '127.0.0.1';
+const IPV6 = '::1';
+/** A random port is retried when ::1 already has it in use (127.0.0.1 had it free). */
+const MAX_PORT_ATTEMPTS = 5;
+
+type Outcome = { ok: true; value: AuthorizationCode } | { ok: false; error: unknown };
+
+export interface LoopbackOptions {
+  /** Port to listen on; default 0, a free port chosen by the system. */
+  port?: number | undefined;
+  /** Closes the listener and rejects the wait with the signal's reason. */
+  signal?: AbortSignal | undefined;
+}
+
+export interface LoopbackListener {
+  readonly port: number;
+  /** `http://localhost:PORT/callback`, to send as `redirect_uri`. */
+  readonly redirectUri: string;
+  /** The addresses actually bound: `127.0.0.1`, and `::1` when the machine has IPv6. */
+  readonly addresses: readonly string[];
+  /**
+   * The code and state of the one callback. Rejects with `OAuthFlowError` (`state_mismatch`,
+   * `access_denied`, `invalid_code`) or the abort reason. Call it once, before sending the browser.
+   */
+  waitForCallback(expectedState: string): Promise<AuthorizationCode>;
+  /** Stops listening and drops every connection. Idempotent. */
+  close(): Promise<void>;
+}
+
+function errnoCode(error: unknown): string | undefined {
+  return error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => reject(error);
+    server.once('error', onError);
+    server.listen({ port, host, exclusive: true }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) {
+      resolve();
+      return;
+    }
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+const PAGE_HEADERS = {
+  'content-type': 'text/html; charset=utf-8',
+  'cache-control': 'no-store',
+  'referrer-policy': 'no-referrer',
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'",
+  connection: 'close',
+} as const;
+
+function escapeHtml(value: string): string {
+  return value.replace(
+    /[&<>"']/g,
+    (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch] ?? ch,
+  );
+}
+
+/** The page the browser lands on. `outcome` is a stable hook for tests (`data-outcome`). */
+function page(outcome: 'success' | 'error', title: string, text: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>
+  body { font: 16px/1.5 system-ui, sans-serif; background: #f5f4ef; color: #1f1e1d; margin: 0; }
+  main { max-width: 32rem; margin: 4rem auto; background: #fff; border-radius: 12px; padding: 2rem; }
+  h1 { font-size: 1.4rem; margin-top: 0; }
+</style>
+</head>
+<body>
+<main id="result" data-outcome="${outcome}">
+<h1>${escapeHtml(title)}</h1>
+<p>${escapeHtml(text)}</p>
+</main>
+</body>
+</html>
+`;
+}
+
+function send(res: ServerResponse, status: number, html: string): Promise<void> {
+  return new Promise((resolve) => {
+    res.once('close', () => resolve());
+    res.writeHead(status, PAGE_HEADERS);
+    res.end(html);
+  });
+}
+
+function plain(res: ServerResponse, status: number, text: string, extra: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...extra });
+  res.end(`${text}\n`);
+}
+
+/** `localhost`, `127.0.0.1` or `[::1]`, with our port: anything else may be a rebinding attack. */
+function isLoopbackHost(host: string | undefined, port: number): boolean {
+  if (host === undefined) return false;
+  const allowed = ['localhost', IPV4, `[${IPV6}]`].map((name) => `${name}:${port}`);
+  return allowed.includes(host.toLowerCase());
+}
+
+/** Reads one callback request into a result, checking `state` before anything else. */
+function interpret(url: URL, expectedState: string | undefined): AuthorizationCode {
+  const states = url.searchParams.getAll('state');
+  if (expectedState === undefined || states.length !== 1 || states[0] !== expectedState) {
+    throw new OAuthFlowError(
+      'state_mismatch',
+      states.length === 0
+        ? 'The browser came back without a state, so the answer cannot be trusted. Start the login again.'
+        : 'The state returned by the browser does not match this login attempt (possible CSRF, or a page from an older attempt). Start the login again.',
+    );
+  }
+  return codeFromParams(url.searchParams);
+}
+
+function errorPage(error: unknown): { title: string; text: string } {
+  if (error instanceof OAuthFlowError && error.code === 'access_denied') {
+    return { title: 'Sign-in was denied', text: 'Nothing was shared. Return to the terminal to try again.' };
+  }
+  if (error instanceof OAuthFlowError && error.code === 'state_mismatch') {
+    return {
+      title: 'This sign-in link does not match',
+      text: 'The answer does not belong to the login waiting in your terminal, so it was refused. Return to the terminal and start the login again.',
+    };
+  }
+  return {
+    title: 'Sign-in failed',
+    text: 'The answer from the sign-in page was incomplete. Return to the terminal and start the login again.',
+  };
+}
+
+export async function startLoopbackListener(options: LoopbackOptions = {}): Promise<LoopbackListener> {
+  const requested = options.port ?? 0;
+  if (!Number.isInteger(requested) || requested < 0 || requested > 65_535) {
+    throw new OAuthFlowError(
+      'invalid_config',
+      `The port must be an integer from 1 to 65535, or 0 for any free port (got ${requested}).`,
+    );
+  }
+  options.signal?.throwIfAborted();
+
+  const sockets = new Set<Socket>();
+  let expectedState: string | undefined;
+  let answered = false;
+  let settle: { resolve(value: AuthorizationCode): void; reject(error: unknown): void } | undefined;
+  let outcome: Outcome | undefined;
+
+  function finish(result: Outcome): void {
+    if (outcome) return;
+    outcome = result;
+    if (settle) {
+      if (result.ok) settle.resolve(result.value);
+      else settle.reject(result.error);
+    }
+  }
+
+  let port = requested;
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    const url = new URL(req.url ?? '/', `http://localhost:${port}`);
+    if (answered) {
+      // Between the answer and the close: refuse, and let the connection go.
+      res.writeHead(410, { connection: 'close' }).end();
+      return;
+    }
+    if (url.pathname !== CALLBACK_PATH) {
+      plain(res, 404, 'Not found');
+      return;
+    }
+    if (req.method !== 'GET') {
+      plain(res, 405, 'Method not allowed', { allow: 'GET' });
+      return;
+    }
+    if (!isLoopbackHost(req.headers.host, port)) {
+      plain(res, 400, 'Bad Host header');
+      return;
+    }
+    answered = true;
+    let result: Outcome;
+    try {
+      result = { ok: true, value: interpret(url, expectedState) };
+    } catch (error) {
+      result = { ok: false, error };
+    }
+    const html = result.ok
+      ? page('success', 'Signed in', 'You can close this tab and return to the terminal, which is finishing the login.')
+      : page('error', errorPage(result.error).title, errorPage(result.error).text);
+    // Settle once the page is out and the listener is closed: one callback, one answer.
+    void send(res, result.ok ? 200 : 400, html).then(() => shutdown(result));
+  };
+
+  const servers: Server[] = [];
+  const addresses: string[] = [];
+  const track = (server: Server): Server => {
+    server.on('connection', (socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    });
+    return server;
+  };
+
+  for (let attempt = 1; ; attempt++) {
+    const v4 = track(createServer(handler));
+    try {
+      await listen(v4, requested, IPV4);
+    } catch (error) {
+      if (errnoCode(error) === 'EADDRINUSE' || errnoCode(error) === 'EACCES') {
+        throw new OAuthFlowError(
+          'invalid_config',
+          `Cannot listen on port ${requested} of 127.0.0.1 (${errnoCode(error)}). Choose another port, or let the system pick one.`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+    port = (v4.address() as AddressInfo).port;
+    const v6 = track(createServer(handler));
+    try {
+      await listen(v6, port, IPV6);
+      servers.push(v4, v6);
+      addresses.push(IPV4, IPV6);
+      break;
+    } catch (error) {
+      const code = errnoCode(error);
+      if (code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT') {
+        // No IPv6 on this machine: browsers will not try ::1 either.
+        servers.push(v4);
+        addresses.push(IPV4);
+        break;
+      }
+      await closeServer(v4);
+      if (code === 'EADDRINUSE' && requested === 0 && attempt < MAX_PORT_ATTEMPTS) continue;
+      throw new OAuthFlowError(
+        'invalid_config',
+        `Cannot listen on port ${port} of ::1 (${code ?? 'error'}). Choose another port, or let the system pick one.`,
+        { cause: error },
+      );
+    }
+  }
+
+  let closing: Promise<void> | undefined;
+  /** Stops listening, drops every connection, then settles the wait with `result`. */
+  function shutdown(result: Outcome): Promise<void> {
+    closing ??= (async () => {
+      options.signal?.removeEventListener('abort', onAbort);
+      for (const socket of sockets) socket.destroy();
+      await Promise.all(servers.map(closeServer));
+      finish(result);
+    })();
+    return closing;
+  }
+  const close = (): Promise<void> =>
+    shutdown({ ok: false, error: new DOMException('The login listener was closed.', 'AbortError') });
+  const onAbort = (): void => {
+    void shutdown({ ok: false, error: options.signal?.reason });
+  };
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  // Aborted while binding: the event has fired already.
+  if (options.signal?.aborted) onAbort();
+
+  return {
+    port,
+    redirectUri: new URL(`http://localhost:${port}${CALLBACK_PATH}`).toString(),
+    addresses,
+    waitForCallback(state: string): Promise<AuthorizationCode> {
+      if (settle) throw new Error('waitForCallback() may be called only once.');
+      expectedState = state;
+      return new Promise<AuthorizationCode>((resolve, reject) => {
+        settle = { resolve, reject };
+        if (outcome?.ok) resolve(outcome.value);
+        else if (outcome) reject(outcome.error);
+      });
+    },
+    close,
+  };
+}

@@ -1,0 +1,350 @@
+/**
+ * `anthropic-oauth status | token | logout`, usage errors, `--help` and `--version`, each run as a
+ * child process in a temporary HOME against the emulator. `login` is in tests/cli-login.test.ts.
+ */
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { TokenStorage } from '../src/store/file.js';
+import { type Emulator, type IssuedTokens, startEmulator } from '../src/testing/index.js';
+import type { OAuthTokens } from '../src/types.js';
+import { VERSION } from '../src/version.js';
+import { type CliEnv, cliEnv, closedPort, leakedIn, runCli, tokenFileIn } from './helpers/cli-run.js';
+import { makeTempDir, nowSeconds } from './helpers/fixtures.js';
+
+let emu: Emulator;
+let temp: Awaited<ReturnType<typeof makeTempDir>>;
+let env: CliEnv;
+let tokenFile: string;
+
+beforeEach(async () => {
+  emu = await startEmulator();
+  temp = await makeTempDir('anthropic-oauth-cli-');
+  env = cliEnv(temp.dir, emu);
+  tokenFile = tokenFileIn(temp.dir);
+});
+
+afterEach(async () => {
+  await emu.close();
+  await temp.cleanup();
+});
+
+const SCOPES = 'org:create_api_key user:profile user:inference';
+
+function stored(issued: IssuedTokens, overrides: Partial<OAuthTokens> = {}): OAuthTokens {
+  return {
+    accessToken: issued.accessToken,
+    refreshToken: issued.refreshToken,
+    expiresAt: issued.expiresAt,
+    tokenType: 'Bearer',
+    scope: SCOPES,
+    account: { uuid: 'acc-1', emailAddress: 'user@example.com' },
+    organization: { uuid: 'org-1', name: 'Example Org' },
+    ...overrides,
+  };
+}
+
+async function logIn(overrides: Partial<OAuthTokens> = {}, path = tokenFile): Promise<OAuthTokens> {
+  const tokens = stored(emu.issueTokens(), overrides);
+  await new TokenStorage(path).save(tokens);
+  return tokens;
+}
+
+const secretsOf = (tokens: OAuthTokens): string[] => [tokens.accessToken, tokens.refreshToken].filter(Boolean);
+
+describe('status', () => {
+  it('says when nobody is logged in (exit 3), in text and JSON', async () => {
+    const text = await runCli(['status'], env);
+    expect(text.code).toBe(3);
+    expect(text.stdout).toBe(
+      `Not logged in (no login in the environment or in ${tokenFile}). Run \`npx anthropic-oauth login\` to sign in.\n`,
+    );
+    const json = await runCli(['status', '--json'], env);
+    expect(json.code).toBe(3);
+    expect(JSON.parse(json.stdout)).toEqual({ logged_in: false, source: null, path: tokenFile });
+  });
+
+  it('shows account, organization, scopes, expiry, refresh token and the masked token', async () => {
+    const tokens = await logIn();
+    const result = await runCli(['status'], env);
+    expect(result.code).toBe(0);
+    const iso = new Date(Math.floor(tokens.expiresAt ?? 0) * 1000).toISOString().replace('.000Z', 'Z');
+    const lines = result.stdout.split('\n');
+    expect(lines[0]).toBe('Logged in as user@example.com (Example Org)');
+    expect(lines[1]).toBe(`  Source:         token file ${tokenFile}`);
+    expect(lines[2]).toBe(`  Scopes:         ${SCOPES}`);
+    expect(lines[3]).toMatch(new RegExp(`^ {2}Expires: {8}${iso} \\(in 7h 5\\dm\\)$`));
+    expect(lines[4]).toBe('  Refresh token:  yes');
+    expect(lines[5]).toBe('  Access token:   sk-ant-oat01-…');
+    expect(leakedIn(result.stdout + result.stderr, secretsOf(tokens))).toEqual([]);
+  });
+
+  it('prints JSON for scripts', async () => {
+    const tokens = await logIn();
+    const result = await runCli(['status', '--json'], env);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({
+      logged_in: true,
+      source: 'file',
+      path: tokenFile,
+      env_variable: null,
+      account: { email: 'user@example.com', uuid: 'acc-1' },
+      organization: { name: 'Example Org', uuid: 'org-1' },
+      scopes: SCOPES.split(' '),
+      expires_at: Math.floor(tokens.expiresAt ?? 0),
+      expires_at_iso: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+      expired: false,
+      has_refresh_token: true,
+      access_token_masked: 'sk-ant-oat01-…',
+    });
+    expect(leakedIn(result.stdout, secretsOf(tokens))).toEqual([]);
+  });
+
+  it('does not refresh an expired login, and says it will be refreshed on use', async () => {
+    await logIn({ expiresAt: nowSeconds() - 3 * 3600 - 120 });
+    const before = await readFile(tokenFile, 'utf8');
+    const result = await runCli(['status'], env);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/Expires: +\S+ \(expired 3h [23]m ago; refreshed on next use\)/);
+    expect(emu.stats().refresh).toBe(0);
+    expect(await readFile(tokenFile, 'utf8')).toBe(before);
+  });
+
+  it('exits 4 when the login expired and cannot be refreshed', async () => {
+    await logIn({ expiresAt: nowSeconds() - 60, refreshToken: '' });
+    const result = await runCli(['status'], env);
+    expect(result.code).toBe(4);
+    expect(result.stdout).toContain('  Refresh token:  no');
+    expect(result.stdout).toContain('The access token has expired and cannot be refreshed.');
+  });
+
+  it('names the environment variables as the source when they are set', async () => {
+    await logIn();
+    const result = await runCli(['status'], {
+      ...env,
+      ANTHROPIC_OAUTH_ACCESS_TOKEN: 'sk-ant-oat01-from-the-environment-0123456789',
+      ANTHROPIC_REFRESH_TOKEN: 'sk-ant-ort01-from-the-environment-0123456789',
+      ANTHROPIC_TOKEN_EXPIRES_AT: String(Math.floor(nowSeconds()) + 3600),
+    });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Logged in (account unknown: environment variables)');
+    expect(result.stdout).toContain('  Source:         environment variable ANTHROPIC_OAUTH_ACCESS_TOKEN');
+    expect(result.stdout).toMatch(/\(in (59m \d+s|1h)\)/);
+    expect(result.stdout).toContain('  Refresh token:  yes');
+    expect(result.stdout).toContain(`  Also saved:     ${tokenFile}`);
+    expect(result.stdout).not.toContain('from-the-environment');
+    const json = JSON.parse((await runCli(['status', '--json'], { ...env, ANTHROPIC_ACCESS_TOKEN: 'tok' })).stdout);
+    expect(json).toMatchObject({ source: 'env', env_variable: 'ANTHROPIC_ACCESS_TOKEN', path: null });
+  });
+
+  it('reads --storage, and ANTHROPIC_OAUTH_TOKEN_FILE, instead of the default file', async () => {
+    const custom = join(temp.dir, 'custom', 'tokens.json');
+    await logIn({}, custom);
+    expect((await runCli(['status'], env)).code).toBe(3);
+    const flag = await runCli(['status', '--storage', custom], env);
+    expect(flag.code).toBe(0);
+    expect(flag.stdout).toContain(`token file ${custom}`);
+    const variable = await runCli(['--json', 'status'], {
+      ...env,
+      ANTHROPIC_OAUTH_TOKEN_FILE: custom,
+    });
+    expect(JSON.parse(variable.stdout)).toMatchObject({ logged_in: true, path: custom });
+  });
+
+  it('reports an unsafe token file in one line with the fix (exit 1)', async () => {
+    await logIn();
+    await chmod(tokenFile, 0o644);
+    const result = await runCli(['status'], env);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(
+      `Error: The token file ${tokenFile} is accessible to other users (mode 0644). Run \`chmod 600 ${tokenFile}\` and try again.\n`,
+    );
+  });
+});
+
+describe('token', () => {
+  it('prints the access token and nothing else', async () => {
+    const tokens = await logIn();
+    const result = await runCli(['token'], env);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(`${tokens.accessToken}\n`);
+    expect(result.stderr).toBe('');
+    expect(emu.stats().refresh).toBe(0);
+  });
+
+  it('prints JSON with the expiry in epoch seconds', async () => {
+    const tokens = await logIn();
+    const result = await runCli(['token', '--json'], env);
+    expect(JSON.parse(result.stdout)).toEqual({
+      access_token: tokens.accessToken,
+      expires_at: Math.floor(tokens.expiresAt ?? 0),
+    });
+  });
+
+  it('refreshes an expired token first and saves the rotated tokens', async () => {
+    const old = await logIn({ expiresAt: nowSeconds() - 60 });
+    const result = await runCli(['token'], env);
+    expect(result.code).toBe(0);
+    expect(emu.stats().refresh).toBe(1);
+    const saved = await new TokenStorage(tokenFile).load();
+    expect(saved?.accessToken).not.toBe(old.accessToken);
+    expect(saved?.refreshToken).not.toBe(old.refreshToken);
+    expect(emu.isRefreshTokenLive(saved?.refreshToken ?? '')).toBe(true);
+    expect(result.stdout).toBe(`${saved?.accessToken}\n`);
+    expect(result.stderr).toBe('');
+    expect((await stat(tokenFile)).mode & 0o777).toBe(0o600);
+  });
+
+  it('exits 3 with a one-line hint when not logged in, printing nothing on stdout', async () => {
+    const result = await runCli(['token'], env);
+    expect(result.code).toBe(3);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(
+      `Error: Not logged in: no OAuth tokens in the environment or in ${tokenFile}. Run \`npx anthropic-oauth login\` to sign in.\n`,
+    );
+  });
+
+  it('exits 4 when the refresh token was revoked, and keeps the stored login', async () => {
+    const tokens = await logIn({ expiresAt: nowSeconds() - 60, refreshToken: 'sk-ant-ort01-revoked-long-ago' });
+    const before = await readFile(tokenFile, 'utf8');
+    const result = await runCli(['token', '--debug'], env);
+    expect(result.code).toBe(4);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^Error: The login has expired or was revoked.*anthropic-oauth login/m);
+    expect(result.stderr).toMatch(
+      /^debug: error: OAuthFlowError code=reauth_required status=400 body.error=invalid_grant$/m,
+    );
+    expect(result.stderr).toMatch(/^debug: caused by: OAuthFlowError code=invalid_grant/m);
+    expect(leakedIn(result.stderr, [...secretsOf(tokens)])).toEqual([]);
+    expect(await readFile(tokenFile, 'utf8')).toBe(before);
+  });
+
+  it('exits 5 when the token endpoint cannot be reached', async () => {
+    await logIn({ expiresAt: nowSeconds() - 60 });
+    const port = await closedPort();
+    const result = await runCli(['token', '--debug'], {
+      ...env,
+      ANTHROPIC_OAUTH_TOKEN_URL: `http://127.0.0.1:${port}/v1/oauth/token`,
+    });
+    expect(result.code).toBe(5);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^Error: Could not reach the token endpoint\. Check your connection/m);
+    expect(result.stderr).toMatch(/^debug: error: OAuthFlowError code=network_error$/m);
+    expect(result.stderr).toMatch(/^debug: caused by: Error: fetch failed$/m);
+  });
+
+  it('refuses an http token URL that is not loopback before sending anything (exit 1)', async () => {
+    await logIn({ expiresAt: nowSeconds() - 60 });
+    const result = await runCli(['token'], { ...env, ANTHROPIC_OAUTH_TOKEN_URL: 'http://example.com/token' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      'Error: The token URL must use https (http is allowed only on localhost). Got http://example.com.\n',
+    );
+  });
+
+  it('prints a token from the environment variables', async () => {
+    const result = await runCli(['token'], { ...env, ANTHROPIC_OAUTH_ACCESS_TOKEN: 'sk-ant-oat01-env-token' });
+    expect(result).toEqual({ code: 0, stdout: 'sk-ant-oat01-env-token\n', stderr: '' });
+  });
+});
+
+describe('logout', () => {
+  it('removes the token file, says so, and is idempotent', async () => {
+    await logIn();
+    const first = await runCli(['logout'], env);
+    expect(first.code).toBe(0);
+    expect(first.stderr).toBe(`Logged out: removed ${tokenFile}\n`);
+    await expect(stat(tokenFile)).rejects.toThrow();
+    const second = await runCli(['logout'], env);
+    expect(second.code).toBe(0);
+    expect(second.stderr).toBe(`Already logged out: there is no login at ${tokenFile}\n`);
+    expect((await runCli(['status'], env)).code).toBe(3);
+  });
+
+  it('says a login from the environment is not affected', async () => {
+    await logIn();
+    const result = await runCli(['logout'], { ...env, ANTHROPIC_OAUTH_ACCESS_TOKEN: 'sk-ant-oat01-env-token' });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain(`Logged out: removed ${tokenFile}`);
+    expect(result.stderr).toContain(
+      'ANTHROPIC_OAUTH_ACCESS_TOKEN is still set in the environment: that login is not affected. Unset it to stop using it.',
+    );
+    expect(result.stderr).not.toContain('env-token');
+  });
+
+  it('removes the --storage file only', async () => {
+    await logIn();
+    const custom = join(temp.dir, 'other.json');
+    await logIn({}, custom);
+    const result = await runCli(['logout', '--storage', custom], env);
+    expect(result.stderr).toBe(`Logged out: removed ${custom}\n`);
+    expect((await stat(tokenFile)).isFile()).toBe(true);
+  });
+
+  it('fails in one line when the file cannot be removed', async () => {
+    await mkdir(join(temp.dir, 'dir.json'));
+    await writeFile(join(temp.dir, 'dir.json', 'x'), '');
+    const result = await runCli(['logout', '--storage', join(temp.dir, 'dir.json')], env);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^Error: Could not delete the token file .*dir\.json \(E[A-Z]+\)\.\n$/);
+  });
+});
+
+describe('usage, --help and --version', () => {
+  it.each([
+    [['frobnicate'], /^Error: Unknown command "frobnicate"\. The commands are login, status, token, logout\./],
+    [['status', '--bogus'], /^Error: Unknown option --bogus for `status`\. Run `anthropic-oauth status --help`/],
+    [['login', '--json'], /^Error: Unknown option --json for `login`\./],
+    [['login', '--port', 'eighty'], /^Error: --port must be a number from 1 to 65535\./],
+    [['login', '--port', '70000'], /^Error: --port must be a number from 1 to 65535\./],
+    [['login', '--timeout', '0'], /^Error: --timeout must be a positive number of seconds\./],
+    [['login', '--manual', '--port', '8080'], /^Error: --port has no use with --manual/],
+    [['token', '--storage'], /^Error: --storage needs a value\./],
+    [['logout', 'now'], /^Error: Unexpected argument for `logout`: now\./],
+  ])('%j is a usage error (exit 2)', async (args, message) => {
+    const result = await runCli(args, env);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('--help lists the commands, options and exit codes', async () => {
+    for (const args of [['--help'], ['-h'], ['help'], []]) {
+      const result = await runCli(args, env);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain('Usage: anthropic-oauth <command> [options]');
+      for (const text of ['login', 'status', 'token', 'logout', '--storage PATH', '--debug', 'Exit codes:']) {
+        expect(result.stdout).toContain(text);
+      }
+      expect(result.stdout).toMatch(/^ {2}3 {4}not logged in$/m);
+      expect(result.stdout).toMatch(/^ {2}4 {4}login needed again/m);
+      expect(result.stdout).toMatch(/^ {2}5 {4}network failure/m);
+    }
+  });
+
+  it('<command> --help shows that command’s options', async () => {
+    const cases: Array<[string, string[]]> = [
+      ['login', ['--no-browser', '--manual', '--port N', '--timeout SECONDS']],
+      ['status', ['--json']],
+      ['token', ['--json', 'ANTHROPIC_AUTH_TOKEN="$(anthropic-oauth token)"']],
+      ['logout', ['not affected']],
+    ];
+    for (const [command, texts] of cases) {
+      for (const args of [
+        [command, '--help'],
+        ['help', command],
+      ]) {
+        const result = await runCli(args, env);
+        expect(result.code).toBe(0);
+        expect(result.stdout).toContain(`Usage: anthropic-oauth ${command} [options]`);
+        for (const text of texts) expect(result.stdout).toContain(text);
+      }
+    }
+  });
+
+  it('--version prints the version', async () => {
+    expect(await runCli(['--version'], env)).toEqual({ code: 0, stdout: `${VERSION}\n`, stderr: '' });
+  });
+});
