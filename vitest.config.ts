@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['tests/**/*.test.ts'],
-    exclude: ['tests/browser/**'],
+    exclude: ['tests/browser/**', 'tests/keychain*'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks',

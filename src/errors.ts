@@ -30,7 +30,10 @@ export type TokenStorageErrorCode =
   | 'permission_denied'
   | 'write_failed'
   | 'read_failed'
-  | 'lock_timeout';
+  | 'lock_timeout'
+  | 'keychain_unavailable'
+  | 'keychain_not_installed'
+  | 'timeout';
 
 /** The RFC 6749 §5.2 fields of an error response, and nothing else. */
 export interface OAuthErrorBody {

@@ -1,0 +1,410 @@
+/**
+ * The keychain store: the login in the OS credential store (macOS Keychain, Windows Credential
+ * Manager, the Secret Service on Linux: gnome-keyring, KWallet, KeePassXC) through
+ * `@napi-rs/keyring`, an optional peer dependency loaded on first use only.
+ *
+ * - One entry per `service`/`account` (default `anthropic-oauth`/`default`). The secret is the token
+ *   file's JSON (`toStoredCredentials`), compact, so it stays well inside Windows' size limit. On
+ *   Linux the item's attributes are `service` and `username` (keyring-rs's names).
+ * - On Linux the entry is pinned to the Secret Service: without that, `@napi-rs/keyring` silently
+ *   falls back to the kernel keyring, which forgets everything at reboot.
+ * - Every keychain call is bounded (`timeoutMs`, default 3 s). The native calls run in one shared
+ *   worker thread, not on the main thread: `AsyncEntry` exists, but its constructor talks to D-Bus
+ *   synchronously on Linux (up to libdbus' 2 s reply timeout), and a call stuck on an unlock prompt
+ *   (Linux, macOS) would also tie up a libuv thread that `fs` needs. A call that times out is
+ *   abandoned; until it returns, later calls fail at once instead of queueing behind it. Nothing can
+ *   interrupt a native call, so a process that wants to exit while one is still stuck (a prompt
+ *   nobody answers) waits for it; the worker never keeps an otherwise idle process alive.
+ * - "Unavailable" (no Secret Service, no session bus, a locked keychain whose prompt was dismissed)
+ *   and "timed out" fall back to `fallback` only when one was given, calling `onFallback(reason)`
+ *   every time; without a fallback they are `keychain_unavailable` / `timeout` errors saying what
+ *   to do. A malformed secret is `corrupt_file`, never quoted. A locked gnome-keyring collection
+ *   hides its items from searches, so it reads as no login (`null`); saving then asks to unlock it.
+ * - With a fallback, `load()` also reads it and returns its login when it is newer than the
+ *   keychain's (it was saved there while the keychain was unavailable), so a flapping keychain never
+ *   leaves a spent refresh token in charge; `clear()` clears both.
+ * - `lock()`: a keychain entry cannot be locked across processes, so refreshes run under a lock file
+ *   in `~/.anthropic/` (`keychain-<service>-<account>.lock`, see `lock.ts`).
+ */
+import { promises as fs } from 'node:fs';
+import { createRequire } from 'node:module';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { inspect } from 'node:util';
+import type { Worker } from 'node:worker_threads';
+import { TokenStorageError } from '../errors.js';
+import { fromStoredCredentials, toStoredCredentials } from '../tokens.js';
+import type { OAuthTokens } from '../types.js';
+import { TokenStorage } from './file.js';
+import { withFileLock } from './lock.js';
+import type { TokenStore } from './types.js';
+
+export const DEFAULT_KEYCHAIN_SERVICE = 'anthropic-oauth';
+export const DEFAULT_KEYCHAIN_ACCOUNT = 'default';
+export const DEFAULT_KEYCHAIN_TIMEOUT_MS = 3_000;
+
+export interface KeychainTokenStoreOptions {
+  /** The keychain service name. Default `anthropic-oauth`. */
+  service?: string | undefined;
+  /** The keychain account (user) name: one login per account. Default `default`. */
+  account?: string | undefined;
+  /**
+   * Where to keep the login when the keychain is unavailable or times out: a store, or a token file
+   * path (a `TokenStorage`). Default `false`: no fallback, those cases are errors.
+   */
+  fallback?: TokenStore | string | false | undefined;
+  /**
+   * Called with a sentence for people every time the fallback is used. Default: a process warning
+   * (`process.emitWarning`), so a fallback is never silent.
+   */
+  onFallback?: ((reason: string) => void) | undefined;
+  /** Bound on each keychain call, in milliseconds. Default 3000. */
+  timeoutMs?: number | undefined;
+}
+
+type Op = 'get' | 'set' | 'delete';
+
+/** What the worker answers: the value, or where and how the native call failed. */
+type Reply =
+  | { kind: 'ok'; value: string | boolean | null }
+  | { kind: 'error'; stage: 'open' | Op; message: string }
+  | { kind: 'timeout'; stuckMs?: number }
+  | { kind: 'crashed'; message: string };
+
+/**
+ * The worker's code, evaluated. Only dynamic `import()`, so it runs whether the host makes evaluated
+ * code CommonJS or ESM (`--input-type=module` reaches workers too). One `Entry` per call: it is cheap,
+ * and a Secret Service that restarted between calls is simply reconnected to.
+ */
+const WORKER_SOURCE = `
+Promise.all([import('node:worker_threads'), import('node:url')]).then(async ([threads, url]) => {
+  const { parentPort, workerData } = threads;
+  const keyring = await import(
+    workerData.modulePath ? url.pathToFileURL(workerData.modulePath).href : '@napi-rs/keyring'
+  );
+  const Entry = keyring.Entry ?? keyring.default.Entry;
+  const options = { linux: { store: 'secret-service' } };
+  parentPort.on('message', (request) => {
+    let stage = 'open';
+    try {
+      const entry = new Entry(request.service, request.account, options);
+      stage = request.op;
+      let value = null;
+      if (request.op === 'get') value = entry.getPassword();
+      else if (request.op === 'set') entry.setPassword(request.secret);
+      else value = entry.deletePassword();
+      parentPort.postMessage({ id: request.id, kind: 'ok', value });
+    } catch (error) {
+      const message = error && typeof error.message === 'string' ? error.message : String(error);
+      parentPort.postMessage({ id: request.id, kind: 'error', stage, message });
+    }
+  });
+});
+`;
+
+interface Pending {
+  resolve: (reply: Reply) => void;
+  timer: NodeJS.Timeout;
+}
+
+/** The shared worker that makes the native calls, one at a time, each with its own deadline. */
+class KeychainWorker {
+  /** The file of the `@napi-rs/keyring` copy the main thread loaded (null: not found, resolve again). */
+  readonly #modulePath: string | null;
+  #worker: Worker | null = null;
+  #nextId = 1;
+  readonly #pending = new Map<number, Pending>();
+  /** Calls that timed out and have not returned: id → start time. */
+  readonly #abandoned = new Map<number, number>();
+
+  constructor(modulePath: string | null) {
+    this.#modulePath = modulePath;
+  }
+
+  async call(request: { op: Op; service: string; account: string; secret?: string }, timeoutMs: number) {
+    const stuckSince = this.#abandoned.values().next().value;
+    if (stuckSince !== undefined) return { kind: 'timeout', stuckMs: Date.now() - stuckSince } satisfies Reply;
+    const worker = await this.#start();
+    const id = this.#nextId++;
+    const started = Date.now();
+    return new Promise<Reply>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        this.#abandoned.set(id, started);
+        resolve({ kind: 'timeout' });
+      }, timeoutMs);
+      this.#pending.set(id, { resolve, timer });
+      worker.postMessage({ ...request, id });
+    });
+  }
+
+  async #start(): Promise<Worker> {
+    if (this.#worker) return this.#worker;
+    const { Worker } = await import('node:worker_threads');
+    if (this.#worker) return this.#worker;
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { modulePath: this.#modulePath } });
+    worker.on('message', (message: { id: number } & Reply) => {
+      const { id, ...reply } = message;
+      if (this.#abandoned.delete(id)) return;
+      const pending = this.#pending.get(id);
+      if (!pending) return;
+      this.#pending.delete(id);
+      clearTimeout(pending.timer);
+      pending.resolve(reply);
+    });
+    const fail = (why: string) => {
+      if (this.#worker !== worker) return;
+      this.#worker = null;
+      this.#abandoned.clear();
+      for (const [id, pending] of this.#pending) {
+        clearTimeout(pending.timer);
+        this.#pending.delete(id);
+        pending.resolve({ kind: 'crashed', message: why });
+      }
+    };
+    worker.on('error', (error) => fail(error instanceof Error ? error.message : String(error)));
+    worker.on('exit', (code) => fail(`the keychain worker exited (code ${code})`));
+    // Never the reason a process stays alive (a pending call's own timer keeps it alive until it
+    // settles). After the listeners: adding a 'message' listener refs the worker's port again.
+    worker.unref();
+    this.#worker = worker;
+    return worker;
+  }
+}
+
+let shared: Promise<KeychainWorker> | null = null;
+
+const NOT_INSTALLED =
+  'The keychain store needs the optional package @napi-rs/keyring: run `npm install @napi-rs/keyring`, or use the file store (`--store file`, `new TokenStorage()`).';
+
+/** Loads `@napi-rs/keyring` (first use only) and starts the worker with its resolved path. */
+function keychainWorker(): Promise<KeychainWorker> {
+  shared ??= (async () => {
+    let namespace: { default?: unknown; LinuxStore?: unknown };
+    try {
+      namespace = await import('@napi-rs/keyring');
+    } catch (error) {
+      throw new TokenStorageError('keychain_not_installed', NOT_INSTALLED, { cause: error });
+    }
+    const linuxStore = namespace.LinuxStore as { SecretService?: unknown } | undefined;
+    if (process.platform === 'linux' && linuxStore?.SecretService !== 'secret-service') {
+      throw new TokenStorageError(
+        'keychain_not_installed',
+        'The keychain store needs @napi-rs/keyring 2.1.2 or later (older versions can silently store the login in the kernel keyring, which forgets it at reboot): run `npm install @napi-rs/keyring@latest`.',
+      );
+    }
+    // The worker must load the very copy we just imported. Its file is in the CommonJS module cache
+    // (it is a CommonJS package), found by identity: no `import.meta` needed, in either build.
+    const exports = namespace.default ?? namespace;
+    const cache = createRequire(process.execPath).cache;
+    const entry = Object.values(cache).find((module) => module?.exports === exports);
+    return new KeychainWorker(entry?.filename ?? null);
+  })();
+  shared.catch(() => {
+    shared = null;
+  });
+  return shared;
+}
+
+/** Unavailable or timed out: the two cases a fallback covers. */
+const FALLBACK_CODES = new Set(['keychain_unavailable', 'timeout']);
+
+/** keyring-rs' "the store is not there / not usable" errors (PlatformFailure, NoStorageAccess). */
+const UNAVAILABLE_MESSAGE = /^(platform failure|couldn't access platform storage)/i;
+
+const MAX_DETAIL_CHARS = 300;
+const detailOf = (message: string) =>
+  message.length <= MAX_DETAIL_CHARS ? message : `${message.slice(0, MAX_DETAIL_CHARS)}…`;
+
+/** A file-name-safe piece of the lock file name. */
+const safeName = (value: string) => value.replace(/[^A-Za-z0-9._-]/g, (c) => `%${c.charCodeAt(0).toString(16)}`);
+
+export class KeychainTokenStore implements TokenStore {
+  readonly service: string;
+  readonly account: string;
+  readonly timeoutMs: number;
+  /** The file whose lock (`<file>.lock`) serializes refreshes across processes. */
+  readonly lockFile: string;
+  readonly #fallback: TokenStore | null;
+  readonly #onFallback: (reason: string) => void;
+  /** Short reasons for the `onFallback` sentence, by error. */
+  readonly #reasons = new WeakMap<Error, string>();
+
+  constructor(options: KeychainTokenStoreOptions = {}) {
+    this.service = options.service ?? DEFAULT_KEYCHAIN_SERVICE;
+    this.account = options.account ?? DEFAULT_KEYCHAIN_ACCOUNT;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_KEYCHAIN_TIMEOUT_MS;
+    if (typeof this.service !== 'string' || this.service === '')
+      throw new TypeError('service must be a non-empty string.');
+    if (typeof this.account !== 'string' || this.account === '')
+      throw new TypeError('account must be a non-empty string.');
+    if (!Number.isFinite(this.timeoutMs) || this.timeoutMs <= 0)
+      throw new TypeError('timeoutMs must be a positive number.');
+    const { fallback } = options;
+    this.#fallback =
+      fallback === undefined || fallback === false
+        ? null
+        : typeof fallback === 'string'
+          ? new TokenStorage(fallback)
+          : fallback;
+    this.#onFallback =
+      options.onFallback ?? ((reason) => process.emitWarning(reason, { code: 'ANTHROPIC_OAUTH_KEYCHAIN_FALLBACK' }));
+    this.lockFile = join(homedir(), '.anthropic', `keychain-${safeName(this.service)}-${safeName(this.account)}`);
+  }
+
+  /** How errors name this entry (`TokenStorageError.path`). */
+  get location(): string {
+    return `keychain:${this.service}/${this.account}`;
+  }
+
+  async load(): Promise<OAuthTokens | null> {
+    let secret: string | null;
+    try {
+      secret = (await this.#call('get')) as string | null;
+    } catch (error) {
+      const fallback = this.#fallbackFor(error);
+      if (!fallback) throw error;
+      this.#notify(error, `reading the login from ${this.#fallbackName()} instead`);
+      return fallback.load();
+    }
+    const tokens = secret === null ? null : this.#parse(secret);
+    if (!this.#fallback) return tokens;
+    // A login saved to the fallback while the keychain was unavailable may be newer than this one.
+    const other = await this.#fallback.load().catch(() => null);
+    if (other && isNewer(other, tokens)) {
+      this.#onFallback(
+        `${this.#fallbackName()} holds a newer login than the OS keychain (${this.location}), saved there while the keychain was unavailable; using it. The next save puts it back in the keychain.`,
+      );
+      return other;
+    }
+    return tokens;
+  }
+
+  async save(tokens: OAuthTokens): Promise<void> {
+    const secret = JSON.stringify(toStoredCredentials(tokens));
+    try {
+      await this.#call('set', secret);
+    } catch (error) {
+      const fallback = this.#fallbackFor(error);
+      if (!fallback) throw error;
+      this.#notify(error, `saving the login to ${this.#fallbackName()} instead`);
+      await fallback.save(tokens);
+    }
+  }
+
+  async clear(): Promise<void> {
+    try {
+      await this.#call('delete');
+    } catch (error) {
+      const fallback = this.#fallbackFor(error);
+      if (!fallback) throw error;
+      this.#notify(error, `the keychain entry was not deleted; clearing ${this.#fallbackName()} only`);
+      await fallback.clear();
+      return;
+    }
+    await this.#fallback?.clear();
+  }
+
+  /** Runs `fn` under a cross-process lock file in `~/.anthropic/` (the keychain has no locks). */
+  async lock<T>(fn: () => Promise<T>): Promise<T> {
+    await fs.mkdir(dirname(this.lockFile), { recursive: true, mode: 0o700 }).catch(() => {});
+    return withFileLock(this.lockFile, fn);
+  }
+
+  [inspect.custom](): string {
+    const fallback =
+      this.#fallback === null ? 'none' : this.#fallback instanceof TokenStorage ? this.#fallback.path : 'custom store';
+    return `KeychainTokenStore { service: ${inspect(this.service)}, account: ${inspect(this.account)}, fallback: ${fallback} }`;
+  }
+
+  #fallbackFor(error: unknown): TokenStore | null {
+    return this.#fallback && error instanceof TokenStorageError && FALLBACK_CODES.has(error.code)
+      ? this.#fallback
+      : null;
+  }
+
+  #fallbackName(): string {
+    return this.#fallback instanceof TokenStorage ? `the token file ${this.#fallback.path}` : 'the fallback store';
+  }
+
+  #notify(error: unknown, action: string): void {
+    const why = (error instanceof Error && this.#reasons.get(error)) || 'the OS keychain is unavailable';
+    this.#onFallback(`${why}; ${action}.`);
+  }
+
+  #parse(secret: string): OAuthTokens {
+    const corrupt = (what: string, cause?: unknown) =>
+      new TokenStorageError(
+        'corrupt_file',
+        `The keychain entry ${this.location} is not a valid login (${what}). Run \`npx anthropic-oauth login --store keychain\` to replace it.`,
+        { path: this.location, cause },
+      );
+    let data: unknown;
+    try {
+      data = JSON.parse(secret);
+    } catch {
+      throw corrupt(secret.trim() === '' ? 'empty' : 'not valid JSON');
+    }
+    try {
+      return fromStoredCredentials(data, this.location);
+    } catch (error) {
+      // Its message says which field is wrong (never a value): keep that part.
+      const what = error instanceof Error ? /not a valid login \(([^)]+)\)/.exec(error.message)?.[1] : undefined;
+      throw corrupt(what ?? 'not the token file format', error);
+    }
+  }
+
+  async #call(op: Op, secret?: string): Promise<string | boolean | null> {
+    const worker = await keychainWorker();
+    const reply = await worker.call(
+      secret === undefined
+        ? { op, service: this.service, account: this.account }
+        : { op, service: this.service, account: this.account, secret },
+      this.timeoutMs,
+    );
+    if (reply.kind === 'ok') return reply.value;
+    if (reply.kind === 'timeout') {
+      const why =
+        reply.stuckMs === undefined
+          ? `the OS keychain did not answer within ${this.timeoutMs} ms`
+          : `an earlier OS keychain call has not returned for ${Math.round(reply.stuckMs / 1000)} s`;
+      throw this.#error(
+        'timeout',
+        `${capitalize(why)} (${this.location}): a locked keychain may be waiting for its unlock prompt, or the Secret Service is not responding. Unlock the keychain and try again, use the file store (\`--store file\`), or allow the file fallback.`,
+        why,
+      );
+    }
+    const detail = detailOf(reply.message);
+    if (reply.kind === 'crashed' || reply.stage === 'open' || UNAVAILABLE_MESSAGE.test(reply.message)) {
+      const hint =
+        process.platform === 'linux'
+          ? 'On Linux it needs a Secret Service (gnome-keyring, KWallet or KeePassXC) on the D-Bus session bus: run in a desktop session, or start one (e.g. `dbus-run-session -- sh -c "echo -n PASSWORD | gnome-keyring-daemon --unlock --components=secrets; YOUR_COMMAND"`).'
+          : 'Unlock it (or allow this program to use it) and try again.';
+      throw this.#error(
+        'keychain_unavailable',
+        `The OS keychain is unavailable (${detail}). ${hint} Or use the file store (\`--store file\`), or allow the file fallback.`,
+        `the OS keychain is unavailable (${detail})`,
+      );
+    }
+    throw this.#error(
+      op === 'get' ? 'read_failed' : 'write_failed',
+      `The OS keychain could not ${op === 'get' ? 'read' : op === 'set' ? 'save' : 'delete'} ${this.location} (${detail}).`,
+      detail,
+    );
+  }
+
+  #error(code: TokenStorageError['code'], message: string, reason: string): TokenStorageError {
+    const error = new TokenStorageError(code, message, { path: this.location });
+    this.#reasons.set(error, reason);
+    return error;
+  }
+}
+
+const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+
+/** True when `a` is a later login than `b` (or `b` is none). Unknown expiries never win. */
+function isNewer(a: OAuthTokens, b: OAuthTokens | null): boolean {
+  if (b === null) return true;
+  if (a.accessToken === b.accessToken || a.expiresAt === null || b.expiresAt === null) return false;
+  return a.expiresAt > b.expiresAt;
+}
