@@ -677,6 +677,170 @@ describe('messages API', () => {
   });
 });
 
+describe('tool use', () => {
+  const WEATHER = {
+    name: 'get_weather',
+    description: 'The weather in a city',
+    input_schema: {
+      type: 'object',
+      properties: { city: { type: 'string' }, unit: { type: 'string' }, days: { type: 'integer' } },
+      required: ['city', 'days'],
+    },
+  };
+  const TIME = { name: 'get_time', input_schema: { type: 'object', properties: {} } };
+  const ask = (extra: Record<string, unknown> = {}, content: unknown = 'Weather in Paris?') => ({
+    model: 'claude-test',
+    max_tokens: 64,
+    tools: [WEATHER, TIME],
+    messages: [{ role: 'user', content }],
+    ...extra,
+  });
+
+  function parseEvents(raw: string): Array<Record<string, unknown> & { type: string }> {
+    return raw
+      .split('\n\n')
+      .filter((chunk) => chunk !== '')
+      .map((chunk) => JSON.parse(chunk.split('\n')[1]?.slice('data: '.length) ?? '') as { type: string });
+  }
+
+  it('answers a user text message with one tool_use block for the first tool, input from its required strings', async () => {
+    const e = await start();
+    const { accessToken } = e.issueTokens();
+    const res = await message(e, accessToken, ask());
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { content: unknown[]; stop_reason: string; usage: { output_tokens: number } };
+    expect(body.stop_reason).toBe('tool_use');
+    expect(body.content).toEqual([
+      {
+        type: 'tool_use',
+        id: expect.stringMatching(/^toolu_\w+$/),
+        name: 'get_weather',
+        input: { city: 'emulated city' },
+      },
+    ]);
+    expect(body.usage.output_tokens).toBeGreaterThan(0);
+    expect(e.stats().messages).toBe(1);
+  });
+
+  it('follows tool_choice: a named tool, or none for text', async () => {
+    const e = await start();
+    const { accessToken } = e.issueTokens();
+    const named = (await (
+      await message(e, accessToken, ask({ tool_choice: { type: 'tool', name: 'get_time' } }))
+    ).json()) as {
+      content: Array<{ name?: string; input?: unknown }>;
+    };
+    expect(named.content).toEqual([expect.objectContaining({ type: 'tool_use', name: 'get_time', input: {} })]);
+    const none = (await (await message(e, accessToken, ask({ tool_choice: { type: 'none' } }))).json()) as {
+      content: unknown[];
+      stop_reason: string;
+    };
+    expect(none).toMatchObject({
+      stop_reason: 'end_turn',
+      content: [{ type: 'text', text: 'Hello from the emulator. You said: Weather in Paris?' }],
+    });
+  });
+
+  it('answers text after a tool_result, echoing the result', async () => {
+    const e = await start();
+    const { accessToken } = e.issueTokens();
+    const res = await message(e, accessToken, {
+      ...ask(),
+      messages: [
+        { role: 'user', content: 'Weather in Paris?' },
+        {
+          role: 'assistant',
+          content: [{ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Paris' } }],
+        },
+        {
+          role: 'user',
+          content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: [{ type: 'text', text: 'Sunny, 21 C' }] }],
+        },
+      ],
+    });
+    expect(await res.json()).toMatchObject({
+      stop_reason: 'end_turn',
+      content: [{ type: 'text', text: 'Hello from the emulator. The tool said: Sunny, 21 C' }],
+    });
+  });
+
+  it('answers text without tools, and refuses tools that are not a list', async () => {
+    const e = await start();
+    const { accessToken } = e.issueTokens();
+    const plain = (await (await message(e, accessToken, ask({ tools: [] }))).json()) as { stop_reason: string };
+    expect(plain.stop_reason).toBe('end_turn');
+    const bad = await message(e, accessToken, ask({ tools: { name: 'x' } }));
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { type: string } }).error.type).toBe('invalid_request_error');
+  });
+
+  it('streams tool_use as content_block_start plus input_json_delta pieces', async () => {
+    const e = await start();
+    const { accessToken } = e.issueTokens();
+    const res = await message(e, accessToken, ask({ stream: true }));
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const events = parseEvents(await res.text());
+    expect(events.map((event) => event.type)).toEqual([
+      'message_start',
+      'content_block_start',
+      ...Array<string>(events.length - 5).fill('content_block_delta'),
+      'content_block_stop',
+      'message_delta',
+      'message_stop',
+    ]);
+    expect(events[1]).toEqual({
+      type: 'content_block_start',
+      index: 0,
+      content_block: { type: 'tool_use', id: expect.stringMatching(/^toolu_/), name: 'get_weather', input: {} },
+    });
+    const pieces = events
+      .filter((event) => event.type === 'content_block_delta')
+      .map((event) => event.delta as { type: string; partial_json: string });
+    expect(pieces.every((delta) => delta.type === 'input_json_delta')).toBe(true);
+    expect(pieces[0]?.partial_json).toBe('');
+    expect(pieces.length).toBeGreaterThan(2);
+    expect(JSON.parse(pieces.map((delta) => delta.partial_json).join(''))).toEqual({ city: 'emulated city' });
+    expect(events.at(-2)).toMatchObject({ delta: { stop_reason: 'tool_use' } });
+  });
+
+  it('round-trips with the official SDK, streaming and not', async () => {
+    const e = await start();
+    const { accessToken } = e.issueTokens();
+    const client = new Anthropic({
+      authToken: accessToken,
+      baseURL: e.url,
+      defaultHeaders: { 'anthropic-beta': OAUTH_BETA },
+      maxRetries: 0,
+    });
+    const tools = [WEATHER as Anthropic.Tool];
+    const question = { role: 'user' as const, content: 'Weather in Paris?' };
+    const streamed = await client.messages
+      .stream({ model: 'claude-sonnet-4-6', max_tokens: 64, tools, messages: [question] })
+      .finalMessage();
+    expect(streamed.stop_reason).toBe('tool_use');
+    const call = streamed.content[0];
+    expect(call).toEqual({
+      type: 'tool_use',
+      id: expect.stringMatching(/^toolu_/),
+      name: 'get_weather',
+      input: { city: 'emulated city' },
+    });
+    if (call?.type !== 'tool_use') throw new Error('expected tool_use');
+    const answer = await client.messages.create({
+      model: 'claude-sonnet-4-6',
+      max_tokens: 64,
+      tools,
+      messages: [
+        question,
+        { role: 'assistant', content: streamed.content },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: call.id, content: 'Rain' }] },
+      ],
+    });
+    expect(answer.stop_reason).toBe('end_turn');
+    expect(answer.content).toEqual([{ type: 'text', text: 'Hello from the emulator. The tool said: Rain' }]);
+  });
+});
+
 describe('faults', () => {
   it('tokenServerError answers 5xx the given number of times, then normally', async () => {
     const e = await start();

@@ -502,6 +502,11 @@ function textOf(content: unknown): string {
 
 /** A deterministic reply that echoes the start of the last user message, so tests can tell calls apart. */
 function replyText(messages: readonly unknown[]): string {
+  const toolResult = toolResultText(messages);
+  if (toolResult !== null) {
+    const snippet = toolResult.length > 40 ? `${toolResult.slice(0, 40)}…` : toolResult;
+    return `Hello from the emulator. The tool said: ${snippet}`;
+  }
   for (let i = messages.length - 1; i >= 0; i--) {
     const message = messages[i];
     if (!isObject(message) || message.role !== 'user') continue;
@@ -511,6 +516,47 @@ function replyText(messages: readonly unknown[]): string {
     return `Hello from the emulator. You said: ${snippet}`;
   }
   return 'Hello from the emulator';
+}
+
+/** The tool call the emulator makes: the named tool under `tool_choice: {type: "tool"}`, else the first. */
+interface ToolCall {
+  name: string;
+  input: JsonObject;
+}
+
+/**
+ * Tool use, kept small: when the request has `tools` (and `tool_choice` is not `none`) and the last
+ * message is a user TEXT message, the model "calls" one tool, with an input holding each required
+ * string property of its schema (`"emulated <name>"`). After a `tool_result` it answers text.
+ */
+function toolCallFor(body: JsonObject, messages: readonly unknown[]): ToolCall | null {
+  if (!Array.isArray(body.tools) || body.tools.length === 0) return null;
+  const choice = isObject(body.tool_choice) ? body.tool_choice : {};
+  if (choice.type === 'none') return null;
+  const last = messages.at(-1);
+  if (!isObject(last) || last.role !== 'user' || textOf(last.content).trim() === '') return null;
+  if (Array.isArray(last.content) && last.content.some((b) => isObject(b) && b.type === 'tool_result')) return null;
+  const tools = body.tools.filter((tool): tool is JsonObject => isObject(tool) && typeof tool.name === 'string');
+  const tool = choice.type === 'tool' ? tools.find((t) => t.name === choice.name) : tools[0];
+  if (tool === undefined) return null;
+  const schema = isObject(tool.input_schema) ? tool.input_schema : {};
+  const properties = isObject(schema.properties) ? schema.properties : {};
+  const input: JsonObject = {};
+  for (const name of Array.isArray(schema.required) ? schema.required : []) {
+    const property = typeof name === 'string' ? properties[name] : undefined;
+    if (isObject(property) && property.type === 'string') input[name as string] = `emulated ${name}`;
+  }
+  return { name: tool.name as string, input };
+}
+
+/** The text of the last `tool_result` in the last user message, or null when there is none. */
+function toolResultText(messages: readonly unknown[]): string | null {
+  const last = messages.at(-1);
+  if (!isObject(last) || last.role !== 'user' || !Array.isArray(last.content)) return null;
+  const results = last.content.filter((b): b is JsonObject => isObject(b) && b.type === 'tool_result');
+  const result = results.at(-1);
+  if (result === undefined) return null;
+  return textOf(result.content).replace(/\s+/g, ' ').trim();
 }
 
 /** A rough, deterministic token estimate (about four characters a token). */
@@ -796,12 +842,21 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       return apiError(400, 'invalid_request_error', 'messages: at least one message is required');
     }
 
+    if (body.tools !== undefined && !Array.isArray(body.tools)) {
+      return apiError(400, 'invalid_request_error', 'tools: Input should be a valid list');
+    }
+
     counters.messages++;
     const model = body.model;
-    const text = replyText(body.messages);
+    const call = toolCallFor(body, body.messages);
+    const text = call === null ? replyText(body.messages) : '';
+    const toolUse =
+      call === null ? null : { type: 'tool_use', id: nextId('toolu'), name: call.name, input: call.input };
+    const inputJson = call === null ? '' : JSON.stringify(call.input);
+    const stopReason = call === null ? 'end_turn' : 'tool_use';
     const usage = {
       input_tokens: estimateTokens(inputChars(body, body.messages)),
-      output_tokens: estimateTokens(text.length),
+      output_tokens: estimateTokens(text.length + inputJson.length),
     };
     const id = nextId('msg');
     const requestId = nextId('req');
@@ -814,8 +869,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
           type: 'message',
           role: 'assistant',
           model,
-          content: [{ type: 'text', text }],
-          stop_reason: 'end_turn',
+          content: [toolUse ?? { type: 'text', text }],
+          stop_reason: stopReason,
           stop_sequence: null,
           usage,
         },
@@ -840,19 +895,24 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     stream += sseEvent('content_block_start', {
       type: 'content_block_start',
       index: 0,
-      content_block: { type: 'text', text: '' },
+      content_block: toolUse === null ? { type: 'text', text: '' } : { ...toolUse, input: {} },
     });
-    for (const piece of text.match(/\S+\s*/g) ?? [text]) {
-      stream += sseEvent('content_block_delta', {
-        type: 'content_block_delta',
-        index: 0,
-        delta: { type: 'text_delta', text: piece },
-      });
+    // Text: one delta per word. Tool input: an empty first delta, then the JSON in short pieces, as
+    // the real API sends it (clients must concatenate `partial_json` before parsing).
+    const deltas =
+      toolUse === null
+        ? (text.match(/\S+\s*/g) ?? [text]).map((piece) => ({ type: 'text_delta', text: piece }))
+        : ['', ...(inputJson.match(/.{1,8}/gs) ?? [])].map((piece) => ({
+            type: 'input_json_delta',
+            partial_json: piece,
+          }));
+    for (const delta of deltas) {
+      stream += sseEvent('content_block_delta', { type: 'content_block_delta', index: 0, delta });
     }
     stream += sseEvent('content_block_stop', { type: 'content_block_stop', index: 0 });
     stream += sseEvent('message_delta', {
       type: 'message_delta',
-      delta: { stop_reason: 'end_turn', stop_sequence: null },
+      delta: { stop_reason: stopReason, stop_sequence: null },
       usage: { output_tokens: usage.output_tokens },
     });
     stream += sseEvent('message_stop', { type: 'message_stop' });
