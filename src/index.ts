@@ -37,6 +37,7 @@ export { type LoopbackListener, type LoopbackOptions, startLoopbackListener } fr
 export { generatePkce } from './pkce.js';
 export { maskToken } from './redact.js';
 export { defaultTokenPath, TokenStorage } from './store/file.js';
+export { KeychainTokenStore, type KeychainTokenStoreOptions } from './store/keychain.js';
 export { MemoryTokenStore } from './store/memory.js';
 export type { TokenStore } from './store/types.js';
 export { exchangeCodeForTokens, processTokenResponse, refreshAccessToken } from './token.js';
