@@ -20,10 +20,6 @@ const chat = new ChatAnthropic({
   maxTokens: 512,
   apiKey: 'placeholder-not-sent',
   clientOptions: { fetch: createOAuthFetch() },
-  // LangChain retries every error that has no HTTP status 6 times by default, with backoff; "not
-  // logged in" is such an error here, so it would surface only after about 90 s. Two retries keep
-  // that to a few seconds (the official SDK's own default is 2 as well).
-  maxRetries: 2,
 });
 
 const reply = await chat.invoke('Say hello in five words.');

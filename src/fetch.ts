@@ -6,9 +6,11 @@
  * expiry), the configured betas merged with the request's own, the configured `User-Agent`,
  * `beta=true` in the query, and no `x-api-key` (clients that insist on an API key can be given any
  * placeholder). A 401 marks the token rejected, refreshes (once for any number of callers: they
- * share one token source) and replays the request once; a second 401 is returned as is.
+ * share one token source) and replays the request once; a second 401 is returned as is. With no
+ * usable login (not logged in, login needed again, a corrupt file) it answers a 401 itself.
  */
 import { DEFAULT_OAUTH_BETAS, DEFAULT_USER_AGENT } from './constants.js';
+import { OAuthFlowError, TokenStorageError } from './errors.js';
 import { applyOAuthBetas } from './headers.js';
 import { createTokenSource, type TokenSource } from './provider.js';
 import type { Fetch, OAuthClientOptions, OAuthTokens } from './types.js';
@@ -23,6 +25,26 @@ export type OAuthFetch = Fetch & {
   getTokens(): Promise<OAuthTokens>;
 };
 
+/** Failures no retry can fix: there is no usable login until the user acts. */
+const FINAL_CODES = new Set(['not_logged_in', 'reauth_required', 'invalid_env', 'corrupt_file', 'permission_denied']);
+
+/**
+ * A login that cannot be used is answered as the API would answer a bad token: a 401 with an
+ * `authentication_error` body carrying our message (what to do next) and `x-should-retry: false`.
+ * Thrown instead, clients take it for a connection error and retry it (LangChain: for ~90 s).
+ * Anything else (network, timeouts, 5xx of the token endpoint) is thrown and may be retried.
+ */
+function finalAuthFailure(error: unknown): Response {
+  if (!(error instanceof OAuthFlowError || error instanceof TokenStorageError) || !FINAL_CODES.has(error.code)) {
+    throw error;
+  }
+  const body = { type: 'error', error: { type: 'authentication_error', message: error.message, code: error.code } };
+  return new Response(JSON.stringify(body), {
+    status: 401,
+    headers: { 'content-type': 'application/json', 'x-should-retry': 'false' },
+  });
+}
+
 export function createOAuthFetch(options: OAuthFetchOptions = {}): OAuthFetch {
   const base: Fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const source: TokenSource = createTokenSource({
@@ -34,36 +56,45 @@ export function createOAuthFetch(options: OAuthFetchOptions = {}): OAuthFetch {
   const betas = [...(options.betas ?? DEFAULT_OAUTH_BETAS)];
   const userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
 
-  const send = (request: Request, token: string): Promise<Response> => {
+  const send = (request: Request, body: ArrayBuffer | undefined, token: string): Promise<Response> => {
     const url = new URL(request.url);
     url.searchParams.set('beta', 'true');
     const headers = new Headers(request.headers);
     applyOAuthBetas(headers, betas);
     headers.set('authorization', `Bearer ${token}`);
     headers.set('user-agent', userAgent);
-    const init: RequestInit & { duplex?: 'half' } = {
+    return base(url.toString(), {
       method: request.method,
       headers,
-      body: request.body,
+      body,
       signal: request.signal,
       redirect: request.redirect,
-    };
-    if (request.body) init.duplex = 'half';
-    return base(url.toString(), init);
+    });
   };
 
   const oauthFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const request = new Request(input, init);
-    // A spare copy of the body for the one replay after a 401.
-    const spare = request.body ? request.clone() : request;
-    const { accessToken } = await source.getTokens();
-    const response = await send(request, accessToken);
+    // Read once: sent with a Content-Length like the SDK's own requests, and replayable after a 401.
+    const body = request.body ? await request.arrayBuffer() : undefined;
+    let accessToken: string;
+    try {
+      ({ accessToken } = await source.getTokens());
+    } catch (error) {
+      return finalAuthFailure(error);
+    }
+    const response = await send(request, body, accessToken);
     if (response.status !== 401) return response;
     source.markRejected(accessToken);
-    const fresh = await source.refreshAfterRejection(accessToken);
+    let fresh: OAuthTokens;
+    try {
+      fresh = await source.refreshAfterRejection(accessToken);
+    } catch (error) {
+      await response.body?.cancel().catch(() => {});
+      return finalAuthFailure(error);
+    }
     if (fresh.accessToken === accessToken) return response;
     await response.body?.cancel().catch(() => {});
-    return send(spare, fresh.accessToken);
+    return send(request, body, fresh.accessToken);
   };
   return Object.assign(oauthFetch, { getTokens: () => source.getTokens() });
 }

@@ -1,4 +1,4 @@
-import { Anthropic } from '@anthropic-ai/sdk';
+import { Anthropic, AuthenticationError } from '@anthropic-ai/sdk';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createOAuthFetch, DEFAULT_OAUTH_BETAS, DEFAULT_USER_AGENT, MemoryTokenStore } from '../src/index.js';
 import { type Emulator, startEmulator } from '../src/testing/index.js';
@@ -90,5 +90,36 @@ describe('createOAuthFetch', () => {
     const message = await client.messages.create(hello);
     expect(message.type).toBe('message');
     expect(messageRequests(emu)[0]?.headers.authorization).toBe(`Bearer ${issued.accessToken}`);
+  });
+});
+
+describe('createOAuthFetch without a usable login', () => {
+  it('answers a final 401 itself (no retry storm in the calling client), with what to do next', async () => {
+    const oauthFetch = createOAuthFetch({ tokenStorage: new MemoryTokenStore(), oauthConfig: emu.oauthConfig });
+    const response = await post(oauthFetch);
+    expect(response.status).toBe(401);
+    expect(response.headers.get('x-should-retry')).toBe('false');
+    expect(await response.json()).toMatchObject({
+      type: 'error',
+      error: {
+        type: 'authentication_error',
+        code: 'not_logged_in',
+        message: expect.stringContaining('anthropic-oauth login'),
+      },
+    });
+    expect(emu.requests).toHaveLength(0);
+  });
+
+  it('the official SDK with a placeholder key fails at once with AuthenticationError, not after retries', async () => {
+    const oauthFetch = createOAuthFetch({ tokenStorage: new MemoryTokenStore(), oauthConfig: emu.oauthConfig });
+    const client = new Anthropic({ apiKey: 'placeholder', baseURL: emu.url, fetch: oauthFetch, maxRetries: 5 });
+    await expect(client.messages.create(hello)).rejects.toBeInstanceOf(AuthenticationError);
+  });
+
+  it('sends the body with a Content-Length, like the SDK does', async () => {
+    const oauthFetch = createOAuthFetch({ oauthTokens: tokensOf(emu.issueTokens()), oauthConfig: emu.oauthConfig });
+    await post(oauthFetch);
+    expect(messageRequests(emu)[0]?.headers['content-length']).toBe(String(JSON.stringify(hello).length));
+    expect(messageRequests(emu)[0]?.headers['transfer-encoding']).toBeUndefined();
   });
 });
