@@ -131,8 +131,22 @@ function transportError(cause: unknown, callerSignal: AbortSignal | undefined, t
   return new OAuthFlowError(
     'network_error',
     'Could not reach the token endpoint. Check your connection (and any proxy) and try again.',
-    { cause: cause instanceof Error ? new Error(cause.message) : undefined },
+    { cause: cause instanceof Error ? new Error(describeTransport(cause)) : undefined },
   );
+}
+
+/**
+ * `fetch failed (ECONNREFUSED)`: the transport failure and its system error code, for `--debug`.
+ * A fresh error rather than the original, whose nested causes can carry request details.
+ */
+function describeTransport(error: Error): string {
+  let code: string | undefined;
+  let reason: string | undefined;
+  for (let e: unknown = error.cause; e instanceof Error; e = e.cause) {
+    reason ??= e.message;
+    if (code === undefined && 'code' in e && typeof e.code === 'string') code = e.code;
+  }
+  return `${error.message}${reason ? `: ${reason}` : ''}${code && !reason?.includes(code) ? ` (${code})` : ''}`;
 }
 
 /** Runs `run` under the caller's signal plus the timeout; transport failures become typed errors. */

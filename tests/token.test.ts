@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -538,5 +539,21 @@ describe('token endpoint over real HTTP (bare server)', () => {
       refreshAccessToken({ refreshToken: 'sk-ant-ort01-x', config: { tokenUrl }, env: NO_ENV }),
     );
     expect(err.code).toBe('invalid_response');
+  });
+});
+
+describe('network failure detail', () => {
+  it('keeps the system error code in the cause, for --debug', async () => {
+    const server = createServer().listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    server.close();
+    await once(server, 'close');
+    const error = await refreshAccessToken({
+      refreshToken: 'sk-ant-ort01-x',
+      config: { tokenUrl: `http://127.0.0.1:${port}/v1/oauth/token` },
+    }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'network_error' });
+    expect(String((error as Error).cause)).toContain('ECONNREFUSED');
   });
 });
