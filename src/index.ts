@@ -36,7 +36,13 @@ export {
 export { type LoopbackListener, type LoopbackOptions, startLoopbackListener } from './loopback.js';
 export { generatePkce } from './pkce.js';
 export { maskToken } from './redact.js';
-export { defaultTokenPath, TokenStorage } from './store/file.js';
+export {
+  defaultTokenPath,
+  listProfiles,
+  type ProfileInfo,
+  TokenStorage,
+  tokenPathForProfile,
+} from './store/file.js';
 export { KeychainTokenStore, type KeychainTokenStoreOptions } from './store/keychain.js';
 export { MemoryTokenStore } from './store/memory.js';
 export type { TokenStore } from './store/types.js';

@@ -5,7 +5,8 @@
  *
  * Policy:
  * - Origin, decided on first use: explicit `oauthTokens`, else `tokenStorage`, else the environment
- *   variables, else the default token file. An explicit source is the only source (an empty store
+ *   variables, else the token file of the profile (`profile`, else `ANTHROPIC_OAUTH_PROFILE`, else the
+ *   default file). An explicit source is the only source (an empty store
  *   is `not_logged_in`, with no fall-through). A failed load is retried on the next call.
  * - A token within the refresh buffer of its expiry is refreshed before use. The buffer is
  *   `EXPIRY_BUFFER_SECONDS`, or a quarter of the token's lifetime when the lifetime is shorter, so a token
@@ -35,7 +36,7 @@ import { type Env, resolveConfig } from './config.js';
 import { EXPIRY_BUFFER_SECONDS } from './constants.js';
 import { loadTokensFromEnv } from './env.js';
 import { LOGIN_HINT, OAuthFlowError } from './errors.js';
-import { TokenStorage } from './store/file.js';
+import { DEFAULT_PROFILE, profileFromEnv, TokenStorage, tokenPathForProfile } from './store/file.js';
 import { isTokenStore, type TokenStore } from './store/types.js';
 import { refreshAccessToken } from './token.js';
 import { lifetimeOf, nowSeconds } from './tokens.js';
@@ -63,6 +64,12 @@ export interface TokenSourceOptions {
   /** The `fetch` used for token requests (default: global `fetch`). */
   fetch?: Fetch | undefined;
   env?: Env | undefined;
+  /**
+   * The profile whose token file is used when no `oauthTokens`/`tokenStorage` is given (after the
+   * environment variables, as the default file is). Default: `ANTHROPIC_OAUTH_PROFILE`, else the
+   * default profile (`defaultTokenPath()`). See `tokenPathForProfile`.
+   */
+  profile?: string | undefined;
   /** Clock in epoch seconds (tests pass their own). */
   now?: (() => number) | undefined;
 }
@@ -113,6 +120,8 @@ export function createTokenSource(options: TokenSourceOptions = {}): TokenSource
   const env = options.env ?? process.env;
   const config = resolveConfig(options.oauthConfig, env);
   const now = options.now ?? nowSeconds;
+  // An invalid `profile` option is a configuration mistake: say so at once, not on first use.
+  if (options.profile !== undefined) tokenPathForProfile(options.profile, env);
   const explicitStore =
     options.tokenStorage === undefined || options.tokenStorage === null ? null : resolveStore(options.tokenStorage);
 
@@ -140,7 +149,11 @@ export function createTokenSource(options: TokenSourceOptions = {}): TokenSource
       }
     }
     if (options.tokenStorage === null) throw notLoggedIn('were given and none are in the environment');
-    const file = new TokenStorage();
+    const profile = options.profile ?? profileFromEnv(env);
+    const file =
+      profile === undefined || profile === DEFAULT_PROFILE
+        ? new TokenStorage()
+        : new TokenStorage(tokenPathForProfile(profile, env));
     current = await file.load();
     if (!current) throw notLoggedIn(`in the environment or in ${file.path}`);
     store = file;

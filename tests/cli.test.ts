@@ -61,7 +61,7 @@ describe('status', () => {
     );
     const json = await runCli(['status', '--json'], env);
     expect(json.code).toBe(3);
-    expect(JSON.parse(json.stdout)).toEqual({ logged_in: false, source: null, path: tokenFile });
+    expect(JSON.parse(json.stdout)).toEqual({ logged_in: false, source: null, path: tokenFile, profiles: [] });
   });
 
   it('shows account, organization, scopes, expiry, refresh token and the masked token', async () => {
@@ -87,6 +87,7 @@ describe('status', () => {
       logged_in: true,
       source: 'file',
       path: tokenFile,
+      profile: 'default',
       env_variable: null,
       account: { email: 'user@example.com', uuid: 'acc-1' },
       organization: { name: 'Example Org', uuid: 'org-1' },
@@ -96,6 +97,7 @@ describe('status', () => {
       expired: false,
       has_refresh_token: true,
       access_token_masked: 'sk-ant-oat01-…',
+      profiles: [{ name: 'default', path: tokenFile, email: 'user@example.com', error: null, active: true }],
     });
     expect(leakedIn(result.stdout, secretsOf(tokens))).toEqual([]);
   });
@@ -231,7 +233,7 @@ describe('token', () => {
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(/^Error: Could not reach the token endpoint\. Check your connection/m);
     expect(result.stderr).toMatch(/^debug: error: OAuthFlowError code=network_error$/m);
-    expect(result.stderr).toMatch(/^debug: caused by: Error: fetch failed$/m);
+    expect(result.stderr).toMatch(/^debug: caused by: Error: fetch failed: .*ECONNREFUSED/m);
   });
 
   it('refuses an http token URL that is not loopback before sending anything (exit 1)', async () => {

@@ -14,6 +14,9 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 
 const COMMON: Options = {
   storage: { type: 'string' },
+  profile: { type: 'string' },
+  store: { type: 'string' },
+  'allow-file-fallback': { type: 'boolean' },
   debug: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
@@ -31,6 +34,9 @@ const PER_COMMAND: Readonly<Record<Command, Options>> = {
   logout: {},
 };
 
+export const STORES = ['file', 'keychain'] as const;
+export type StoreKind = (typeof STORES)[number];
+
 export interface LoginArgs {
   port: number | undefined;
   browser: boolean;
@@ -45,10 +51,17 @@ export type Invocation =
       kind: 'run';
       command: Command;
       storage: string | undefined;
+      /** `--profile NAME` (validated); `ANTHROPIC_OAUTH_PROFILE` is applied by the command. */
+      profile: string | undefined;
+      store: StoreKind;
+      allowFileFallback: boolean;
       debug: boolean;
       json: boolean;
       login: LoginArgs;
     };
+
+/** The library's rule (`validateProfileName`), as a usage error here. */
+const PROFILE_NAME = /^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,64}$/;
 
 const DEFAULT_TIMEOUT_SECONDS = 300;
 /** setTimeout's limit, about 24.8 days. */
@@ -134,6 +147,22 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
 
   const storage = values.storage as string | undefined;
   if (storage !== undefined && storage.trim() === '') throw new UsageError('--storage needs a file path.', command);
+  const profile = values.profile as string | undefined;
+  if (profile !== undefined && !PROFILE_NAME.test(profile)) {
+    throw new UsageError(
+      '--profile needs a name of 1 to 64 letters, digits, `_`, `.` or `-` (not `.` or `..`).',
+      command,
+    );
+  }
+  const store = (values.store as string | undefined) ?? 'file';
+  if (!(STORES as readonly string[]).includes(store))
+    throw new UsageError('--store must be file or keychain.', command);
+  if (store === 'keychain' && storage !== undefined) {
+    throw new UsageError('--storage is a token file: it has no use with --store keychain.', command);
+  }
+  if (values['allow-file-fallback'] && store !== 'keychain') {
+    throw new UsageError('--allow-file-fallback only applies with --store keychain.', command);
+  }
   if (values.manual && values.port !== undefined) {
     throw new UsageError('--port has no use with --manual (there is no local listener).', command);
   }
@@ -141,6 +170,9 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
     kind: 'run',
     command,
     storage,
+    profile,
+    store: store as StoreKind,
+    allowFileFallback: values['allow-file-fallback'] === true,
     debug: values.debug === true,
     json: values.json === true,
     login: {

@@ -3,14 +3,24 @@ import { PROGRAM } from './args.js';
 import { EXIT_CODES_HELP } from './exit.js';
 
 const ENVIRONMENT = `Environment:
-  ANTHROPIC_OAUTH_TOKEN_FILE     token file (default ~/.anthropic/oauth_tokens.json); --storage wins
+  ANTHROPIC_OAUTH_TOKEN_FILE     token file of the default profile (default
+                                 ~/.anthropic/oauth_tokens.json); --storage wins
+  ANTHROPIC_OAUTH_PROFILE        profile to use when --profile is not given
   ANTHROPIC_OAUTH_ACCESS_TOKEN   a login from the environment, used before the token file
   ANTHROPIC_REFRESH_TOKEN        (with ANTHROPIC_TOKEN_EXPIRES_AT, epoch seconds)
   ANTHROPIC_OAUTH_AUTHORIZE_URL, ANTHROPIC_OAUTH_TOKEN_URL, ANTHROPIC_OAUTH_CLIENT_ID,
   ANTHROPIC_OAUTH_SCOPES, ANTHROPIC_OAUTH_REDIRECT_URI
                                  override the OAuth configuration (URLs must be https, except loopback)`;
 
-const COMMON = `  --storage PATH   token file to use (default ~/.anthropic/oauth_tokens.json)
+const COMMON = `  --profile NAME   use the login of profile NAME, saved in ~/.anthropic/profiles/NAME.json
+                   (NAME: 1-64 of A-Z a-z 0-9 _ . -); default: the default profile
+  --storage PATH   token file to use (default ~/.anthropic/oauth_tokens.json); wins over --profile
+  --store file|keychain
+                   where the login is kept: the token file (default) or the OS keychain
+                   (entry anthropic-oauth/PROFILE); keychain errors exit 1
+  --allow-file-fallback
+                   with --store keychain: use the profile's token file when the keychain is
+                   unavailable, printing a WARNING each time
   --debug          show error codes and causes (never a secret)
   -h, --help       show this help`;
 
@@ -61,7 +71,8 @@ Exit codes: 0 logged in, 1 denied or failed, 2 usage error, 5 network failure,
 
 Shows whether you are logged in, where the login comes from (environment variables or the token
 file), the account, organization, scopes, when the access token expires, and whether it can be
-refreshed. The access token is shown masked. Nothing is refreshed.
+refreshed. The access token is shown masked. Nothing is refreshed. Without --profile, every saved
+profile is then listed with its account (--json: a "profiles" array).
 
 Options:
   --json             print the status as JSON on stdout
@@ -84,8 +95,9 @@ Exit codes: 0 printed, 3 not logged in, 4 login needed again, 5 network failure.
 `,
   logout: `Usage: ${PROGRAM} logout [options]
 
-Deletes the token file. Running it again does nothing. A login given by environment variables
-(ANTHROPIC_OAUTH_ACCESS_TOKEN) is not affected: unset them yourself.
+Deletes the token file (or keychain entry) of the profile, and no other profile's. Running it
+again does nothing. A login given by environment variables (ANTHROPIC_OAUTH_ACCESS_TOKEN) is
+not affected: unset them yourself.
 
 Options:
 ${COMMON}

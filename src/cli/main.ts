@@ -7,6 +7,7 @@ import { type Invocation, parseCommandLine } from './args.js';
 import { login } from './commands/login.js';
 import { logout } from './commands/logout.js';
 import { status } from './commands/status.js';
+import { resolveTarget } from './commands/target.js';
 import { token } from './commands/token.js';
 import { type CliDeps, createContext, defaultDeps, errorLine } from './context.js';
 import { EXIT, type ExitCode } from './exit.js';
@@ -17,15 +18,16 @@ async function dispatch(invocation: Extract<Invocation, { kind: 'run' }>, deps: 
   const { command, storage } = invocation;
   if (storage !== undefined) ctx.trace(`token file: ${storage} (--storage)`);
   try {
+    const target = resolveTarget(ctx, invocation);
     switch (command) {
       case 'login':
-        return await login(ctx, invocation.login, storage);
+        return await login(ctx, invocation.login, target);
       case 'status':
-        return await status(ctx, invocation.json, storage);
+        return await status(ctx, invocation.json, target);
       case 'token':
-        return await token(ctx, invocation.json, storage);
+        return await token(ctx, invocation.json, target);
       case 'logout':
-        return await logout(ctx, storage);
+        return await logout(ctx, target);
     }
   } catch (error) {
     return ctx.fail(error);

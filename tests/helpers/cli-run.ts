@@ -158,3 +158,18 @@ export async function secretsSeen(emu: Emulator, tokenFiles: readonly string[] =
 export function leakedIn(text: string, secrets: readonly string[]): string[] {
   return secrets.filter((secret) => text.includes(secret)).map((secret) => `${secret.slice(0, 16)}…`);
 }
+
+/** Where the CLI keeps the login of profile `name` under `home`. */
+export const profileFileIn = (home: string, name: string): string =>
+  join(home, '.anthropic', 'profiles', `${name}.json`);
+
+/**
+ * A whole `login --no-browser` (plus `args`): the emulator approves the printed URL and the callback
+ * URL is pasted on stdin, as from a browser on another machine. Resolves the finished run.
+ */
+export async function loginByPaste(emu: Emulator, args: readonly string[], env: CliEnv): Promise<CliResult> {
+  const cli = spawnCli(['login', '--no-browser', ...args], env);
+  const callback = await emu.approve(await cli.authorizeUrl());
+  cli.write(`${callback}\n`);
+  return cli.done;
+}

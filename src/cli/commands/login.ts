@@ -5,13 +5,13 @@
 import { canOpenBrowser } from '../../browser.js';
 import { OAuthFlowError } from '../../errors.js';
 import { type LoginEvent, loginManually, loginWithLoopback } from '../../login.js';
-import { defaultTokenPath, TokenStorage } from '../../store/file.js';
 import type { OAuthTokens } from '../../types.js';
 import { type LoginArgs, PROGRAM } from '../args.js';
 import type { CliContext } from '../context.js';
 import { EXIT, type ExitCode } from '../exit.js';
 import { startWaiting } from '../terminal.js';
 import { describeDuration, envTokenVariable } from './common.js';
+import type { Target } from './target.js';
 
 export function whoLine(tokens: OAuthTokens): string {
   const email = tokens.account?.emailAddress;
@@ -20,8 +20,8 @@ export function whoLine(tokens: OAuthTokens): string {
   return `Logged in as ${email}${org ? ` (${org})` : ''}`;
 }
 
-export async function login(ctx: CliContext, args: LoginArgs, storagePath: string | undefined): Promise<ExitCode> {
-  const storage = new TokenStorage(storagePath ?? defaultTokenPath(ctx.env));
+export async function login(ctx: CliContext, args: LoginArgs, target: Target): Promise<ExitCode> {
+  const storage = target.store;
   const interrupt = new AbortController();
   const waiting = startWaiting(ctx, () => interrupt.abort(new DOMException('Interrupted', 'AbortError')));
   let answered = false;
@@ -99,9 +99,10 @@ export async function login(ctx: CliContext, args: LoginArgs, storagePath: strin
   waiting.stop();
   const mark = ctx.fancy ? '✓ ' : '';
   ctx.say(`${mark}${whoLine(tokens)}`);
-  ctx.say(`${ctx.fancy ? '  ' : ''}Login saved to ${storage.path}`);
+  const profile = target.profile !== undefined ? ` (profile ${target.profile})` : '';
+  ctx.say(`${ctx.fancy ? '  ' : ''}Login saved to ${target.where}${profile}`);
   const variable = envTokenVariable(ctx.env);
-  if (storagePath === undefined && variable) {
+  if (!target.explicit && variable) {
     ctx.say(`Note: ${variable} is set, and programs use it before this login. Unset it to use this login.`);
   }
   return EXIT.ok;

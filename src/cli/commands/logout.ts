@@ -2,19 +2,21 @@
  * `logout`: deletes the token file; idempotent. A login given by environment variables is not
  * something a command can remove, so it is named plainly instead.
  */
-import { resolve } from 'node:path';
-import { defaultTokenPath, TokenStorage } from '../../store/file.js';
+import { TokenStorage } from '../../store/file.js';
 import type { CliContext } from '../context.js';
 import { EXIT, type ExitCode } from '../exit.js';
 import { envTokenVariable } from './common.js';
+import type { Target } from './target.js';
 
-export async function logout(ctx: CliContext, storagePath: string | undefined): Promise<ExitCode> {
-  const storage = new TokenStorage(storagePath !== undefined ? resolve(storagePath) : defaultTokenPath(ctx.env));
-  if (await storage.exists()) {
-    await storage.clear();
-    ctx.say(`Logged out: removed ${storage.path}`);
+export async function logout(ctx: CliContext, target: Target): Promise<ExitCode> {
+  const { store, where } = target;
+  // A keychain entry has no `exists()`: reading it tells.
+  const present = store instanceof TokenStorage ? await store.exists() : (await store.load()) !== null;
+  if (present) {
+    await store.clear();
+    ctx.say(`Logged out: removed ${where}`);
   } else {
-    ctx.say(`Already logged out: there is no login at ${storage.path}`);
+    ctx.say(`Already logged out: there is no login at ${where}`);
   }
   const variable = envTokenVariable(ctx.env);
   if (variable) {

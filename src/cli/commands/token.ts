@@ -5,9 +5,12 @@
 import { createTokenSource } from '../../provider.js';
 import type { CliContext } from '../context.js';
 import { EXIT, type ExitCode } from '../exit.js';
+import type { Target } from './target.js';
 
-export async function token(ctx: CliContext, json: boolean, storagePath: string | undefined): Promise<ExitCode> {
-  const source = createTokenSource({ tokenStorage: storagePath, env: ctx.env });
+export async function token(ctx: CliContext, json: boolean, target: Target): Promise<ExitCode> {
+  const source = createTokenSource(
+    target.explicit ? { tokenStorage: target.store, env: ctx.env } : { profile: target.profile, env: ctx.env },
+  );
   const tokens = await source.getTokens();
   // Whole epoch seconds, rounded down: a script never believes the token lives longer than it does.
   const expiresAt = tokens.expiresAt === null ? null : Math.floor(tokens.expiresAt);

@@ -1,0 +1,257 @@
+/**
+ * (1) Per-request overhead: `messages.create` through each client (see lib/clients.ts), against
+ * the emulator in another process, which answers at once: what is left is the client's own cost.
+ *
+ * - Sequential: one call at a time, `sequentialCalls` calls per variant and round.
+ * - Concurrent: `inFlight` calls in flight at all times, `concurrentCalls` calls per variant and round.
+ *
+ * Interleaving. This runs on a small machine that other work shares, and its speed drifts from
+ * second to second. So a round does not run one variant's calls in one long block: it cuts them in
+ * short blocks (`sequentialBlock`, `concurrentBlock` calls) and runs the variants' blocks in turn,
+ * in an order rotated from block to block, so that whatever slows the machine down falls on all
+ * variants alike. tinybench runs each block and times each call (`retainSamples`); the calls per
+ * second of a variant in a round are its calls over the summed wall time of its blocks.
+ *
+ * Per round we take each variant's throughput and latency percentiles, then its ratio and its added
+ * latency against `Anthropic({ authToken })` in the same round; the report gives the median over
+ * rounds, and the lowest and highest ratio to show the spread.
+ *
+ * CPU time. Wall-clock figures move with whatever else the machine runs. The CPU time this process
+ * spends per call (`process.cpuUsage()`, user + system, over each block) hardly does, and it is what
+ * bounds a client's throughput when the client is the bottleneck; so it is reported too, with its
+ * own ratio (the reference's CPU time per call over the variant's). A full garbage collection
+ * (`--expose-gc`) before each block keeps one variant's garbage from being collected on another's time.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type Anthropic from '@anthropic-ai/sdk';
+import { Bench } from 'tinybench';
+import { HELLO, makeClient, tokenFileFor, VARIANTS, type Variant } from './lib/clients.js';
+import { RemoteEmulator } from './lib/remote-emulator.js';
+import { collectGarbage, fmt, median, percentile, rotate, signed } from './lib/stats.js';
+import { renderTable } from './lib/table.js';
+
+export interface OverheadOptions {
+  rounds: number;
+  sequentialCalls: number;
+  sequentialBlock: number;
+  concurrentCalls: number;
+  concurrentBlock: number;
+  inFlight: number;
+}
+
+export const MODES = ['sequential', 'concurrent'] as const;
+export type Mode = (typeof MODES)[number];
+
+/** One variant in one round: calls per second of wall time, CPU µs per call, latency percentiles in ms. */
+interface Sample {
+  rps: number;
+  cpuUs: number;
+  p50: number;
+  p99: number;
+}
+
+export interface OverheadRow {
+  variant: Variant;
+  /** Medians over rounds. */
+  rps: number;
+  cpuUs: number;
+  cpuRatio: number;
+  p50Ms: number;
+  p99Ms: number;
+  ratio: number;
+  ratioMin: number;
+  ratioMax: number;
+  addedP50Us: number;
+  addedP99Us: number;
+}
+
+export interface OverheadResult {
+  options: OverheadOptions;
+  rows: Record<Mode, OverheadRow[]>;
+  /** The emulator's counters at the end: every call must have been a successful `/v1/messages`. */
+  messages: number;
+  unauthorized: number;
+}
+
+/** One block: `calls` calls of one client, timed call by call by tinybench; its wall and CPU time in ms. */
+async function runBlock(
+  client: Anthropic,
+  mode: Mode,
+  calls: number,
+  inFlight: number,
+): Promise<{ wall: number; cpu: number; latencies: readonly number[] }> {
+  const bench = new Bench({
+    throws: true,
+    retainSamples: true,
+    // Exactly `calls` timed calls (time: 0 removes the time budget); warmup is done once, up front.
+    iterations: calls,
+    time: 0,
+    warmup: false,
+    ...(mode === 'concurrent' ? { concurrency: 'task' as const, threshold: inFlight } : {}),
+  });
+  bench.add(mode, () => client.messages.create(HELLO));
+  collectGarbage();
+  const start = performance.now();
+  const startCpu = process.cpuUsage();
+  await bench.run();
+  const cpuUsed = process.cpuUsage(startCpu);
+  const wall = performance.now() - start;
+  const result = bench.tasks[0]?.result;
+  if (!result || !('latency' in result) || !result.latency.samples) throw new Error(`${mode} block: no samples`);
+  return { wall, cpu: (cpuUsed.user + cpuUsed.system) / 1000, latencies: result.latency.samples };
+}
+
+/** One round of one mode: every variant's calls, in blocks taken in turn. */
+async function runRound(
+  mode: Mode,
+  round: number,
+  clients: Record<Variant, Anthropic>,
+  options: OverheadOptions,
+): Promise<Record<Variant, Sample>> {
+  const [calls, block] =
+    mode === 'sequential'
+      ? [options.sequentialCalls, options.sequentialBlock]
+      : [options.concurrentCalls, options.concurrentBlock];
+  const wall = Object.fromEntries(VARIANTS.map((variant) => [variant, 0])) as Record<Variant, number>;
+  const cpu = { ...wall };
+  const latencies = Object.fromEntries(VARIANTS.map((variant) => [variant, [] as number[]])) as Record<
+    Variant,
+    number[]
+  >;
+  // Connections idle for seconds are closed: open the pool again (untimed) before the first block,
+  // or the variant that goes first pays for it.
+  await runBlock(clients.authToken, mode, Math.min(block, options.inFlight * 2), options.inFlight);
+  const blocks = Math.ceil(calls / block);
+  for (let b = 0; b < blocks; b++) {
+    const size = Math.min(block, calls - b * block);
+    for (const variant of rotate(VARIANTS, round + b)) {
+      const result = await runBlock(clients[variant], mode, size, options.inFlight);
+      wall[variant] += result.wall;
+      cpu[variant] += result.cpu;
+      latencies[variant].push(...result.latencies);
+    }
+  }
+  const samples = {} as Record<Variant, Sample>;
+  for (const variant of VARIANTS) {
+    samples[variant] = {
+      rps: (latencies[variant].length / wall[variant]) * 1000,
+      cpuUs: (cpu[variant] / latencies[variant].length) * 1000,
+      p50: percentile(latencies[variant], 50),
+      p99: percentile(latencies[variant], 99),
+    };
+  }
+  return samples;
+}
+
+export async function measureOverhead(
+  options: OverheadOptions,
+  log: (line: string) => void = () => {},
+): Promise<OverheadResult> {
+  const emu = await RemoteEmulator.start();
+  const dir = await mkdtemp(join(tmpdir(), 'anthropic-oauth-bench-'));
+  try {
+    // One login for all: tokens live 8 h, so no variant refreshes during the measurement.
+    const tokens = await emu.issueTokens();
+    const clients = {} as Record<Variant, Anthropic>;
+    for (const variant of VARIANTS) {
+      const tokenFile = await tokenFileFor(dir, variant, tokens);
+      clients[variant] = makeClient(variant, { target: emu, accessToken: tokens.accessToken, tokenFile });
+    }
+    // Warmup: the first call reads the token file; then enough calls for the JIT and the connection pool.
+    for (const mode of MODES) {
+      for (const variant of VARIANTS) await runBlock(clients[variant], mode, options.inFlight * 2, options.inFlight);
+    }
+
+    const rounds: Record<Mode, Record<Variant, Sample>[]> = { sequential: [], concurrent: [] };
+    for (let round = 0; round < options.rounds; round++) {
+      for (const mode of MODES) {
+        const samples = await runRound(mode, round, clients, options);
+        rounds[mode].push(samples);
+        log(
+          `  round ${round + 1}/${options.rounds} ${mode.padEnd(10)} ${VARIANTS.map(
+            (variant) => `${variant} ${fmt(samples[variant].rps)}/s`,
+          ).join(', ')}`,
+        );
+      }
+    }
+
+    const rows = {} as Record<Mode, OverheadRow[]>;
+    for (const mode of MODES) {
+      rows[mode] = VARIANTS.map((variant) => {
+        const of = (pick: (round: Record<Variant, Sample>) => number) => rounds[mode].map(pick);
+        const ratios = of((r) => r[variant].rps / r.authToken.rps);
+        return {
+          variant,
+          rps: median(of((r) => r[variant].rps)),
+          cpuUs: median(of((r) => r[variant].cpuUs)),
+          cpuRatio: median(of((r) => r.authToken.cpuUs / r[variant].cpuUs)),
+          p50Ms: median(of((r) => r[variant].p50)),
+          p99Ms: median(of((r) => r[variant].p99)),
+          ratio: median(ratios),
+          ratioMin: Math.min(...ratios),
+          ratioMax: Math.max(...ratios),
+          addedP50Us: median(of((r) => (r[variant].p50 - r.authToken.p50) * 1000)),
+          addedP99Us: median(of((r) => (r[variant].p99 - r.authToken.p99) * 1000)),
+        };
+      });
+    }
+    const stats = await emu.stats();
+    return { options, rows, messages: stats.messages, unauthorized: stats.unauthorized };
+  } finally {
+    await emu.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const LABEL: Record<Variant, string> = {
+  authToken: '`Anthropic({ authToken })`',
+  AnthropicOAuth: '`AnthropicOAuth`',
+  user_oauth: 'SDK `user_oauth` config',
+};
+
+export function reportOverhead(result: OverheadResult): string {
+  const { options } = result;
+  const sections = MODES.map((mode) => {
+    const title =
+      mode === 'sequential'
+        ? `Sequential: ${fmt(options.sequentialCalls)} calls per variant and round, in blocks of ${options.sequentialBlock}`
+        : `Concurrent: ${options.inFlight} in flight, ${fmt(options.concurrentCalls)} calls per variant and round, in blocks of ${fmt(options.concurrentBlock)}`;
+    const table = renderTable({
+      headers: [
+        'client',
+        'requests/s',
+        'ratio to authToken',
+        '(min–max)',
+        'CPU µs/call',
+        'CPU ratio',
+        'p50 ms',
+        'p99 ms',
+        'added p50 µs',
+        'added p99 µs',
+      ],
+      rows: result.rows[mode].map((row) => [
+        LABEL[row.variant],
+        fmt(row.rps),
+        fmt(row.ratio, 3),
+        `${fmt(row.ratioMin, 2)}–${fmt(row.ratioMax, 2)}`,
+        fmt(row.cpuUs),
+        fmt(row.cpuRatio, 3),
+        fmt(row.p50Ms, 3),
+        fmt(row.p99Ms, 3),
+        row.variant === 'authToken' ? '—' : signed(row.addedP50Us),
+        row.variant === 'authToken' ? '—' : signed(row.addedP99Us),
+      ]),
+    });
+    return `#### ${title}\n\n${table}`;
+  });
+  const total = options.rounds * VARIANTS.length * (options.sequentialCalls + options.concurrentCalls);
+  return [
+    `Medians of ${options.rounds} rounds, the variants' blocks interleaved; ratio and added latency are taken against`,
+    '`Anthropic({ authToken })` within each round, then the median over rounds.',
+    `The emulator served ${fmt(result.messages)} messages (${fmt(total)} timed, the rest warmup) with ${result.unauthorized} 401s.`,
+    '',
+    ...sections.join('\n\n').split('\n'),
+  ].join('\n');
+}
