@@ -35,7 +35,7 @@ export type AnthropicOAuthOptions = Omit<ClientOptions, ForbiddenOption> & OAuth
 /** What `withOptions()` hands the clone's constructor; never part of the public options. */
 interface Inherited {
   source: TokenSource;
-  oauth: Pick<OAuthClientOptions, 'oauthTokens' | 'oauthConfig' | 'tokenStorage'>;
+  oauth: Pick<OAuthClientOptions, 'oauthTokens' | 'oauthConfig' | 'tokenStorage' | 'oauthProfile'>;
   betas: readonly string[];
   userAgent: string;
 }
@@ -72,7 +72,7 @@ export class AnthropicOAuth extends Anthropic {
   constructor(options: AnthropicOAuthOptions = {}) {
     const internal = options as InternalOptions;
     const inherited = internal[INHERITED];
-    const { oauthTokens, oauthConfig, tokenStorage, betas, userAgent, ...rest } = internal;
+    const { oauthTokens, oauthConfig, tokenStorage, oauthProfile, betas, userAgent, ...rest } = internal;
     delete (rest as InternalOptions)[INHERITED];
     for (const name of FORBIDDEN_OPTIONS) {
       if (name === 'credentials' && inherited) continue;
@@ -84,7 +84,13 @@ export class AnthropicOAuth extends Anthropic {
     }
     const source =
       inherited?.source ??
-      createTokenSource({ oauthTokens, oauthConfig, tokenStorage, fetch: rest.fetch ?? undefined });
+      createTokenSource({
+        oauthTokens,
+        oauthConfig,
+        tokenStorage,
+        profile: oauthProfile,
+        fetch: rest.fetch ?? undefined,
+      });
     super({
       ...rest,
       apiKey: null,
@@ -93,7 +99,7 @@ export class AnthropicOAuth extends Anthropic {
     });
     this.#source = source;
     this.#fetch = rest.fetch;
-    this.#oauth = inherited?.oauth ?? { oauthTokens, oauthConfig, tokenStorage };
+    this.#oauth = inherited?.oauth ?? { oauthTokens, oauthConfig, tokenStorage, oauthProfile };
     this.#betas = inherited?.betas ?? [...(betas ?? DEFAULT_OAUTH_BETAS)];
     this.#userAgent = inherited?.userAgent ?? userAgent ?? DEFAULT_USER_AGENT;
     this.#backend = [this.#onUnauthorized];
@@ -157,21 +163,28 @@ export class AnthropicOAuth extends Anthropic {
   };
 
   override withOptions(options: Partial<AnthropicOAuthOptions>): this {
-    const { oauthTokens, oauthConfig, tokenStorage, betas, userAgent, ...rest } = options;
+    const { oauthTokens, oauthConfig, tokenStorage, oauthProfile, betas, userAgent, ...rest } = options;
     for (const name of FORBIDDEN_OPTIONS) {
       if ((rest as Record<string, unknown>)[name] != null) {
         throw new TypeError(`AnthropicOAuth.withOptions does not take \`${name}\`.`);
       }
     }
-    const newSource = oauthTokens !== undefined || tokenStorage !== undefined || oauthConfig !== undefined;
+    const newSource =
+      oauthTokens !== undefined ||
+      tokenStorage !== undefined ||
+      oauthConfig !== undefined ||
+      oauthProfile !== undefined;
     const oauth = newSource
       ? {
           oauthTokens: oauthTokens ?? (tokenStorage !== undefined ? undefined : this.#oauth.oauthTokens),
           tokenStorage: tokenStorage !== undefined ? tokenStorage : this.#oauth.tokenStorage,
           oauthConfig: { ...this.#oauth.oauthConfig, ...oauthConfig },
+          oauthProfile: oauthProfile ?? this.#oauth.oauthProfile,
         }
       : this.#oauth;
-    const source = newSource ? createTokenSource({ ...oauth, fetch: rest.fetch ?? this.#fetch }) : this.#source;
+    const source = newSource
+      ? createTokenSource({ ...oauth, profile: oauth.oauthProfile, fetch: rest.fetch ?? this.#fetch })
+      : this.#source;
     const inherited: Inherited = {
       source,
       oauth,

@@ -51,6 +51,7 @@ export function createOAuthFetch(options: OAuthFetchOptions = {}): OAuthFetch {
     oauthTokens: options.oauthTokens,
     oauthConfig: options.oauthConfig,
     tokenStorage: options.tokenStorage,
+    profile: options.oauthProfile,
     fetch: base,
   });
   const betas = [...(options.betas ?? DEFAULT_OAUTH_BETAS)];

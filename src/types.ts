@@ -50,6 +50,11 @@ export interface OAuthClientOptions {
   /** A `TokenStore`, a token file path, or `null` for none. Default: env variables, else the default file. */
   tokenStorage?: TokenStore | string | null | undefined;
   /** Betas sent on every request; replaces `DEFAULT_OAUTH_BETAS`. Per-request betas are always added. */
+  /**
+   * The named login (`~/.anthropic/profiles/<name>.json`) used when neither `oauthTokens` nor
+   * `tokenStorage` is given; default `ANTHROPIC_OAUTH_PROFILE`, else the default login.
+   */
+  oauthProfile?: string | undefined;
   betas?: readonly string[] | undefined;
   /** Default: `DEFAULT_USER_AGENT`. */
   userAgent?: string | undefined;

@@ -5,6 +5,7 @@ import { Anthropic, AnthropicError, AuthenticationError } from '@anthropic-ai/sd
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   AnthropicOAuth,
+  createOAuthFetch,
   DEFAULT_OAUTH_BETAS,
   DEFAULT_USER_AGENT,
   MemoryTokenStore,
@@ -454,5 +455,32 @@ describe('seed Level 3: AnthropicOAuth', () => {
   it('copy (withOptions) preserves the OAuth state', async () => {
     const tokens = tokensOf(emu.issueTokens());
     expect((await client({ oauthTokens: tokens }).withOptions({}).getTokens()).accessToken).toBe(tokens.accessToken);
+  });
+});
+
+describe('oauthProfile', () => {
+  it('uses the named login, in the client, its withOptions copies, and createOAuthFetch', async () => {
+    const work = emu.issueTokens();
+    const home = emu.issueTokens();
+    await new TokenStorage(join(temp.dir, '.anthropic', 'profiles', 'work.json')).save(tokensOf(work));
+    await new TokenStorage(join(temp.dir, '.anthropic', 'oauth_tokens.json')).save(tokensOf(home));
+    const c = client({ oauthProfile: 'work' });
+    await c.messages.create(hello);
+    await c.withOptions({ oauthProfile: 'default' }).messages.create(hello);
+    const oauthFetch = createOAuthFetch({ oauthProfile: 'work', oauthConfig: emu.oauthConfig });
+    await oauthFetch(`${emu.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(hello),
+    });
+    expect(messageRequests(emu).map((r) => r.headers.authorization)).toEqual([
+      `Bearer ${work.accessToken}`,
+      `Bearer ${home.accessToken}`,
+      `Bearer ${work.accessToken}`,
+    ]);
+  });
+
+  it('an invalid profile name is refused at construction', () => {
+    expect(() => client({ oauthProfile: '../etc' })).toThrow(expect.objectContaining({ code: 'invalid_config' }));
   });
 });
