@@ -112,5 +112,10 @@ export class TokenStorageError extends AnthropicError {
   }
 }
 
+/** The system error code (`ENOENT`, `EACCES`, …) of a Node error, if it has one. */
+export function errnoCode(error: unknown): string | undefined {
+  return error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+}
+
 /** The one place that says how to log in, so every message agrees. */
 export const LOGIN_HINT = 'Run `npx anthropic-oauth login` to sign in.';

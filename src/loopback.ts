@@ -16,7 +16,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { type AuthorizationCode, codeFromParams } from './callback.js';
-import { OAuthFlowError } from './errors.js';
+import { errnoCode, OAuthFlowError } from './errors.js';
+import { escapeHtml } from './html.js';
 
 const CALLBACK_PATH = '/callback';
 const IPV4 = '127.0.0.1';
@@ -46,10 +47,6 @@ export interface LoopbackListener {
   waitForCallback(expectedState: string): Promise<AuthorizationCode>;
   /** Stops listening and drops every connection. Idempotent. */
   close(): Promise<void>;
-}
-
-function errnoCode(error: unknown): string | undefined {
-  return error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {
@@ -83,13 +80,6 @@ const PAGE_HEADERS = {
   'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'",
   connection: 'close',
 } as const;
-
-function escapeHtml(value: string): string {
-  return value.replace(
-    /[&<>"']/g,
-    (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch] ?? ch,
-  );
-}
 
 /** The page the browser lands on. `outcome` is a stable hook for tests (`data-outcome`). */
 function page(outcome: 'success' | 'error', title: string, text: string): string {

@@ -8,7 +8,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import { openBrowser } from '../browser.js';
-import { OAuthFlowError, TokenStorageError } from '../errors.js';
+import { errnoCode, OAuthFlowError, TokenStorageError } from '../errors.js';
 import { maskToken } from '../redact.js';
 import { PROGRAM } from './args.js';
 import { EXIT, type ExitCode, exitCodeFor, UsageError } from './exit.js';
@@ -58,10 +58,6 @@ export function defaultDeps(): CliDeps {
     openBrowser,
     now: () => Date.now(),
   };
-}
-
-function errnoCode(error: Error): string | undefined {
-  return 'code' in error && typeof error.code === 'string' ? error.code : undefined;
 }
 
 /** The `--debug` lines for an error: its code and fields, then each cause. Never a secret. */

@@ -18,7 +18,7 @@ import { promises as fs, constants as fsConstants } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Env } from '../config.js';
-import { OAuthFlowError, TokenStorageError } from '../errors.js';
+import { errnoCode, OAuthFlowError, TokenStorageError } from '../errors.js';
 import { fromStoredCredentials, toStoredCredentials } from '../tokens.js';
 import type { OAuthTokens } from '../types.js';
 import { withFileLock } from './lock.js';
@@ -87,10 +87,6 @@ export async function listProfiles(env: Env = process.env): Promise<ProfileInfo[
     profiles.push({ name, path: join(dir, file) });
   }
   return profiles;
-}
-
-function errnoCode(error: unknown): string | undefined {
-  return error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
 }
 
 export class TokenStorage implements TokenStore {

@@ -8,6 +8,8 @@
  * tests and users' own tests select on them. Renderer and reader live together so they cannot drift.
  */
 
+import { escapeHtml } from '../html.js';
+
 /** The account and organization the consent page says will be shared. */
 export interface PageIdentity {
   account: { uuid: string; emailAddress: string };
@@ -59,18 +61,6 @@ const STYLE = `
   #approve { background: #c96442; border-color: #c96442; color: #fff; }
   .problem { color: #a4161a; }
 `;
-
-const HTML_ESCAPES: Readonly<Record<string, string>> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-};
-
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (ch) => HTML_ESCAPES[ch] ?? ch);
-}
 
 function unescapeHtml(value: string): string {
   return value.replace(/&(amp|lt|gt|quot|#39);/g, (_, name: string) => {
