@@ -4,23 +4,23 @@
  * It overrides as little as possible (the shape of the SDK's own platform clients):
  * - the token source is handed to the SDK as `credentials`, so the SDK's token cache, its refresh
  *   coalescing and its one retry after a 401 do the work;
- * - `getUserAgent()` returns the configured user agent, `defaultQuery()` adds `beta=true`, and
- *   `prepareRequest()` (after the SDK's own) merges the configured betas with the request's own and
- *   drops any `x-api-key`;
- * - one backend middleware watches for 401: it marks the token rejected (so simultaneous 401s cause
+ * - `getUserAgent()` returns the configured user agent, `buildURL()` adds `beta=true`, and
+ *   `prepareRequest()` (before the SDK's own) merges the configured betas with the request's own,
+ *   drops any `x-api-key`, and swaps a token that a 401 already replaced for its successor;
+ * - `fetchWithTimeout()` watches for 401: it marks the token rejected (so simultaneous 401s cause
  *   a single refresh), and, where the SDK will not retry (`maxRetries: 0`, or retries used up),
- *   refreshes and replays the request once itself. Never more than once per request.
+ *   refreshes and sends the request once more itself. Never more than once per request.
  *
  * It never reads `ANTHROPIC_API_KEY`, `ANTHROPIC_AUTH_TOKEN` or the SDK's config profiles.
  */
 
 import { inspect } from 'node:util';
-import { Anthropic, type ClientOptions, type Middleware } from '@anthropic-ai/sdk';
+import { Anthropic, type ClientOptions } from '@anthropic-ai/sdk';
 import type { Env } from './config.js';
 import { DEFAULT_OAUTH_BETAS, DEFAULT_USER_AGENT } from './constants.js';
 import { loadTokensFromEnv } from './env.js';
 import { LOGIN_HINT, OAuthFlowError } from './errors.js';
-import { applyOAuthBetas } from './headers.js';
+import { oauthBetaApplier } from './headers.js';
 import { authorizeManually, type LoginIO } from './login.js';
 import { createTokenSource, resolveStore, type TokenSource } from './provider.js';
 import { TokenStorage } from './store/file.js';
@@ -47,6 +47,12 @@ function bearerOf(headers: Headers): string | undefined {
   return value?.startsWith('Bearer ') ? value.slice(7) : undefined;
 }
 
+function isEmpty(value: object | null | undefined): boolean {
+  if (!value) return true;
+  for (const _ in value) return false;
+  return true;
+}
+
 function isReplayable(body: unknown): boolean {
   return (
     body === undefined ||
@@ -63,9 +69,11 @@ export class AnthropicOAuth extends Anthropic {
   readonly #oauth: Inherited['oauth'];
   readonly #betas: readonly string[];
   readonly #userAgent: string;
+  readonly #applyBetas: (headers: Headers) => void;
+  /** The headers each request (by its SDK options object) was last sent with. */
+  readonly #sent = new WeakMap<object, Headers>();
   /** Requests (by their SDK options object) that already had their one 401 replay. */
   readonly #replayed = new WeakSet<object>();
-  readonly #backend: readonly Middleware[];
   /** The caller's `fetch`, also used for token requests. */
   readonly #fetch: ClientOptions['fetch'];
 
@@ -102,7 +110,7 @@ export class AnthropicOAuth extends Anthropic {
     this.#oauth = inherited?.oauth ?? { oauthTokens, oauthConfig, tokenStorage, oauthProfile };
     this.#betas = inherited?.betas ?? [...(betas ?? DEFAULT_OAUTH_BETAS)];
     this.#userAgent = inherited?.userAgent ?? userAgent ?? DEFAULT_USER_AGENT;
-    this.#backend = [this.#onUnauthorized];
+    this.#applyBetas = oauthBetaApplier(this.#betas);
   }
 
   /** The betas sent on every request. */
@@ -119,48 +127,74 @@ export class AnthropicOAuth extends Anthropic {
     return this.#userAgent;
   }
 
-  protected override defaultQuery(): Record<string, string | undefined> {
-    return { ...super.defaultQuery(), beta: 'true' };
+  /**
+   * Adds `beta=true` to every URL, as a `defaultQuery()` override would (a request's own `beta`
+   * query wins), without sending every plain URL through the SDK's query encoder.
+   */
+  override buildURL(
+    path: string,
+    query: Record<string, unknown> | null | undefined,
+    defaultBaseURL?: string | undefined,
+  ): string {
+    if (isEmpty(query) && isEmpty(this.defaultQuery())) {
+      const url = super.buildURL(path, query, defaultBaseURL);
+      if (!url.includes('?') && !url.includes('#')) return `${url}?beta=true`;
+    }
+    return super.buildURL(path, { beta: 'true', ...query }, defaultBaseURL);
   }
 
-  protected override async prepareRequest(
+  /**
+   * Runs before the SDK's own, without an extra async step: the SDK's only adds the OAuth beta when
+   * it is missing, and the merged `anthropic-beta` set here always has it, in its place.
+   */
+  protected override prepareRequest(
     request: RequestInit,
     context: Parameters<Anthropic['prepareRequest']>[1],
   ): Promise<void> {
-    await super.prepareRequest(request, context);
     const headers = request.headers instanceof Headers ? request.headers : new Headers(request.headers);
-    applyOAuthBetas(headers, this.#betas);
-    request.headers = headers;
-  }
-
-  protected override backendMiddleware(): readonly Middleware[] {
-    return this.#backend;
-  }
-
-  readonly #onUnauthorized: Middleware = async (request, next, context) => {
-    const headers = request.headers as Headers;
-    const sent = bearerOf(headers);
     // The SDK's cache may still hold a token that a 401 elsewhere already replaced.
+    const sent = bearerOf(headers);
     const newer = sent === undefined ? undefined : this.#source.replacementFor(sent);
     if (newer !== undefined) headers.set('authorization', `Bearer ${newer}`);
-    const response = await next(request);
-    if (response.status !== 401) return response;
-    const used = bearerOf(headers);
-    const options = context.options;
-    if (used === undefined || options === undefined) return response;
+    this.#applyBetas(headers);
+    request.headers = headers;
+    this.#sent.set(context.options, headers);
+    return super.prepareRequest(request, context);
+  }
+
+  /**
+   * Watches for 401 around the SDK's own fetch (after its middleware and `prepareRequest`): marks
+   * the token rejected (so simultaneous 401s cause a single refresh) and, where the SDK will not
+   * retry (`maxRetries: 0`, or retries used up), refreshes and sends the request once more itself.
+   * Never more than once per request. A wrapper here rather than a backend middleware: a backend
+   * middleware would turn the SDK's middleware chain on for every request.
+   */
+  override async fetchWithTimeout(
+    url: RequestInfo,
+    init: RequestInit | undefined,
+    ms: number,
+    controller: AbortController,
+    requestOptions?: Parameters<Anthropic['fetchWithTimeout']>[4],
+    logCtx?: Parameters<Anthropic['fetchWithTimeout']>[5],
+  ): Promise<Response> {
+    const response = await super.fetchWithTimeout(url, init, ms, controller, requestOptions, logCtx);
+    if (response.status !== 401 || requestOptions === undefined) return response;
+    const headers = this.#sent.get(requestOptions);
+    const used = headers && bearerOf(headers);
+    if (headers === undefined || used === undefined) return response;
     this.#source.markRejected(used);
-    if (this.#replayed.has(options)) return response;
-    this.#replayed.add(options);
-    const maxRetries = options.maxRetries ?? this.maxRetries;
+    if (this.#replayed.has(requestOptions)) return response;
+    this.#replayed.add(requestOptions);
+    const maxRetries = requestOptions.maxRetries ?? this.maxRetries;
     const attempt = Number(headers.get('x-stainless-retry-count') ?? 0);
     // Where the SDK retries, it invalidates its cache and the provider refreshes (once, see provider.ts).
-    if (maxRetries - attempt > 0 || !isReplayable(request.body)) return response;
+    if (maxRetries - attempt > 0 || !isReplayable(init?.body)) return response;
     const fresh = await this.#source.refreshAfterRejection(used);
     if (fresh.accessToken === used) return response;
     await response.body?.cancel().catch(() => {});
-    headers.set('authorization', `Bearer ${fresh.accessToken}`);
-    return next(request);
-  };
+    // prepareRequest() puts the fresh token in place of the rejected one.
+    return super.fetchWithTimeout(url, init, ms, controller, requestOptions, logCtx);
+  }
 
   override withOptions(options: Partial<AnthropicOAuthOptions>): this {
     const { oauthTokens, oauthConfig, tokenStorage, oauthProfile, betas, userAgent, ...rest } = options;

@@ -11,7 +11,7 @@
  */
 import { DEFAULT_OAUTH_BETAS, DEFAULT_USER_AGENT } from './constants.js';
 import { OAuthFlowError, TokenStorageError } from './errors.js';
-import { applyOAuthBetas } from './headers.js';
+import { oauthBetaApplier } from './headers.js';
 import { createTokenSource, type TokenSource } from './provider.js';
 import type { Fetch, OAuthClientOptions, OAuthTokens } from './types.js';
 
@@ -54,14 +54,14 @@ export function createOAuthFetch(options: OAuthFetchOptions = {}): OAuthFetch {
     profile: options.oauthProfile,
     fetch: base,
   });
-  const betas = [...(options.betas ?? DEFAULT_OAUTH_BETAS)];
+  const applyBetas = oauthBetaApplier(options.betas ?? DEFAULT_OAUTH_BETAS);
   const userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
 
   const send = (request: Request, body: ArrayBuffer | undefined, token: string): Promise<Response> => {
     const url = new URL(request.url);
     url.searchParams.set('beta', 'true');
     const headers = new Headers(request.headers);
-    applyOAuthBetas(headers, betas);
+    applyBetas(headers);
     headers.set('authorization', `Bearer ${token}`);
     headers.set('user-agent', userAgent);
     return base(url.toString(), {

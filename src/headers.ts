@@ -16,9 +16,26 @@ export function mergeBetas(...lists: readonly (readonly string[])[]): string[] {
   return out;
 }
 
-/** Sets `anthropic-beta` to the configured betas, the OAuth beta, then the request's own; drops `x-api-key`. */
-export function applyOAuthBetas(headers: Headers, configured: readonly string[]): void {
-  const present = headers.get('anthropic-beta')?.split(',') ?? [];
-  headers.set('anthropic-beta', mergeBetas(configured, [OAUTH_BETA], present).join(','));
-  headers.delete('x-api-key');
+/** How many distinct incoming `anthropic-beta` values an applier remembers the merge of. */
+const MERGE_CACHE_SIZE = 64;
+
+/**
+ * An applier that sets `anthropic-beta` to the configured betas, the OAuth beta, then the request's
+ * own, and drops `x-api-key`. Requests repeat the same few header values, so the merge of each is
+ * remembered (up to 64 values; past that, merged each time).
+ */
+export function oauthBetaApplier(configured: readonly string[]): (headers: Headers) => void {
+  const base = mergeBetas(configured, [OAUTH_BETA]);
+  const baseValue = base.join(',');
+  const merged = new Map<string, string>();
+  return (headers) => {
+    const present = headers.get('anthropic-beta');
+    let value = present === null ? baseValue : merged.get(present);
+    if (value === undefined) {
+      value = mergeBetas(base, (present as string).split(',')).join(',');
+      if (merged.size < MERGE_CACHE_SIZE) merged.set(present as string, value);
+    }
+    headers.set('anthropic-beta', value);
+    headers.delete('x-api-key');
+  };
 }

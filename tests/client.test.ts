@@ -87,6 +87,26 @@ describe('every request', () => {
     expect(request?.query).toEqual({ trace: '1', beta: 'true' });
   });
 
+  it('puts beta=true in every URL exactly once, next to the query of the request and of the path', async () => {
+    const urls: string[] = [];
+    const recording: typeof fetch = (input, init) => {
+      urls.push(String(input));
+      return fetch(input, init);
+    };
+    const c = client({ oauthTokens: tokensOf(emu.issueTokens()), fetch: recording });
+    await c.messages.create(hello);
+    await c.messages.create(hello, { query: { trace: '2' } });
+    await c.post('/v1/messages?from=path', { body: hello });
+    await c.messages.create(hello, { query: { beta: 'false' } });
+    expect(urls).toEqual([
+      `${emu.url}/v1/messages?beta=true`,
+      `${emu.url}/v1/messages?beta=true&trace=2`,
+      `${emu.url}/v1/messages?from=path&beta=true`,
+      // A request's own `beta` query wins, as it would over `defaultQuery`.
+      `${emu.url}/v1/messages?beta=false`,
+    ]);
+  });
+
   it('merges per-request betas after the configured ones, without duplicates', async () => {
     const c = client({ oauthTokens: tokensOf(emu.issueTokens()) });
     await c.beta.messages.create({ ...hello, betas: ['files-api-2025-04-14', 'oauth-2025-04-20'] });
