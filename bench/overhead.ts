@@ -19,8 +19,14 @@
  * CPU time. Wall-clock figures move with whatever else the machine runs. The CPU time this process
  * spends per call (`process.cpuUsage()`, user + system, over each block) hardly does, and it is what
  * bounds a client's throughput when the client is the bottleneck; so it is reported too, with its
- * own ratio (the reference's CPU time per call over the variant's). A full garbage collection
- * (`--expose-gc`) before each block keeps one variant's garbage from being collected on another's time.
+ * own ratio (the reference's CPU time per call over the variant's). A scavenge (`--expose-gc`)
+ * before each block keeps one variant's young garbage from being collected on another's time (not a
+ * full collection: see collectGarbage in lib/stats.ts).
+ *
+ * Noise. On a 2-core machine shared with the emulator (and, in CI, with other work), one block's
+ * throughput strays from the next one's by about 15% (standard deviation of the ratio of two
+ * adjacent blocks, whatever their size from 256 to 1,024 calls), so what narrows the figures is the
+ * number of blocks, not their length: hence short blocks and several rounds.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -249,7 +255,9 @@ export function reportOverhead(result: OverheadResult): string {
   const total = options.rounds * VARIANTS.length * (options.sequentialCalls + options.concurrentCalls);
   return [
     `Medians of ${options.rounds} rounds, the variants' blocks interleaved; ratio and added latency are taken against`,
-    '`Anthropic({ authToken })` within each round, then the median over rounds.',
+    '`Anthropic({ authToken })` within each round, then the median over rounds. The (min–max) column is the spread',
+    'of the rounds: on this machine two adjacent blocks differ by about 15%, so one median moves by a few percent',
+    'from run to run; the CPU µs per call, and a profile, are the steadier view of what a client costs.',
     `The emulator served ${fmt(result.messages)} messages (${fmt(total)} timed, the rest warmup) with ${result.unauthorized} 401s.`,
     '',
     ...sections.join('\n\n').split('\n'),

@@ -35,7 +35,7 @@ const settings = quick
         sequentialCalls: 500,
         sequentialBlock: 100,
         concurrentCalls: 1024,
-        concurrentBlock: 1024,
+        concurrentBlock: 512,
         inFlight: 256,
       },
       storm: { runs: 2, requests: 1000 },
@@ -44,11 +44,11 @@ const settings = quick
     }
   : {
       overhead: {
-        rounds: 5,
+        rounds: 7,
         sequentialCalls: 2000,
         sequentialBlock: 100,
         concurrentCalls: 2048,
-        concurrentBlock: 1024,
+        concurrentBlock: 512,
         inFlight: 256,
       },
       storm: { runs: 5, requests: 1000 },
