@@ -15,7 +15,6 @@
  *   the token exchange after it has its own timeout.
  * - The caller's `signal` cancels everything; the listener and the paste reader are always released.
  */
-import { createInterface } from 'node:readline/promises';
 import { buildAuthorizationUrl } from './authorize.js';
 import { openBrowser as defaultOpenBrowser } from './browser.js';
 import { type AuthorizationCode, parseAuthCode } from './callback.js';
@@ -39,6 +38,7 @@ export interface LoginIO {
 
 /** Default `ask`: the prompt on stderr (stdout stays clean for data), the answer from stdin. */
 export async function askLine(prompt: string): Promise<string> {
+  const { createInterface } = await import('node:readline/promises');
   const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: process.stdin.isTTY === true });
   try {
     return await rl.question(prompt);

@@ -13,7 +13,6 @@
  * - A group- or world-accessible file is refused with the `chmod` to run, as the SDK does for its
  *   credentials file: another local user could have read or planted it.
  */
-import { randomBytes } from 'node:crypto';
 import { promises as fs, constants as fsConstants } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -182,7 +181,10 @@ export class TokenStorage implements TokenStore {
       target = await this.#targetPath();
       const dir = dirname(target);
       await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-      tmp = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+      tmp = join(
+        dir,
+        `.${basename(target)}.${process.pid}.${Buffer.from(crypto.getRandomValues(new Uint8Array(6))).toString('hex')}.tmp`,
+      );
       const handle = await fs.open(tmp, 'wx', 0o600);
       try {
         await handle.writeFile(data, 'utf8');
