@@ -75,6 +75,16 @@ function importing(specifier: string): string[] {
   return ['--input-type=module', '-e', source];
 }
 
+/**
+ * A fresh ESM process that imports the SDK, then `specifier`, and prints how long the second `import()`
+ * took, ms: what the package adds to a program that already uses the SDK, without the noise of the
+ * SDK's own import (which alone varies by tens of ms here).
+ */
+function importingAfterSdk(specifier: string): string[] {
+  const source = `await import('@anthropic-ai/sdk'); const t = performance.now(); await import(${JSON.stringify(specifier)}); process.stdout.write(String(performance.now() - t));`;
+  return ['--input-type=module', '-e', source];
+}
+
 /** The built CLI, from package.json's `bin`; `null` when it is not built (or not declared). */
 function cliPath(pkg: PackageJson): string | null {
   const bin = typeof pkg.bin === 'string' ? pkg.bin : pkg.bin?.['anthropic-oauth'];
@@ -91,6 +101,8 @@ export interface ColdStartResult {
   /** …and the `import()` alone, timed inside the process. */
   sdkImport: number;
   libraryImport: number;
+  /** The `import()` of the package in a process that has imported the SDK already. */
+  libraryAfterSdkImport: number;
   /** `null` when there is no built CLI. */
   status: number | null;
   statusNote: string;
@@ -123,6 +135,7 @@ export async function measureColdStart(
       nodeAlone: ['--input-type=module', '-e', ''],
       sdk: importing('@anthropic-ai/sdk'),
       library: importing(pathToFileURL(join(BUILD, BUILT_ENTRIES.library)).href),
+      libraryAfterSdk: importingAfterSdk(pathToFileURL(join(BUILD, BUILT_ENTRIES.library)).href),
       ...(cli ? { status: [cli, 'status'] } : {}),
     };
     const names = Object.keys(variants);
@@ -143,12 +156,13 @@ export async function measureColdStart(
       library: median(walls.library ?? []),
       sdkImport: median(inside.sdk ?? []),
       libraryImport: median(inside.library ?? []),
+      libraryAfterSdkImport: median(inside.libraryAfterSdk ?? []),
       status: cli ? median(walls.status ?? []) : null,
       statusNote: cli ? `\`node ${cli.slice(BUILD.length + 1)} status\`` : 'no built CLI (`dist/cli.js`) when this ran',
     };
     log(
       `  wall: node ${fmt(result.nodeAlone, 1)} ms, sdk ${fmt(result.sdk, 1)} ms, anthropic-oauth ${fmt(result.library, 1)} ms; ` +
-        `import(): sdk ${fmt(result.sdkImport, 1)} ms, anthropic-oauth ${fmt(result.libraryImport, 1)} ms; status ${
+        `import(): sdk ${fmt(result.sdkImport, 1)} ms, anthropic-oauth ${fmt(result.libraryImport, 1)} ms, after the SDK ${fmt(result.libraryAfterSdkImport, 1)} ms; status ${
           result.status === null ? 'n/a' : `${fmt(result.status, 1)} ms`
         }`,
     );
@@ -286,6 +300,14 @@ export function reportColdStart(cold: ColdStartResult, footprint: FootprintResul
         signed(cold.library - cold.sdk, 1),
         fmt(cold.libraryImport, 1),
         signed(cold.libraryImport - cold.sdkImport, 1),
+      ],
+      [
+        'imports the SDK, then `anthropic-oauth`',
+        '—',
+        '—',
+        '—',
+        `${fmt(cold.libraryAfterSdkImport, 1)} (the second)`,
+        signed(cold.libraryAfterSdkImport, 1),
       ],
       [
         'runs `anthropic-oauth status`',

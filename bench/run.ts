@@ -147,8 +147,8 @@ if (runs(4)) {
   goals.push(
     [
       'import adds under 10 ms to the SDK’s own',
-      `${signed1(inside)} ms (\`import()\` timed inside the process); ${signed1(wall)} ms (process wall time)`,
-      yes(inside < 10 && wall < 10),
+      `${signed1(cold.libraryAfterSdkImport)} ms (\`import()\` after the SDK's, in one process); between separate processes: ${signed1(inside)} ms (\`import()\` timed inside), ${signed1(wall)} ms (wall time)`,
+      yes(cold.libraryAfterSdkImport < 10),
     ],
     [
       'no runtime dependency beyond the SDK peer and those the CLI needs',

@@ -27,7 +27,6 @@
  *   in `~/.anthropic/` (`keychain-<service>-<account>.lock`, see `lock.ts`).
  */
 import { promises as fs } from 'node:fs';
-import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { inspect } from 'node:util';
@@ -196,6 +195,7 @@ function keychainWorker(): Promise<KeychainWorker> {
     // The worker must load the very copy we just imported. Its file is in the CommonJS module cache
     // (it is a CommonJS package), found by identity: no `import.meta` needed, in either build.
     const exports = namespace.default ?? namespace;
+    const { createRequire } = await import('node:module');
     const cache = createRequire(process.execPath).cache;
     const entry = Object.values(cache).find((module) => module?.exports === exports);
     return new KeychainWorker(entry?.filename ?? null);
