@@ -5,41 +5,50 @@
  * - Sequential: one call at a time, `sequentialCalls` calls per variant and round.
  * - Concurrent: `inFlight` calls in flight at all times, `concurrentCalls` calls per variant and round.
  *
+ * One process per client. Each variant's client lives in a process of its own
+ * (lib/overhead-worker.ts), as in a user's program. In one shared process the SDK's code would see
+ * three client classes, and how the JIT settled those shared call sites moved the ratios by ±5% from
+ * process to process. The processes are new each round, so that what a given process's JIT did is
+ * one sample among several, and only one of them runs at a time.
+ *
  * Interleaving. This runs on a small machine that other work shares, and its speed drifts from
- * second to second. So a round does not run one variant's calls in one long block: it cuts them in
- * short blocks (`sequentialBlock`, `concurrentBlock` calls) and runs the variants' blocks in turn,
- * in an order rotated from block to block, so that whatever slows the machine down falls on all
- * variants alike. tinybench runs each block and times each call (`retainSamples`); the calls per
- * second of a variant in a round are its calls over the summed wall time of its blocks.
+ * second to second. So a round cuts each variant's calls in short blocks (`sequentialBlock`,
+ * `concurrentBlock` calls) and runs the variants' blocks in turn, in an order rotated from block to
+ * block, so that whatever slows the machine down falls on all variants alike. Each call is timed
+ * (concurrent blocks run in tinybench, `retainSamples`); the calls per second of a variant in a round
+ * are its calls over the summed wall time of its blocks. A scavenge (`--expose-gc`) before each
+ * block keeps a block's young garbage from being collected in the next one (not a full collection:
+ * see collectGarbage in lib/stats.ts).
  *
  * Per round we take each variant's throughput and latency percentiles, then its ratio and its added
  * latency against `Anthropic({ authToken })` in the same round; the report gives the median over
  * rounds, and the lowest and highest ratio to show the spread.
  *
- * CPU time. Wall-clock figures move with whatever else the machine runs. The CPU time this process
- * spends per call (`process.cpuUsage()`, user + system, over each block) hardly does, and it is what
- * bounds a client's throughput when the client is the bottleneck; so it is reported too, with its
- * own ratio (the reference's CPU time per call over the variant's). A scavenge (`--expose-gc`)
- * before each block keeps one variant's young garbage from being collected on another's time (not a
- * full collection: see collectGarbage in lib/stats.ts).
+ * CPU time. Wall-clock figures move with whatever else the machine runs. The CPU time the client's
+ * process spends per call (`process.cpuUsage()`, user + system, over each block) hardly does, and it
+ * is what bounds a client's throughput when the client is the bottleneck; so it is reported too,
+ * with its own ratio (the reference's CPU time per call over the variant's).
  *
- * Noise. On a 2-core machine shared with the emulator (and, in CI, with other work), one block's
- * throughput strays from the next one's by about 15% (standard deviation of the ratio of two
- * adjacent blocks, whatever their size from 256 to 1,024 calls), so what narrows the figures is the
- * number of blocks, not their length: hence short blocks and several rounds.
+ * Noise. With 256 calls in flight, one block's throughput strays from the next one's by about 15%
+ * (standard deviation of the ratio of two adjacent blocks, whatever their size from 256 to 1,024
+ * calls), so what narrows that figure is the number of blocks and rounds, not the blocks' length.
  */
+
+import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type Anthropic from '@anthropic-ai/sdk';
-import { Bench } from 'tinybench';
-import { HELLO, makeClient, tokenFileFor, VARIANTS, type Variant } from './lib/clients.js';
-import { RemoteEmulator } from './lib/remote-emulator.js';
-import { collectGarbage, fmt, median, percentile, rotate, signed } from './lib/stats.js';
+import { fileURLToPath } from 'node:url';
+import { type ClientSetup, tokenFileFor, VARIANTS, type Variant } from './lib/clients.js';
+import type { BlockCommand, BlockResult, WorkerMessage, WorkerReply } from './lib/overhead-worker.js';
+import { RemoteEmulator, TS_EXEC_ARGV } from './lib/remote-emulator.js';
+import { fmt, median, percentile, rotate, signed } from './lib/stats.js';
 import { renderTable } from './lib/table.js';
 
 export interface OverheadOptions {
   rounds: number;
+  /** Sequential calls each client process makes before it is measured. */
+  warmupCalls: number;
   sequentialCalls: number;
   sequentialBlock: number;
   concurrentCalls: number;
@@ -81,39 +90,57 @@ export interface OverheadResult {
   unauthorized: number;
 }
 
-/** One block: `calls` calls of one client, timed call by call by tinybench; its wall and CPU time in ms. */
-async function runBlock(
-  client: Anthropic,
-  mode: Mode,
-  calls: number,
-  inFlight: number,
-): Promise<{ wall: number; cpu: number; latencies: readonly number[] }> {
-  const bench = new Bench({
-    throws: true,
-    retainSamples: true,
-    // Exactly `calls` timed calls (time: 0 removes the time budget); warmup is done once, up front.
-    iterations: calls,
-    time: 0,
-    warmup: false,
-    ...(mode === 'concurrent' ? { concurrency: 'task' as const, threshold: inFlight } : {}),
-  });
-  bench.add(mode, () => client.messages.create(HELLO));
-  collectGarbage();
-  const start = performance.now();
-  const startCpu = process.cpuUsage();
-  await bench.run();
-  const cpuUsed = process.cpuUsage(startCpu);
-  const wall = performance.now() - start;
-  const result = bench.tasks[0]?.result;
-  if (!result || !('latency' in result) || !result.latency.samples) throw new Error(`${mode} block: no samples`);
-  return { wall, cpu: (cpuUsed.user + cpuUsed.system) / 1000, latencies: result.latency.samples };
+const WORKER = fileURLToPath(new URL('./lib/overhead-worker.ts', import.meta.url));
+
+/** A client in a process of its own (lib/overhead-worker.ts), running blocks of calls on command. */
+class ClientProcess {
+  readonly #child: ChildProcess;
+  #pending: ((reply: WorkerReply) => void) | undefined;
+
+  private constructor(child: ChildProcess) {
+    this.#child = child;
+    child.on('message', (reply: WorkerReply) => {
+      const settle = this.#pending;
+      this.#pending = undefined;
+      settle?.(reply);
+    });
+    child.on('exit', (code) => this.#pending?.({ ok: false, error: `the client process exited (${code})` }));
+  }
+
+  static async start(variant: Variant, setup: Omit<ClientSetup, 'options'>): Promise<ClientProcess> {
+    const child = fork(WORKER, [], { execArgv: TS_EXEC_ARGV, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const worker = new ClientProcess(child);
+    await worker.#call({ op: 'init', variant, setup });
+    return worker;
+  }
+
+  #call(message: WorkerMessage): Promise<BlockResult | null> {
+    return new Promise((resolve, reject) => {
+      this.#pending = (reply) => (reply.ok ? resolve(reply.value) : reject(new Error(reply.error)));
+      this.#child.send(message);
+    });
+  }
+
+  async block(command: BlockCommand): Promise<BlockResult> {
+    return (await this.#call({ op: 'block', ...command })) as BlockResult;
+  }
+
+  async close(): Promise<void> {
+    if (this.#child.exitCode !== null) return;
+    const exited = new Promise((resolve) => this.#child.once('exit', resolve));
+    this.#child.disconnect();
+    await exited;
+  }
 }
 
-/** One round of one mode: every variant's calls, in blocks taken in turn. */
+/**
+ * One round of one mode: every variant's calls, in blocks run in turn (one process busy at a time),
+ * in an order rotated from block to block.
+ */
 async function runRound(
   mode: Mode,
   round: number,
-  clients: Record<Variant, Anthropic>,
+  clients: Record<Variant, ClientProcess>,
   options: OverheadOptions,
 ): Promise<Record<Variant, Sample>> {
   const [calls, block] =
@@ -126,14 +153,11 @@ async function runRound(
     Variant,
     number[]
   >;
-  // Connections idle for seconds are closed: open the pool again (untimed) before the first block,
-  // or the variant that goes first pays for it.
-  await runBlock(clients.authToken, mode, Math.min(block, options.inFlight * 2), options.inFlight);
   const blocks = Math.ceil(calls / block);
   for (let b = 0; b < blocks; b++) {
     const size = Math.min(block, calls - b * block);
     for (const variant of rotate(VARIANTS, round + b)) {
-      const result = await runBlock(clients[variant], mode, size, options.inFlight);
+      const result = await clients[variant].block({ mode, calls: size, inFlight: options.inFlight });
       wall[variant] += result.wall;
       cpu[variant] += result.cpu;
       latencies[variant].push(...result.latencies);
@@ -160,26 +184,45 @@ export async function measureOverhead(
   try {
     // One login for all: tokens live 8 h, so no variant refreshes during the measurement.
     const tokens = await emu.issueTokens();
-    const clients = {} as Record<Variant, Anthropic>;
-    for (const variant of VARIANTS) {
-      const tokenFile = await tokenFileFor(dir, variant, tokens);
-      clients[variant] = makeClient(variant, { target: emu, accessToken: tokens.accessToken, tokenFile });
-    }
-    // Warmup: the first call reads the token file; then enough calls for the JIT and the connection pool.
-    for (const mode of MODES) {
-      for (const variant of VARIANTS) await runBlock(clients[variant], mode, options.inFlight * 2, options.inFlight);
-    }
-
+    const target = { url: emu.url, oauthConfig: emu.oauthConfig };
+    const tokenFiles = {} as Record<Variant, string>;
+    for (const variant of VARIANTS) tokenFiles[variant] = await tokenFileFor(dir, variant, tokens);
     const rounds: Record<Mode, Record<Variant, Sample>[]> = { sequential: [], concurrent: [] };
     for (let round = 0; round < options.rounds; round++) {
-      for (const mode of MODES) {
-        const samples = await runRound(mode, round, clients, options);
-        rounds[mode].push(samples);
-        log(
-          `  round ${round + 1}/${options.rounds} ${mode.padEnd(10)} ${VARIANTS.map(
-            (variant) => `${variant} ${fmt(samples[variant].rps)}/s`,
-          ).join(', ')}`,
+      // Fresh processes each round: how the JIT happens to compile a process is part of what varies.
+      const started = await Promise.all(
+        VARIANTS.map((variant) =>
+          ClientProcess.start(variant, { target, accessToken: tokens.accessToken, tokenFile: tokenFiles[variant] }),
+        ),
+      );
+      const clients = Object.fromEntries(VARIANTS.map((variant, i) => [variant, started[i]])) as Record<
+        Variant,
+        ClientProcess
+      >;
+      try {
+        // Warmup, all at once (nothing is measured yet): the first call reads the token file; then
+        // enough calls for the JIT and the connection pool.
+        await Promise.all(
+          VARIANTS.map(async (variant) => {
+            await clients[variant].block({ mode: 'sequential', calls: options.warmupCalls, inFlight: 1 });
+            await clients[variant].block({
+              mode: 'concurrent',
+              calls: options.inFlight * 2,
+              inFlight: options.inFlight,
+            });
+          }),
         );
+        for (const mode of MODES) {
+          const samples = await runRound(mode, round, clients, options);
+          rounds[mode].push(samples);
+          log(
+            `  round ${round + 1}/${options.rounds} ${mode.padEnd(10)} ${VARIANTS.map(
+              (variant) => `${variant} ${fmt(samples[variant].rps)}/s`,
+            ).join(', ')}`,
+          );
+        }
+      } finally {
+        await Promise.all(VARIANTS.map((variant) => clients[variant].close()));
       }
     }
 
@@ -254,10 +297,10 @@ export function reportOverhead(result: OverheadResult): string {
   });
   const total = options.rounds * VARIANTS.length * (options.sequentialCalls + options.concurrentCalls);
   return [
-    `Medians of ${options.rounds} rounds, the variants' blocks interleaved; ratio and added latency are taken against`,
-    '`Anthropic({ authToken })` within each round, then the median over rounds. The (min–max) column is the spread',
-    'of the rounds: on this machine two adjacent blocks differ by about 15%, so one median moves by a few percent',
-    'from run to run; the CPU µs per call, and a profile, are the steadier view of what a client costs.',
+    `Medians of ${options.rounds} rounds, each client in a process of its own (new each round), the variants' blocks`,
+    'interleaved; ratio and added latency are taken against `Anthropic({ authToken })` within each round, then the',
+    'median over rounds. The (min–max) column is the spread of the rounds: concurrent blocks are noisy here (two',
+    'adjacent blocks differ by about 15%), so that median moves by a few percent from run to run.',
     `The emulator served ${fmt(result.messages)} messages (${fmt(total)} timed, the rest warmup) with ${result.unauthorized} 401s.`,
     '',
     ...sections.join('\n\n').split('\n'),

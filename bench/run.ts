@@ -32,8 +32,9 @@ const settings = quick
   ? {
       overhead: {
         rounds: 3,
+        warmupCalls: 300,
         sequentialCalls: 500,
-        sequentialBlock: 100,
+        sequentialBlock: 50,
         concurrentCalls: 1024,
         concurrentBlock: 512,
         inFlight: 256,
@@ -44,9 +45,10 @@ const settings = quick
     }
   : {
       overhead: {
-        rounds: 7,
+        rounds: 5,
+        warmupCalls: 500,
         sequentialCalls: 2000,
-        sequentialBlock: 100,
+        sequentialBlock: 50,
         concurrentCalls: 2048,
         concurrentBlock: 512,
         inFlight: 256,
