@@ -22,6 +22,7 @@ import type { Env } from './config.js';
 import { OAuthFlowError } from './errors.js';
 import { startLoopbackListener } from './loopback.js';
 import { resolveStore } from './provider.js';
+import { saveFreshTokens } from './store/guard.js';
 import type { TokenStore } from './store/types.js';
 import { exchangeCodeForTokens } from './token.js';
 import type { Fetch, OAuthConfig, OAuthState, OAuthTokens } from './types.js';
@@ -72,7 +73,7 @@ export async function authorizeManually(options: ManualLoginOptions = {}): Promi
     config: options.oauthConfig,
     fetch: options.fetch,
   });
-  if (options.tokenStorage !== undefined) await resolveStore(options.tokenStorage).save(tokens);
+  if (options.tokenStorage !== undefined) await saveFreshTokens(resolveStore(options.tokenStorage), tokens);
   return tokens;
 }
 
@@ -221,7 +222,7 @@ async function exchangeAndSave(
     env: options.env,
     signal: options.signal,
   });
-  if (options.tokenStorage !== undefined) await resolveStore(options.tokenStorage).save(tokens);
+  if (options.tokenStorage !== undefined) await saveFreshTokens(resolveStore(options.tokenStorage), tokens);
   return tokens;
 }
 

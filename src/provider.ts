@@ -37,6 +37,7 @@ import { EXPIRY_BUFFER_SECONDS } from './constants.js';
 import { loadTokensFromEnv } from './env.js';
 import { LOGIN_HINT, OAuthFlowError } from './errors.js';
 import { DEFAULT_PROFILE, profileFromEnv, TokenStorage, tokenPathForProfile } from './store/file.js';
+import { saveFreshTokens } from './store/guard.js';
 import { isTokenStore, type TokenStore } from './store/types.js';
 import { refreshAccessToken } from './token.js';
 import { lifetimeOf, nowSeconds } from './tokens.js';
@@ -203,7 +204,7 @@ export function createTokenSource(options: TokenSourceOptions = {}): TokenSource
         continue;
       }
       current = fresh;
-      if (store) await store.save(fresh);
+      if (store) await saveFreshTokens(store, fresh);
       return fresh;
     }
   }

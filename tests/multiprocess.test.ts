@@ -131,3 +131,21 @@ describe('8 processes sharing one token file', () => {
     await expectLoginIntact();
   }, 60_000);
 });
+
+describe('a process that exits in the middle of a refresh', () => {
+  it('keeps the login when it calls process.exit() while the rotated tokens are being saved', async () => {
+    const storage = new TokenStorage(tokenFile);
+    const before = (await storage.load()) as NonNullable<Awaited<ReturnType<TokenStorage['load']>>>;
+    await storage.save({ ...before, expiresAt: Math.floor(Date.now() / 1000) - 60 });
+    const child = start(['exit-mid-save', emu.url, tokenFile]);
+    const output = await child.output;
+    expect(output).toContain('exiting');
+    expect(output).not.toContain('not reached');
+    expect(emu.stats().refresh).toBe(1);
+    // The refresh token the process started with is spent; the file holds its successor, still live.
+    expect(emu.isRefreshTokenLive(before.refreshToken)).toBe(false);
+    const after = await storage.load();
+    expect(after?.refreshToken).not.toBe(before.refreshToken);
+    await expectLoginIntact();
+  }, 30_000);
+});

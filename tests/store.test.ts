@@ -220,6 +220,21 @@ describe('TokenStorage (seed: TestTokenStorage)', () => {
     await expect(new TokenStorage(join(dir, 'real', 'tokens.json')).load()).resolves.toEqual(TOKENS);
   });
 
+  it('saveSync (the exit guard’s save) writes the same file the same way: 0600, through a symlink, no temp file', async () => {
+    const targetDir = join(dir, 'real');
+    const target = join(targetDir, 'tokens.json');
+    const link = join(dir, 'link.json');
+    await fs.symlink('real/tokens.json', link);
+    const store = new TokenStorage(link);
+    store.saveSync(TOKENS);
+    await expect(store.load()).resolves.toEqual(TOKENS);
+    store.saveSync(NEWER);
+    expect((await fs.lstat(link)).isSymbolicLink()).toBe(true);
+    await expect(new TokenStorage(target).load()).resolves.toEqual(NEWER);
+    expect(await mode(target)).toBe(0o600);
+    expect(await fs.readdir(targetDir)).toEqual(['tokens.json']);
+  });
+
   it('fails a save into a read-only directory, keeping the stored login and leaving no temp file', async () => {
     const roDir = join(dir, 'ro');
     await fs.mkdir(roDir, { mode: 0o700 });

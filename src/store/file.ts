@@ -13,7 +13,19 @@
  * - A group- or world-accessible file is refused with the `chmod` to run, as the SDK does for its
  *   credentials file: another local user could have read or planted it.
  */
-import { promises as fs, constants as fsConstants } from 'node:fs';
+import {
+  closeSync,
+  promises as fs,
+  constants as fsConstants,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readlinkSync,
+  realpathSync,
+  renameSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Env } from '../config.js';
@@ -96,16 +108,19 @@ export class TokenStorage implements TokenStore {
   }
 
   /** The file a write must replace: the symlink's target when the path is a symlink. */
-  async #targetPath(): Promise<string> {
+  /** The file a save replaces: the token file, or where it points when it is a symlink (dangling too). */
+  #targetPath(): string {
     try {
-      return await fs.realpath(this.path);
+      return realpathSync(this.path);
     } catch (error) {
-      if (errnoCode(error) === 'ENOENT') {
-        // A dangling symlink is written through to where it points.
-        const link = await fs.readlink(this.path).catch(() => undefined);
-        return link === undefined ? this.path : resolve(dirname(this.path), link);
+      if (errnoCode(error) !== 'ENOENT') throw error;
+      let link: string | undefined;
+      try {
+        link = readlinkSync(this.path);
+      } catch {
+        link = undefined;
       }
-      throw error;
+      return link === undefined ? this.path : resolve(dirname(this.path), link);
     }
   }
 
@@ -174,17 +189,14 @@ export class TokenStorage implements TokenStore {
   }
 
   async save(tokens: OAuthTokens): Promise<void> {
-    const data = `${JSON.stringify(toStoredCredentials(tokens), null, 2)}\n`;
+    const data = serialize(tokens);
     let target = this.path;
     let tmp: string | undefined;
     try {
-      target = await this.#targetPath();
+      target = this.#targetPath();
       const dir = dirname(target);
       await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-      tmp = join(
-        dir,
-        `.${basename(target)}.${process.pid}.${Buffer.from(crypto.getRandomValues(new Uint8Array(6))).toString('hex')}.tmp`,
-      );
+      tmp = tempPath(target);
       const handle = await fs.open(tmp, 'wx', 0o600);
       try {
         await handle.writeFile(data, 'utf8');
@@ -214,11 +226,37 @@ export class TokenStorage implements TokenStore {
   }
 
   /**
+   * `save()`, synchronously, for the token source's exit guard only (see `TokenStore.saveSync`): the
+   * same atomic replace of the same file, without the directory sync and the sweep. Throws the
+   * file system's error.
+   */
+  saveSync(tokens: OAuthTokens): void {
+    const target = this.#targetPath();
+    mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
+    const tmp = tempPath(target);
+    try {
+      const fd = openSync(tmp, 'wx', 0o600);
+      try {
+        writeFileSync(fd, serialize(tokens), 'utf8');
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, target);
+    } catch (error) {
+      try {
+        unlinkSync(tmp);
+      } catch {}
+      throw error;
+    }
+  }
+
+  /**
    * Runs `fn` under the cross-process lock for this file (`<file>.lock`, see `lock.ts`). The token
    * source refreshes inside it; the directory is created first so the lock has somewhere to live.
    */
   async lock<T>(fn: () => Promise<T>): Promise<T> {
-    const target = await this.#targetPath();
+    const target = this.#targetPath();
     await fs.mkdir(dirname(target), { recursive: true, mode: 0o700 }).catch(() => {});
     return withFileLock(target, fn);
   }
@@ -239,6 +277,15 @@ export class TokenStorage implements TokenStore {
     }
   }
 }
+
+const serialize = (tokens: OAuthTokens) => `${JSON.stringify(toStoredCredentials(tokens), null, 2)}\n`;
+
+/** A new temporary file beside `target`, named as `tempName` matches. */
+const tempPath = (target: string) =>
+  join(
+    dirname(target),
+    `.${basename(target)}.${process.pid}.${Buffer.from(crypto.getRandomValues(new Uint8Array(6))).toString('hex')}.tmp`,
+  );
 
 /** `.<file>.<pid>.<random>.tmp`: the temporary files `save()` writes and renames. */
 const tempName = (base: string) =>

@@ -14,6 +14,12 @@ export interface TokenStore {
    * source refreshes inside it (read → refresh → write), so only one process spends a refresh token.
    */
   lock?<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Optional: a synchronous `save`, called only from the process's `exit` event when a refresh has
+   * received new tokens and their `save` has not finished: the refresh token they replace is already
+   * revoked, so without them the login would be lost. `process.exit()` runs no asynchronous code.
+   */
+  saveSync?(tokens: OAuthTokens): void;
 }
 
 export function isTokenStore(value: unknown): value is TokenStore {

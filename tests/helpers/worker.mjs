@@ -33,6 +33,18 @@ if (mode === 'requests') {
     console.log('locked');
     await new Promise(() => {});
   });
+} else if (mode === 'exit-mid-save') {
+  // Calls process.exit() the moment the rotated tokens are handed to the store, before anything is
+  // written: the old refresh token is already revoked, so only the exit guard can keep the login.
+  class ExitingStorage extends TokenStorage {
+    async save() {
+      console.log('exiting');
+      process.exit(0);
+    }
+  }
+  const client = new AnthropicOAuth({ baseURL, oauthConfig, tokenStorage: new ExitingStorage(tokenFile) });
+  await client.getTokens();
+  console.log('not reached');
 } else if (mode === 'rewrite') {
   // Saves the current login over and over: the test SIGKILLs this process in the middle of a write.
   const storage = new TokenStorage(tokenFile);
