@@ -13,9 +13,11 @@
  *   compared with how often it has to be (both clients refresh a little before expiry, so slightly
  *   above 1 is expected; far above 1 means processes refresh tokens another process just rotated).
  * - `invalid_grant`s and failed requests; the latency of requests (p50, p99), which includes any
- *   wait for a refresh or a lock.
+ *   wait for a refresh or a lock;
+ * - the waits for the refresh lock itself (`AnthropicOAuth`: from asking for the lock to holding it,
+ *   every process's waits of the run together; see lib/many-worker.ts). The SDK's path takes none.
  *
- * The same for `AnthropicOAuth` (`tokenStorage: path`) and the SDK's `user_oauth` path, runs
+ * The same for `AnthropicOAuth` (a `TokenStorage` on the file) and the SDK's `user_oauth` path, runs
  * alternating; the report gives each run's counts and the median of the rest.
  */
 import { type ChildProcess, fork } from 'node:child_process';
@@ -57,6 +59,10 @@ interface ManyRun {
   failures: Record<string, number>;
   p50: number;
   p99: number;
+  /** Waits for the refresh lock, all processes together (NaN when the client takes no lock). */
+  lockWaitP50: number;
+  lockWaitP99: number;
+  lockWaits: number;
   timedOut: boolean;
   /** The first refresh token presented twice, if any: who spent it first, who again, how far apart. */
   doubleSpend: DoubleSpend | null;
@@ -144,6 +150,7 @@ async function runOnce(emu: RemoteEmulator, dir: string, variant: ManyVariant, o
     const after = await emu.stats();
     const calls = await emu.tokenCalls();
     const latencies = done.flatMap((report: WorkerReport) => report.latencies);
+    const lockWaits = done.flatMap((report: WorkerReport) => report.lockWaits);
     const failures: Record<string, number> = {};
     for (const report of done) {
       for (const [kind, count] of Object.entries(report.failures)) failures[kind] = (failures[kind] ?? 0) + count;
@@ -161,6 +168,9 @@ async function runOnce(emu: RemoteEmulator, dir: string, variant: ManyVariant, o
       failures,
       p50: percentile(latencies, 50),
       p99: percentile(latencies, 99),
+      lockWaitP50: percentile(lockWaits, 50),
+      lockWaitP99: percentile(lockWaits, 99),
+      lockWaits: lockWaits.length,
       timedOut,
       doubleSpend: firstDoubleSpend(calls, start),
     };
@@ -205,6 +215,8 @@ export function reportMany(result: ManyResult): string {
       'invalid_grant',
       'failed requests',
       'p50 / p99 ms',
+      'lock waits',
+      'lock wait p50 / p99 ms',
     ],
     rows: result.rows.map(({ variant, runs }) => [
       variant === 'AnthropicOAuth' ? '`AnthropicOAuth`' : 'SDK `user_oauth` config',
@@ -214,6 +226,10 @@ export function reportMany(result: ManyResult): string {
       list(runs, (run) => run.invalidGrants),
       list(runs, (run) => run.failed),
       `${fmt(median(runs.map((run) => run.p50)), 1)} / ${fmt(median(runs.map((run) => run.p99)), 1)}`,
+      variant === 'AnthropicOAuth' ? list(runs, (run) => run.lockWaits) : 'no lock',
+      variant === 'AnthropicOAuth'
+        ? `${fmt(median(runs.map((run) => run.lockWaitP50)), 1)} / ${fmt(median(runs.map((run) => run.lockWaitP99)), 1)}`
+        : '—',
     ]),
   });
   const failures = result.rows.flatMap(({ variant, runs }) => {

@@ -211,7 +211,12 @@ export function createTokenSource(options: TokenSourceOptions = {}): TokenSource
 
   function refresh(stale: OAuthTokens): Promise<OAuthTokens> {
     if (!inflight) {
-      const locked = store?.lock ? store.lock(() => doRefresh(stale)) : doRefresh(stale);
+      // While another process holds the lock, the tokens it saves end the wait.
+      const saved = async (): Promise<OAuthTokens | undefined> => {
+        const stored = await newerInStore(stale);
+        return stored && !expiring(stored) && !rejected.has(stored.accessToken) ? stored : undefined;
+      };
+      const locked = store?.lock ? store.lock(() => doRefresh(stale), saved) : doRefresh(stale);
       inflight = locked.then(
         (tokens) => {
           current = tokens;

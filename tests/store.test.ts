@@ -392,4 +392,61 @@ describe('TokenStorage: lock', () => {
     for (let i = 0; i < order.length; i += 2) expect(order[i + 1]).toBe(order[i]?.replace(':in', ':out'));
     await expect(fs.stat(`${path}.lock`)).rejects.toMatchObject({ code: 'ENOENT' });
   });
+
+  it('gives up after about 15 s on a lock that another holder keeps alive: lock_timeout naming the lock', async () => {
+    const path = join(dir, 'login.json');
+    const lockDir = `${path}.lock`;
+    await fs.mkdir(lockDir);
+    // A live holder refreshes the lock's mtime (proper-lockfile does it every second).
+    const touch = setInterval(() => {
+      const now = new Date();
+      void fs.utimes(lockDir, now, now).catch(() => {});
+    }, 500);
+    const started = Date.now();
+    let ran = false;
+    try {
+      const error = await new TokenStorage(path)
+        .lock(async () => {
+          ran = true;
+        })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TokenStorageError);
+      expect(error).toMatchObject({ code: 'lock_timeout' });
+      expect((error as Error).message).toContain(lockDir);
+    } finally {
+      clearInterval(touch);
+    }
+    expect(ran).toBe(false);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(14_000);
+    await expect(fs.stat(lockDir)).resolves.toBeDefined(); // someone else's lock is left alone
+  }, 30_000);
+
+  it('ends a wait early with what whileWaiting finds, without running fn, while the holder still holds it', async () => {
+    const path = join(dir, 'login.json');
+    let holderSaved = false;
+    let releaseHolder: () => void = () => {};
+    const holder = new TokenStorage(path).lock(async () => {
+      await new Promise<void>((resolve) => {
+        releaseHolder = resolve;
+      });
+      return 'holder';
+    });
+    await new Promise((r) => setTimeout(r, 50)); // the holder has the lock
+    let checks = 0;
+    const waiter = new TokenStorage(path).lock(
+      async () => 'ran fn',
+      async () => {
+        checks++;
+        return holderSaved ? 'found' : undefined;
+      },
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    expect(checks).toBeGreaterThan(0);
+    holderSaved = true;
+    await expect(waiter).resolves.toBe('found');
+    await expect(fs.stat(`${path}.lock`)).resolves.toBeDefined(); // still held
+    releaseHolder();
+    await expect(holder).resolves.toBe('holder');
+    await expect(fs.stat(`${path}.lock`)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
 });

@@ -8,10 +8,15 @@
  * left to do, so a background refresh still running gets to finish and save its tokens (the parent
  * waits for that before it reads the emulator's counters). A request's latency includes any wait
  * for a token: for the refresh, for a lock, for another process's refresh.
+ *
+ * `AnthropicOAuth` gets its token file as a `TokenStorage` that times each wait for the refresh lock
+ * (from asking for it to holding it, or to finding the tokens the holder saved, which also ends the
+ * wait); the store is otherwise the library's own.
  */
 import type Anthropic from '@anthropic-ai/sdk';
 import type { OAuthConfig } from '../../src/index.js';
 import { HELLO, makeClient, type Variant } from './clients.js';
+import { lib } from './package.js';
 
 export interface WorkerTask {
   /** This process's number, sent as `x-bench-process` on every request (token requests too). */
@@ -31,6 +36,8 @@ export interface WorkerReport {
   failures: Record<string, number>;
   /** When the last request ended, epoch ms. */
   endedAt: number;
+  /** Each wait for the refresh lock, ms (`AnthropicOAuth` only: the SDK's path takes no lock). */
+  lockWaits: number[];
 }
 
 export type ToWorker = { start: number };
@@ -62,7 +69,7 @@ async function run(client: Anthropic, task: WorkerTask, start: number): Promise<
       failures[kind] = (failures[kind] ?? 0) + 1;
     }
   }
-  return { latencies, failures, endedAt: Date.now() };
+  return { latencies, failures, endedAt: Date.now(), lockWaits: timed?.waits ?? [] };
 }
 
 /** `fetch` with this process's number on every request, so the emulator's log tells who refreshed. */
@@ -74,12 +81,42 @@ function taggedFetch(index: number): typeof fetch {
   };
 }
 
+class TimedLockStorage extends lib.TokenStorage {
+  readonly waits: number[] = [];
+
+  /** A wait ends when the lock is held, or when `whileWaiting` finds the tokens another process saved. */
+  override lock<T>(fn: () => Promise<T>, whileWaiting?: () => Promise<T | undefined>): Promise<T> {
+    const asked = performance.now();
+    const done = () => this.waits.push(performance.now() - asked);
+    return super.lock(
+      () => {
+        done();
+        return fn();
+      },
+      whileWaiting &&
+        (async () => {
+          const value = await whileWaiting();
+          if (value !== undefined) done();
+          return value;
+        }),
+    );
+  }
+}
+
 const task = JSON.parse(process.argv[2] ?? '{}') as WorkerTask;
-const client = makeClient(task.variant, {
-  target: { url: task.url, oauthConfig: task.oauthConfig },
-  tokenFile: task.tokenFile,
-  options: { fetch: taggedFetch(task.index) },
-});
+const timed = task.variant === 'AnthropicOAuth' ? new TimedLockStorage(task.tokenFile) : undefined;
+const client = timed
+  ? new lib.AnthropicOAuth({
+      baseURL: task.url,
+      oauthConfig: task.oauthConfig,
+      tokenStorage: timed,
+      fetch: taggedFetch(task.index),
+    })
+  : makeClient(task.variant, {
+      target: { url: task.url, oauthConfig: task.oauthConfig },
+      tokenFile: task.tokenFile,
+      options: { fetch: taggedFetch(task.index) },
+    });
 let reported = false;
 process.once('message', (message: ToWorker) => {
   void run(client, task, message.start).then((report) => {

@@ -255,10 +255,10 @@ export class TokenStorage implements TokenStore {
    * Runs `fn` under the cross-process lock for this file (`<file>.lock`, see `lock.ts`). The token
    * source refreshes inside it; the directory is created first so the lock has somewhere to live.
    */
-  async lock<T>(fn: () => Promise<T>): Promise<T> {
+  async lock<T>(fn: () => Promise<T>, whileWaiting?: () => Promise<T | undefined>): Promise<T> {
     const target = this.#targetPath();
     await fs.mkdir(dirname(target), { recursive: true, mode: 0o700 }).catch(() => {});
-    return withFileLock(target, fn);
+    return withFileLock(target, fn, whileWaiting);
   }
 
   async clear(): Promise<void> {

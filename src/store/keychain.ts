@@ -306,9 +306,9 @@ export class KeychainTokenStore implements TokenStore {
   }
 
   /** Runs `fn` under a cross-process lock file in `~/.anthropic/` (the keychain has no locks). */
-  async lock<T>(fn: () => Promise<T>): Promise<T> {
+  async lock<T>(fn: () => Promise<T>, whileWaiting?: () => Promise<T | undefined>): Promise<T> {
     await fs.mkdir(dirname(this.lockFile), { recursive: true, mode: 0o700 }).catch(() => {});
-    return withFileLock(this.lockFile, fn);
+    return withFileLock(this.lockFile, fn, whileWaiting);
   }
 
   [inspect.custom](): string {

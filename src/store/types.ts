@@ -12,8 +12,11 @@ export interface TokenStore {
   /**
    * Optional: runs `fn` holding a lock that other processes sharing this store respect. The token
    * source refreshes inside it (read → refresh → write), so only one process spends a refresh token.
+   * While it waits for the lock, it may call `whileWaiting` now and then and, when that returns a
+   * value, stop waiting and return it without running `fn` (the token source passes a check for
+   * tokens another process has just saved). Ignoring `whileWaiting` is correct, only slower.
    */
-  lock?<T>(fn: () => Promise<T>): Promise<T>;
+  lock?<T>(fn: () => Promise<T>, whileWaiting?: () => Promise<T | undefined>): Promise<T>;
   /**
    * Optional: a synchronous `save`, called only from the process's `exit` event when a refresh has
    * received new tokens and their `save` has not finished: the refresh token they replace is already
