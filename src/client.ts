@@ -40,6 +40,13 @@ interface Inherited {
   userAgent: string;
 }
 const INHERITED = Symbol('anthropic-oauth.inherited');
+/**
+ * The headers a request was last sent with (its own middleware may have replaced the SDK's), read
+ * after a 401. Kept on the SDK's options object of the request, non-enumerable: the SDK's debug log
+ * copies that object with a spread, which leaves it out. Not a WeakMap keyed by the request: an
+ * entry per request costs about twice as much, and its keys die young in a long-lived table.
+ */
+const SENT = Symbol('anthropic-oauth.sent');
 type InternalOptions = AnthropicOAuthOptions & { credentials?: ClientOptions['credentials']; [INHERITED]?: Inherited };
 
 function bearerOf(headers: Headers): string | undefined {
@@ -70,8 +77,6 @@ export class AnthropicOAuth extends Anthropic {
   readonly #betas: readonly string[];
   readonly #userAgent: string;
   readonly #applyBetas: (headers: Headers) => void;
-  /** The headers each request (by its SDK options object) was last sent with. */
-  readonly #sent = new WeakMap<object, Headers>();
   /** Requests (by their SDK options object) that already had their one 401 replay. */
   readonly #replayed = new WeakSet<object>();
   /** The caller's `fetch`, also used for token requests. */
@@ -158,7 +163,7 @@ export class AnthropicOAuth extends Anthropic {
     if (newer !== undefined) headers.set('authorization', `Bearer ${newer}`);
     this.#applyBetas(headers);
     request.headers = headers;
-    this.#sent.set(context.options, headers);
+    Object.defineProperty(context.options, SENT, { value: headers, writable: true, configurable: true });
     return super.prepareRequest(request, context);
   }
 
@@ -179,7 +184,7 @@ export class AnthropicOAuth extends Anthropic {
   ): Promise<Response> {
     const response = await super.fetchWithTimeout(url, init, ms, controller, requestOptions, logCtx);
     if (response.status !== 401 || requestOptions === undefined) return response;
-    const headers = this.#sent.get(requestOptions);
+    const headers = (requestOptions as { [SENT]?: Headers })[SENT];
     const used = headers && bearerOf(headers);
     if (headers === undefined || used === undefined) return response;
     this.#source.markRejected(used);
