@@ -167,6 +167,22 @@ describe('token endpoint errors', () => {
   });
 });
 
+describe('debug logging', () => {
+  it('never shows a token: requests, a refresh, and a 401 answered by a refresh and a replay', async () => {
+    await storeExpiredLogin();
+    const c = client();
+    await c.messages.create(hello); // refreshes first
+    const refreshed = await new TokenStorage(path).load();
+    emu.revokeAccessToken(refreshed?.accessToken ?? '');
+    await c.messages.create(hello); // 401, refresh, replay (maxRetries: 0)
+    const latest = await new TokenStorage(path).load();
+    expect(emu.stats().refresh).toBe(2);
+    expect(logs.some((line) => line.includes('sending request'))).toBe(true);
+    for (const tokens of [refreshed, latest]) secrets.push(tokens?.accessToken ?? '', tokens?.refreshToken ?? '');
+    expectNoSecret(new Error('none'));
+  });
+});
+
 describe('hostile token files: typed error, file untouched, no secret', () => {
   const cases: [string, string, string][] = [
     ['empty', '', 'corrupt_file'],
