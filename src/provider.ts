@@ -36,7 +36,7 @@ import { type Env, resolveConfig } from './config.js';
 import { EXPIRY_BUFFER_SECONDS } from './constants.js';
 import { loadTokensFromEnv } from './env.js';
 import { LOGIN_HINT, OAuthFlowError } from './errors.js';
-import { DEFAULT_PROFILE, profileFromEnv, TokenStorage, tokenPathForProfile } from './store/file.js';
+import { profileFromEnv, TokenStorage, tokenPathForProfile } from './store/file.js';
 import { saveFreshTokens } from './store/guard.js';
 import { isTokenStore, type TokenStore } from './store/types.js';
 import { refreshAccessToken } from './token.js';
@@ -150,23 +150,28 @@ export function createTokenSource(options: TokenSourceOptions = {}): TokenSource
       }
     }
     if (options.tokenStorage === null) throw notLoggedIn('were given and none are in the environment');
-    const profile = options.profile ?? profileFromEnv(env);
-    const file =
-      profile === undefined || profile === DEFAULT_PROFILE
-        ? new TokenStorage()
-        : new TokenStorage(tokenPathForProfile(profile, env));
+    const file = new TokenStorage(tokenPathForProfile(options.profile ?? profileFromEnv(env), env));
     current = await file.load();
     if (!current) throw notLoggedIn(`in the environment or in ${file.path}`);
     store = file;
     return current;
   }
 
-  /** The stored tokens if another process has rotated past `stale` and they are usable. */
+  /** The stored tokens if another process has rotated past `stale`. */
   async function newerInStore(stale: OAuthTokens): Promise<OAuthTokens | null> {
     if (!store) return null;
     const stored = await store.load().catch(() => null);
     if (!stored || stored.accessToken === stale.accessToken) return null;
     return stored;
+  }
+
+  /** Tokens found in the store that can be used as they are: not expiring, not rejected by the API. */
+  const usable = (tokens: OAuthTokens): boolean => !expiring(tokens) && !rejected.has(tokens.accessToken);
+
+  /** The stored tokens if another process has rotated past `stale` and they are usable. */
+  async function usableInStore(stale: OAuthTokens): Promise<OAuthTokens | undefined> {
+    const stored = await newerInStore(stale);
+    return stored && usable(stored) ? stored : undefined;
   }
 
   /** The refresh proper; runs under the store's cross-process lock when it has one. */
@@ -175,7 +180,7 @@ export function createTokenSource(options: TokenSourceOptions = {}): TokenSource
       // Read the store again first (also before every retry): another process may have rotated
       // the tokens, or a response we lost may have been saved by someone else.
       const stored = await newerInStore(stale);
-      if (stored && !expiring(stored) && !rejected.has(stored.accessToken)) return stored;
+      if (stored && usable(stored)) return stored;
       // The store's refresh token is the newest one we know of; ours may already be spent.
       const refreshToken = stored?.refreshToken || stale.refreshToken;
       if (!refreshToken) {
@@ -212,11 +217,12 @@ export function createTokenSource(options: TokenSourceOptions = {}): TokenSource
   function refresh(stale: OAuthTokens): Promise<OAuthTokens> {
     if (!inflight) {
       // While another process holds the lock, the tokens it saves end the wait.
-      const saved = async (): Promise<OAuthTokens | undefined> => {
-        const stored = await newerInStore(stale);
-        return stored && !expiring(stored) && !rejected.has(stored.accessToken) ? stored : undefined;
-      };
-      const locked = store?.lock ? store.lock(() => doRefresh(stale), saved) : doRefresh(stale);
+      const locked = store?.lock
+        ? store.lock(
+            () => doRefresh(stale),
+            () => usableInStore(stale),
+          )
+        : doRefresh(stale);
       inflight = locked.then(
         (tokens) => {
           current = tokens;

@@ -49,12 +49,12 @@ export interface OAuthClientOptions {
   oauthConfig?: Partial<OAuthConfig> | undefined;
   /** A `TokenStore`, a token file path, or `null` for none. Default: env variables, else the default file. */
   tokenStorage?: TokenStore | string | null | undefined;
-  /** Betas sent on every request; replaces `DEFAULT_OAUTH_BETAS`. Per-request betas are always added. */
   /**
    * The named login (`~/.anthropic/profiles/<name>.json`) used when neither `oauthTokens` nor
    * `tokenStorage` is given; default `ANTHROPIC_OAUTH_PROFILE`, else the default login.
    */
   oauthProfile?: string | undefined;
+  /** Betas sent on every request; replaces `DEFAULT_OAUTH_BETAS`. Per-request betas are always added. */
   betas?: readonly string[] | undefined;
   /** Default: `DEFAULT_USER_AGENT`. */
   userAgent?: string | undefined;

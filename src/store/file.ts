@@ -107,7 +107,6 @@ export class TokenStorage implements TokenStore {
     this.path = path ? resolve(path) : defaultTokenPath();
   }
 
-  /** The file a write must replace: the symlink's target when the path is a symlink. */
   /** The file a save replaces: the token file, or where it points when it is a symlink (dangling too). */
   #targetPath(): string {
     try {

@@ -12,7 +12,7 @@
  *   only to read them under it.
  * - Loaded on first use only: importing the library does not load it.
  */
-import { TokenStorageError } from '../errors.js';
+import { errnoCode, TokenStorageError } from '../errors.js';
 
 export const LOCK_STALE_MS = 5_000;
 const LOCK_UPDATE_MS = 1_000;
@@ -46,11 +46,11 @@ export async function withFileLock<T>(
       });
       break;
     } catch (error) {
-      const code = error instanceof Error && 'code' in error ? error.code : undefined;
+      const code = errnoCode(error);
       if (code !== 'ELOCKED') {
         throw new TokenStorageError(
           'write_failed',
-          `Could not lock ${file} (${String(code ?? 'error')}). Check the permissions of its directory.`,
+          `Could not lock ${file} (${code ?? 'error'}). Check the permissions of its directory.`,
           { path: file, cause: error },
         );
       }
