@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { canOpenBrowser } from '../src/browser.js';
 import { type Emulator, startEmulator } from '../src/testing/index.js';
 import { type CliEnv, cliEnv, leakedIn, redirectUriOf, secretsSeen, spawnCli, tokenFileIn } from './helpers/cli-run.js';
-import { makeTempDir } from './helpers/fixtures.js';
+import { exists, makeTempDir, tokenRequests } from './helpers/fixtures.js';
 
 let emu: Emulator;
 let temp: Awaited<ReturnType<typeof makeTempDir>>;
@@ -27,16 +27,6 @@ afterEach(async () => {
   await emu.close();
   await temp.cleanup();
 });
-
-const exists = (path: string) =>
-  stat(path).then(
-    () => true,
-    () => false,
-  );
-
-function exchanges() {
-  return emu.requests.filter((r) => r.path === '/v1/oauth/token');
-}
 
 describe('login through the loopback listener', () => {
   it('saves the tokens (0600) when the browser comes back, and says who is logged in', async () => {
@@ -57,7 +47,7 @@ describe('login through the loopback listener', () => {
     expect(result.stderr).toContain(`Login saved to ${tokenFile}`);
     expect(result.stdout).toBe('');
     expect((await stat(tokenFile)).mode & 0o777).toBe(0o600);
-    expect(exchanges()[0]?.body).toMatchObject({ grant_type: 'authorization_code', redirect_uri: redirectUri });
+    expect(tokenRequests(emu)[0]?.body).toMatchObject({ grant_type: 'authorization_code', redirect_uri: redirectUri });
     expect(leakedIn(result.stderr, await secretsSeen(emu, [tokenFile]))).toEqual([]);
     // One callback only: the listener is gone.
     await expect(fetch(callback)).rejects.toThrow();
@@ -73,7 +63,7 @@ describe('login through the loopback listener', () => {
     expect(result.code).toBe(0);
     expect(result.stderr).toContain('Logged in as user@example.com (Example Org)');
     // Exchanged with the loopback redirect URI the code was issued for, and the listener is closed.
-    expect(exchanges()[0]?.body).toMatchObject({ redirect_uri: redirectUriOf(url) });
+    expect(tokenRequests(emu)[0]?.body).toMatchObject({ redirect_uri: redirectUriOf(url) });
     await expect(fetch(callback)).rejects.toThrow();
     expect(leakedIn(result.stderr, await secretsSeen(emu, [tokenFile]))).toEqual([]);
   });
@@ -102,7 +92,7 @@ describe('login through the loopback listener', () => {
     expect(result.stderr).toMatch(
       /^Error: The pasted answer belongs to another login attempt .*Start the login again/m,
     );
-    expect(exchanges()).toHaveLength(0);
+    expect(tokenRequests(emu)).toHaveLength(0);
     expect(await exists(tokenFile)).toBe(false);
   });
 
@@ -131,7 +121,7 @@ describe('login through the loopback listener', () => {
     const result = await cli.done;
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^Error: The state returned by the browser does not match/m);
-    expect(exchanges()).toHaveLength(0);
+    expect(tokenRequests(emu)).toHaveLength(0);
     expect(await exists(tokenFile)).toBe(false);
   });
 
@@ -211,7 +201,7 @@ describe('login --manual', () => {
     const result = await cli.done;
     expect(result.code).toBe(0);
     expect(result.stderr).toContain('Logged in as user@example.com (Example Org)');
-    expect(exchanges()[0]?.body).toMatchObject({ redirect_uri: emu.manualRedirectUri });
+    expect(tokenRequests(emu)[0]?.body).toMatchObject({ redirect_uri: emu.manualRedirectUri });
     expect((await stat(tokenFile)).mode & 0o777).toBe(0o600);
     expect(leakedIn(result.stderr, await secretsSeen(emu, [tokenFile]))).toEqual([]);
   });

@@ -7,7 +7,7 @@ import { stat } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../src/testing/index.js';
 import { type CliEnv, cliEnv, loginByPaste, profileFileIn, runCli, spawnCli, tokenFileIn } from './helpers/cli-run.js';
-import { makeTempDir } from './helpers/fixtures.js';
+import { exists, makeTempDir } from './helpers/fixtures.js';
 
 let emu: Emulator;
 let temp: Awaited<ReturnType<typeof makeTempDir>>;
@@ -24,12 +24,6 @@ afterEach(async () => {
   await emu.close();
   await temp.cleanup();
 });
-
-const exists = (path: string) =>
-  stat(path).then(
-    () => true,
-    () => false,
-  );
 
 const modeOf = async (path: string) => (await stat(path)).mode & 0o777;
 

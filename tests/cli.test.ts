@@ -10,7 +10,7 @@ import { type Emulator, type IssuedTokens, startEmulator } from '../src/testing/
 import type { OAuthTokens } from '../src/types.js';
 import { VERSION } from '../src/version.js';
 import { type CliEnv, cliEnv, closedPort, leakedIn, runCli, tokenFileIn } from './helpers/cli-run.js';
-import { makeTempDir, nowSeconds } from './helpers/fixtures.js';
+import { makeTempDir, nowSeconds, tokensOf } from './helpers/fixtures.js';
 
 let emu: Emulator;
 let temp: Awaited<ReturnType<typeof makeTempDir>>;
@@ -32,16 +32,12 @@ afterEach(async () => {
 const SCOPES = 'org:create_api_key user:profile user:inference';
 
 function stored(issued: IssuedTokens, overrides: Partial<OAuthTokens> = {}): OAuthTokens {
-  return {
-    accessToken: issued.accessToken,
-    refreshToken: issued.refreshToken,
-    expiresAt: issued.expiresAt,
-    tokenType: 'Bearer',
+  return tokensOf(issued, {
     scope: SCOPES,
     account: { uuid: 'acc-1', emailAddress: 'user@example.com' },
     organization: { uuid: 'org-1', name: 'Example Org' },
     ...overrides,
-  };
+  });
 }
 
 async function logIn(overrides: Partial<OAuthTokens> = {}, path = tokenFile): Promise<OAuthTokens> {

@@ -16,7 +16,7 @@ import {
   spawnCli,
   tokenFileIn,
 } from '../helpers/cli-run.js';
-import { makeTempDir } from '../helpers/fixtures.js';
+import { exists, makeTempDir } from '../helpers/fixtures.js';
 
 let emu: Emulator;
 let temp: Awaited<ReturnType<typeof makeTempDir>>;
@@ -38,12 +38,6 @@ afterEach(async () => {
   await temp.cleanup();
   expect(browser.blocked).toEqual([]);
 });
-
-const exists = (path: string) =>
-  stat(path).then(
-    () => true,
-    () => false,
-  );
 
 describe('login in a real browser', () => {
   it('Approve: the browser lands on the loopback page, the CLI exits 0 and the token file is 0600', async () => {

@@ -1,5 +1,5 @@
 /** Shared fixtures for the client, provider and demo tests: the emulator and real temp dirs. */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { OAuthTokens } from '../../src/index.js';
@@ -23,6 +23,13 @@ export function tokensOf(issued: IssuedTokens, overrides: Partial<OAuthTokens> =
 }
 
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+
+/** Whether something exists at `path`. */
+export const exists = (path: string): Promise<boolean> =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
 
 export const hello = { model: 'claude-test', max_tokens: 16, messages: [{ role: 'user' as const, content: 'hi' }] };
 
