@@ -3,6 +3,7 @@
  * and offline demos. Loopback only, no outbound requests, fake tokens; see `emulator.ts`.
  */
 
+export { startEmulator } from './emulator.js';
 export type {
   Emulator,
   EmulatorFaults,
@@ -10,5 +11,4 @@ export type {
   EmulatorRequest,
   EmulatorStats,
   IssuedTokens,
-} from './emulator.js';
-export { startEmulator } from './emulator.js';
+} from './types.js';

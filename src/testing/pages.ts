@@ -5,10 +5,10 @@
  * Policy: every interpolated value is HTML-escaped (the query string is attacker-controlled in a
  * real browser); pages carry no script, so a strict Content-Security-Policy can be sent with them;
  * the markup is small, stable and has fixed ids (`#approve`, `#deny`, `#auth-code`) because browser
- * tests and users' own tests select on them. Renderer and reader live together so they cannot drift.
+ * tests and users' own tests select on them. Renderer and reader live together so they cannot drift:
+ * one table of entities serves both escaping and unescaping (the emulator keeps its own rather than
+ * reach into the library's internals).
  */
-
-import { escapeHtml } from '../html.js';
 
 /** The account and organization the consent page says will be shared. */
 export interface PageIdentity {
@@ -62,21 +62,23 @@ const STYLE = `
   .problem { color: #a4161a; }
 `;
 
+/** The five characters HTML escapes, and their entities; used both ways. */
+const ENTITIES: ReadonlyArray<readonly [string, string]> = [
+  ['&', '&amp;'],
+  ['<', '&lt;'],
+  ['>', '&gt;'],
+  ['"', '&quot;'],
+  ["'", '&#39;'],
+];
+const TO_ENTITY = new Map(ENTITIES);
+const FROM_ENTITY = new Map(ENTITIES.map(([char, entity]) => [entity, char]));
+
+function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (char) => TO_ENTITY.get(char) ?? char);
+}
+
 function unescapeHtml(value: string): string {
-  return value.replace(/&(amp|lt|gt|quot|#39);/g, (_, name: string) => {
-    switch (name) {
-      case 'amp':
-        return '&';
-      case 'lt':
-        return '<';
-      case 'gt':
-        return '>';
-      case 'quot':
-        return '"';
-      default:
-        return "'";
-    }
-  });
+  return value.replace(/&(?:amp|lt|gt|quot|#39);/g, (entity) => FROM_ENTITY.get(entity) ?? entity);
 }
 
 function layout(title: string, body: string): string {

@@ -1,0 +1,109 @@
+/**
+ * The public types of `anthropic-oauth/testing`: the emulator's options, its handle, the request log
+ * entry, the counters and the fault controls. Everything else under `src/testing/` is internal.
+ */
+
+import type { OAuthConfig } from '../index.js';
+
+export interface EmulatorOptions {
+  /** Port to listen on (127.0.0.1 only). Default 0: a free port. */
+  port?: number;
+  /** The only accepted client id. Default the real public client's id (the library's `DEFAULT_CLIENT_ID`). */
+  clientId?: string;
+  /** Seconds an access token lives (fractions allowed). Default 28800 (8 h). */
+  accessTokenTtl?: number;
+  /** Seconds an authorization code lives (fractions allowed). Default 300. */
+  codeTtl?: number;
+  /** The signed-in user. Default a fixed fake user, `user@example.com`. */
+  account?: { uuid: string; emailAddress: string };
+  /** The user's organization. Default a fixed fake "Example Org". */
+  organization?: { uuid: string; name: string };
+  /** Scope echoed in token responses. Default the real default scopes (the library's `DEFAULT_SCOPES`). */
+  scopes?: string;
+  /** `GET /oauth/authorize` redirects at once, as if Approve was clicked. Default false. */
+  autoApprove?: boolean;
+}
+
+/** One request as the emulator received it. */
+export interface EmulatorRequest {
+  method: string;
+  path: string;
+  /** Query parameters (the last value wins when one repeats). */
+  query: Record<string, string>;
+  /** Header names lower-cased; repeated headers joined with ", ". `authorization` is kept. */
+  headers: Record<string, string>;
+  /** Parsed JSON for JSON requests, else the raw text; `undefined` when there was no body. */
+  body: unknown;
+  /** HTTP status answered; 0 while unanswered and for requests never answered (hang, reset). */
+  status: number;
+  /** Arrival time, epoch milliseconds. */
+  time: number;
+}
+
+export interface EmulatorStats {
+  /** Successful authorization_code grants. */
+  authorizationCode: number;
+  /** Successful refresh_token grants (including ones whose response was then lost on purpose). */
+  refresh: number;
+  /** Token requests refused with `invalid_grant`. */
+  invalidGrant: number;
+  /** Successful `/v1/messages` calls (streaming or not). */
+  messages: number;
+  /** Every 401 the emulator produced (API auth failures and `invalid_client`). */
+  unauthorized: number;
+}
+
+export interface IssuedTokens {
+  accessToken: string;
+  refreshToken: string;
+  /** Seconds the access token lives, as in `expires_in`. */
+  expiresIn: number;
+  /** When the access token expires, epoch SECONDS (rounded down). */
+  expiresAt: number;
+}
+
+/** Faults for the token endpoint. Queued faults apply in order, each to its next `count` calls. */
+export interface EmulatorFaults {
+  /** Answer 500 (or the given 5xx) with `{"error":"server_error"}`. */
+  tokenServerError(count?: number, status?: number): void;
+  /** Answer 429 with a `Retry-After` header. */
+  tokenRateLimited(retryAfterSeconds: number, count?: number): void;
+  /** Answer exactly this raw body (default status 200) as `application/json`. */
+  tokenMalformed(body: string, count?: number, status?: number): void;
+  /** Read the request and never answer (until `close()`). */
+  tokenHang(count?: number): void;
+  /** Read and PROCESS the request (a refresh really rotates), then drop the connection unanswered. */
+  tokenResetAfterRequest(count?: number): void;
+}
+
+export interface Emulator {
+  /** `http://127.0.0.1:PORT`, no trailing slash; also the API base URL for the SDK. */
+  url: string;
+  authorizeUrl: string;
+  tokenUrl: string;
+  manualRedirectUri: string;
+  /** Ready to pass to the library: `{ clientId, redirectUri: manualRedirectUri, tokenUrl, authorizeUrl, scopes }`. */
+  oauthConfig: OAuthConfig;
+  /** Every request received, in arrival order (the last 10,000). */
+  requests: EmulatorRequest[];
+  stats(): EmulatorStats;
+  /**
+   * Visits `authorizeUrl` like a browser (GET the page, POST the form over real HTTP) and clicks
+   * Approve. Resolves to the redirect target: `redirect_uri?code=…&state=…`, or the manual code
+   * page URL. Rejects when the page refuses the request or the URL is not this emulator's.
+   */
+  approve(authorizeUrl: string): Promise<string>;
+  /** Same as `approve`, clicking Deny: resolves to `redirect_uri?error=access_denied&…&state=…`. */
+  deny(authorizeUrl: string): Promise<string>;
+  /** Mints a fresh token family, as if a user had logged in. `ttl` overrides `accessTokenTtl`. */
+  issueTokens(opts?: { ttl?: number }): IssuedTokens;
+  /** That access token gets 401 from now on. */
+  revokeAccessToken(token: string): void;
+  /** Every access token issued so far gets 401 from now on, as if expired; refresh tokens stay valid. */
+  expireAccessTokens(): void;
+  /** True when the refresh token exists, is unspent and its family is not revoked. */
+  isRefreshTokenLive(token: string): boolean;
+  faults: EmulatorFaults;
+  /** Closes the server and destroys every open or hanging connection. Idempotent. */
+  close(): Promise<void>;
+}
