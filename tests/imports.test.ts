@@ -70,9 +70,9 @@ describe('src/testing (the emulator)', () => {
     expect(kinds('testing/types.ts')).toEqual([['../index.js', true]]);
     expect(kinds('testing/state.ts')).toContainEqual(['./wire.js', false]);
     expect(kinds('index.ts')).toContainEqual(['./store/types.js', true]);
-    expect(importsOf(join(SRC, 'store', 'keychain.ts')).some((entry) => entry.specifier === '@napi-rs/keyring')).toBe(
-      true,
-    );
+    expect(
+      importsOf(join(SRC, 'store', 'keychain-worker.ts')).some((entry) => entry.specifier === '@napi-rs/keyring'),
+    ).toBe(true);
   });
 });
 

@@ -17,6 +17,7 @@ import { AnthropicOAuth, KeychainTokenStore, type OAuthTokens, TokenStorage, Tok
 import { type Emulator, startEmulator } from '../src/testing/index.js';
 import { toStoredCredentials } from '../src/tokens.js';
 import { hello, makeTempDir, messageRequests, nowSeconds, snapshotEnv, tokensOf } from './helpers/fixtures.js';
+import { fakeTokens, retryUntil } from './helpers/keychain.js';
 
 const SERVICE = 'anthropic-oauth';
 const CHILD = join(import.meta.dirname, 'keychain-child.ts');
@@ -82,17 +83,6 @@ async function secretServicePid(): Promise<number> {
   if (!pid) throw new Error(`no Secret Service on the session bus: ${result.stderr}`);
   return pid;
 }
-
-const fakeTokens = (overrides: Partial<OAuthTokens> = {}): OAuthTokens => ({
-  accessToken: `sk-ant-oat01-${randomBytes(24).toString('hex')}`,
-  refreshToken: `sk-ant-ort01-${randomBytes(24).toString('hex')}`,
-  expiresAt: nowSeconds() + 3600,
-  tokenType: 'Bearer',
-  scope: 'user:inference user:profile',
-  organization: { uuid: 'org-uuid', name: 'Org' },
-  account: { uuid: 'acct-uuid', emailAddress: 'someone@example.com' },
-  ...overrides,
-});
 
 let temp: Awaited<ReturnType<typeof makeTempDir>>;
 let restoreEnv: () => void;
@@ -422,16 +412,7 @@ describe('a Secret Service that does not answer (gnome-keyring stopped with SIGS
       process.kill(pid, 'SIGCONT');
     }
     // Once the stuck call has returned, the keychain is used again.
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      try {
-        await store.save(tokens);
-        break;
-      } catch (error) {
-        if (Date.now() > deadline) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-    }
+    await retryUntil(() => store.save(tokens), 15_000, 200);
     expect(await store.load()).toEqual(tokens);
   });
 });

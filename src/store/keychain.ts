@@ -1,20 +1,13 @@
 /**
  * The keychain store: the login in the OS credential store (macOS Keychain, Windows Credential
- * Manager, the Secret Service on Linux: gnome-keyring, KWallet, KeePassXC) through
- * `@napi-rs/keyring`, an optional peer dependency loaded on first use only.
+ * Manager, the Secret Service on Linux: gnome-keyring, KWallet, KeePassXC), by default through
+ * `@napi-rs/keyring` in a worker thread (`keychain-worker.ts`); any `KeychainBackend` can stand in.
  *
  * - One entry per `service`/`account` (default `anthropic-oauth`/`default`). The secret is the token
  *   file's JSON (`toStoredCredentials`), compact, so it stays well inside Windows' size limit. On
  *   Linux the item's attributes are `service` and `username` (keyring-rs's names).
- * - On Linux the entry is pinned to the Secret Service: without that, `@napi-rs/keyring` silently
- *   falls back to the kernel keyring, which forgets everything at reboot.
- * - Every keychain call is bounded (`timeoutMs`, default 3 s). The native calls run in one shared
- *   worker thread, not on the main thread: `AsyncEntry` exists, but its constructor talks to D-Bus
- *   synchronously on Linux (up to libdbus' 2 s reply timeout), and a call stuck on an unlock prompt
- *   (Linux, macOS) would also tie up a libuv thread that `fs` needs. A call that times out is
- *   abandoned; until it returns, later calls fail at once instead of queueing behind it. Nothing can
- *   interrupt a native call, so a process that wants to exit while one is still stuck (a prompt
- *   nobody answers) waits for it; the worker never keeps an otherwise idle process alive.
+ * - Every keychain call is bounded (`timeoutMs`, default 3 s; `withinDeadline`). A call that times
+ *   out is abandoned; until it returns, later calls fail at once instead of queueing behind it.
  * - "Unavailable" (no Secret Service, no session bus, a locked keychain whose prompt was dismissed)
  *   and "timed out" fall back to `fallback` only when one was given, calling `onFallback(reason)`
  *   every time; without a fallback they are `keychain_unavailable` / `timeout` errors saying what
@@ -30,13 +23,16 @@ import { promises as fs } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { inspect } from 'node:util';
-import type { Worker } from 'node:worker_threads';
 import { TokenStorageError } from '../errors.js';
 import { fromStoredCredentials, toStoredCredentials } from '../tokens.js';
 import type { OAuthTokens } from '../types.js';
 import { TokenStorage } from './file.js';
+import { type KeychainBackend, type KeychainEntry, type KeychainResult, withinDeadline } from './keychain-backend.js';
+import { napiKeyringBackend } from './keychain-worker.js';
 import { withFileLock } from './lock.js';
 import type { TokenStore } from './types.js';
+
+export type { KeychainBackend, KeychainEntry, KeychainResult } from './keychain-backend.js';
 
 export const DEFAULT_KEYCHAIN_SERVICE = 'anthropic-oauth';
 export const DEFAULT_KEYCHAIN_ACCOUNT = 'default';
@@ -59,158 +55,18 @@ export interface KeychainTokenStoreOptions {
   onFallback?: ((reason: string) => void) | undefined;
   /** Bound on each keychain call, in milliseconds. Default 3000. */
   timeoutMs?: number | undefined;
+  /**
+   * The credential store itself. Default: the OS keychain through `@napi-rs/keyring` in a worker
+   * thread. Another backend (another secret store, or one in memory for tests) gets the same
+   * bounds, fallback and messages.
+   */
+  backend?: KeychainBackend | undefined;
 }
 
 type Op = 'get' | 'set' | 'delete';
 
-/** What the worker answers: the value, or where and how the native call failed. */
-type Reply =
-  | { kind: 'ok'; value: string | boolean | null }
-  | { kind: 'error'; stage: 'open' | Op; message: string }
-  | { kind: 'timeout'; stuckMs?: number }
-  | { kind: 'crashed'; message: string };
-
-/**
- * The worker's code, evaluated. Only dynamic `import()`, so it runs whether the host makes evaluated
- * code CommonJS or ESM (`--input-type=module` reaches workers too). One `Entry` per call: it is cheap,
- * and a Secret Service that restarted between calls is simply reconnected to.
- */
-const WORKER_SOURCE = `
-Promise.all([import('node:worker_threads'), import('node:url')]).then(async ([threads, url]) => {
-  const { parentPort, workerData } = threads;
-  const keyring = await import(
-    workerData.modulePath ? url.pathToFileURL(workerData.modulePath).href : '@napi-rs/keyring'
-  );
-  const Entry = keyring.Entry ?? keyring.default.Entry;
-  const options = { linux: { store: 'secret-service' } };
-  parentPort.on('message', (request) => {
-    let stage = 'open';
-    try {
-      const entry = new Entry(request.service, request.account, options);
-      stage = request.op;
-      let value = null;
-      if (request.op === 'get') value = entry.getPassword();
-      else if (request.op === 'set') entry.setPassword(request.secret);
-      else value = entry.deletePassword();
-      parentPort.postMessage({ id: request.id, kind: 'ok', value });
-    } catch (error) {
-      const message = error && typeof error.message === 'string' ? error.message : String(error);
-      parentPort.postMessage({ id: request.id, kind: 'error', stage, message });
-    }
-  });
-});
-`;
-
-interface Pending {
-  resolve: (reply: Reply) => void;
-  timer: NodeJS.Timeout;
-}
-
-/** The shared worker that makes the native calls, one at a time, each with its own deadline. */
-class KeychainWorker {
-  /** The file of the `@napi-rs/keyring` copy the main thread loaded (null: not found, resolve again). */
-  readonly #modulePath: string | null;
-  #worker: Worker | null = null;
-  #nextId = 1;
-  readonly #pending = new Map<number, Pending>();
-  /** Calls that timed out and have not returned: id → start time. */
-  readonly #abandoned = new Map<number, number>();
-
-  constructor(modulePath: string | null) {
-    this.#modulePath = modulePath;
-  }
-
-  async call(request: { op: Op; service: string; account: string; secret?: string }, timeoutMs: number) {
-    const stuckSince = this.#abandoned.values().next().value;
-    if (stuckSince !== undefined) return { kind: 'timeout', stuckMs: Date.now() - stuckSince } satisfies Reply;
-    const worker = await this.#start();
-    const id = this.#nextId++;
-    const started = Date.now();
-    return new Promise<Reply>((resolve) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(id);
-        this.#abandoned.set(id, started);
-        resolve({ kind: 'timeout' });
-      }, timeoutMs);
-      this.#pending.set(id, { resolve, timer });
-      worker.postMessage({ ...request, id });
-    });
-  }
-
-  async #start(): Promise<Worker> {
-    if (this.#worker) return this.#worker;
-    const { Worker } = await import('node:worker_threads');
-    if (this.#worker) return this.#worker;
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { modulePath: this.#modulePath } });
-    worker.on('message', (message: { id: number } & Reply) => {
-      const { id, ...reply } = message;
-      if (this.#abandoned.delete(id)) return;
-      const pending = this.#pending.get(id);
-      if (!pending) return;
-      this.#pending.delete(id);
-      clearTimeout(pending.timer);
-      pending.resolve(reply);
-    });
-    const fail = (why: string) => {
-      if (this.#worker !== worker) return;
-      this.#worker = null;
-      this.#abandoned.clear();
-      for (const [id, pending] of this.#pending) {
-        clearTimeout(pending.timer);
-        this.#pending.delete(id);
-        pending.resolve({ kind: 'crashed', message: why });
-      }
-    };
-    worker.on('error', (error) => fail(error instanceof Error ? error.message : String(error)));
-    worker.on('exit', (code) => fail(`the keychain worker exited (code ${code})`));
-    // Never the reason a process stays alive (a pending call's own timer keeps it alive until it
-    // settles). After the listeners: adding a 'message' listener refs the worker's port again.
-    worker.unref();
-    this.#worker = worker;
-    return worker;
-  }
-}
-
-let shared: Promise<KeychainWorker> | null = null;
-
-const NOT_INSTALLED =
-  'The keychain store needs the optional package @napi-rs/keyring: run `npm install @napi-rs/keyring`, or use the file store (`--store file`, `new TokenStorage()`).';
-
-/** Loads `@napi-rs/keyring` (first use only) and starts the worker with its resolved path. */
-function keychainWorker(): Promise<KeychainWorker> {
-  shared ??= (async () => {
-    let namespace: { default?: unknown; LinuxStore?: unknown };
-    try {
-      namespace = await import('@napi-rs/keyring');
-    } catch (error) {
-      throw new TokenStorageError('keychain_not_installed', NOT_INSTALLED, { cause: error });
-    }
-    const linuxStore = namespace.LinuxStore as { SecretService?: unknown } | undefined;
-    if (process.platform === 'linux' && linuxStore?.SecretService !== 'secret-service') {
-      throw new TokenStorageError(
-        'keychain_not_installed',
-        'The keychain store needs @napi-rs/keyring 2.1.2 or later (older versions can silently store the login in the kernel keyring, which forgets it at reboot): run `npm install @napi-rs/keyring@latest`.',
-      );
-    }
-    // The worker must load the very copy we just imported. Its file is in the CommonJS module cache
-    // (it is a CommonJS package), found by identity: no `import.meta` needed, in either build.
-    const exports = namespace.default ?? namespace;
-    const { createRequire } = await import('node:module');
-    const cache = createRequire(process.execPath).cache;
-    const entry = Object.values(cache).find((module) => module?.exports === exports);
-    return new KeychainWorker(entry?.filename ?? null);
-  })();
-  shared.catch(() => {
-    shared = null;
-  });
-  return shared;
-}
-
 /** Unavailable or timed out: the two cases a fallback covers. */
 const FALLBACK_CODES = new Set(['keychain_unavailable', 'timeout']);
-
-/** keyring-rs' "the store is not there / not usable" errors (PlatformFailure, NoStorageAccess). */
-const UNAVAILABLE_MESSAGE = /^(platform failure|couldn't access platform storage)/i;
 
 const MAX_DETAIL_CHARS = 300;
 const detailOf = (message: string) =>
@@ -225,6 +81,7 @@ export class KeychainTokenStore implements TokenStore {
   readonly timeoutMs: number;
   /** The file whose lock (`<file>.lock`) serializes refreshes across processes. */
   readonly lockFile: string;
+  readonly #backend: KeychainBackend;
   readonly #fallback: TokenStore | null;
   readonly #onFallback: (reason: string) => void;
   /** Short reasons for the `onFallback` sentence, by error. */
@@ -240,6 +97,7 @@ export class KeychainTokenStore implements TokenStore {
       throw new TypeError('account must be a non-empty string.');
     if (!Number.isFinite(this.timeoutMs) || this.timeoutMs <= 0)
       throw new TypeError('timeoutMs must be a positive number.');
+    this.#backend = options.backend ?? napiKeyringBackend;
     const { fallback } = options;
     this.#fallback =
       fallback === undefined || fallback === false
@@ -260,7 +118,7 @@ export class KeychainTokenStore implements TokenStore {
   async load(): Promise<OAuthTokens | null> {
     let secret: string | null;
     try {
-      secret = (await this.#call('get')) as string | null;
+      secret = await this.#call('get', (backend, entry) => backend.get(entry));
     } catch (error) {
       const fallback = this.#fallbackFor(error);
       if (!fallback) throw error;
@@ -283,7 +141,7 @@ export class KeychainTokenStore implements TokenStore {
   async save(tokens: OAuthTokens): Promise<void> {
     const secret = JSON.stringify(toStoredCredentials(tokens));
     try {
-      await this.#call('set', secret);
+      await this.#call('set', (backend, entry) => backend.set(entry, secret));
     } catch (error) {
       const fallback = this.#fallbackFor(error);
       if (!fallback) throw error;
@@ -294,7 +152,7 @@ export class KeychainTokenStore implements TokenStore {
 
   async clear(): Promise<void> {
     try {
-      await this.#call('delete');
+      await this.#call('delete', (backend, entry) => backend.delete(entry));
     } catch (error) {
       const fallback = this.#fallbackFor(error);
       if (!fallback) throw error;
@@ -354,28 +212,33 @@ export class KeychainTokenStore implements TokenStore {
     }
   }
 
-  async #call(op: Op, secret?: string): Promise<string | boolean | null> {
-    const worker = await keychainWorker();
-    const reply = await worker.call(
-      secret === undefined
-        ? { op, service: this.service, account: this.account }
-        : { op, service: this.service, account: this.account, secret },
-      this.timeoutMs,
-    );
-    if (reply.kind === 'ok') return reply.value;
-    if (reply.kind === 'timeout') {
+  async #call<T>(
+    op: Op,
+    run: (backend: KeychainBackend, entry: KeychainEntry) => Promise<KeychainResult<T>>,
+  ): Promise<T> {
+    const backend = this.#backend;
+    const entry = { service: this.service, account: this.account };
+    let result: KeychainResult<T>;
+    try {
+      result = await withinDeadline(backend, this.timeoutMs, () => run(backend, entry));
+    } catch (error) {
+      if (error instanceof TokenStorageError) throw error;
+      result = { ok: false, kind: 'failed', detail: error instanceof Error ? error.message : String(error) };
+    }
+    if (result.ok) return result.value;
+    if (result.kind === 'timeout') {
       const why =
-        reply.stuckMs === undefined
+        result.stuckMs === undefined
           ? `the OS keychain did not answer within ${this.timeoutMs} ms`
-          : `an earlier OS keychain call has not returned for ${Math.round(reply.stuckMs / 1000)} s`;
+          : `an earlier OS keychain call has not returned for ${Math.round(result.stuckMs / 1000)} s`;
       throw this.#error(
         'timeout',
         `${capitalize(why)} (${this.location}): a locked keychain may be waiting for its unlock prompt, or the Secret Service is not responding. Unlock the keychain and try again, use the file store (\`--store file\`), or allow the file fallback.`,
         why,
       );
     }
-    const detail = detailOf(reply.message);
-    if (reply.kind === 'crashed' || reply.stage === 'open' || UNAVAILABLE_MESSAGE.test(reply.message)) {
+    const detail = detailOf(result.detail);
+    if (result.kind === 'unavailable') {
       const hint =
         process.platform === 'linux'
           ? 'On Linux it needs a Secret Service (gnome-keyring, KWallet or KeePassXC) on the D-Bus session bus: run in a desktop session, or start one (e.g. `dbus-run-session -- sh -c "echo -n PASSWORD | gnome-keyring-daemon --unlock --components=secrets; YOUR_COMMAND"`).'
