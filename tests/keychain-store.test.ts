@@ -19,21 +19,18 @@ import { fakeTokens } from './helpers/keychain.js';
 type Mode = 'up' | 'unavailable' | 'failed' | 'hang' | 'throws';
 
 /**
- * A keychain in memory. `mode` applies to every call; `script(...)` queues modes for the next calls
- * first (a flapping keychain). A hanging call takes effect, and answers, only on `release()`, like a
- * native call stuck on an unlock prompt that is finally answered.
+ * A keychain in memory. `mode` applies to every call, and can change between calls (a flapping
+ * keychain); `unavailableFor` makes some operations unavailable whatever the mode. A hanging call
+ * takes effect, and answers, only on `release()`, like a native call stuck on an unlock prompt
+ * that is finally answered.
  */
 class MemoryKeychain implements KeychainBackend {
   readonly entries = new Map<string, string>();
   readonly calls: string[] = [];
   mode: Mode = 'up';
-  readonly #script: Mode[] = [];
+  /** Operations answered `unavailable` whatever the mode (a keychain that reads but cannot write). */
+  unavailableFor = new Set<'get' | 'set' | 'delete'>();
   readonly #held: Array<() => void> = [];
-
-  script(...modes: Mode[]): this {
-    this.#script.push(...modes);
-    return this;
-  }
 
   /** Lets every hanging call return. */
   release(): void {
@@ -54,8 +51,8 @@ class MemoryKeychain implements KeychainBackend {
     return this.#run('delete', () => this.entries.delete(key(entry)));
   }
 
-  async #run<T>(op: string, effect: () => T): Promise<KeychainResult<T>> {
-    const mode = this.#script.shift() ?? this.mode;
+  async #run<T>(op: 'get' | 'set' | 'delete', effect: () => T): Promise<KeychainResult<T>> {
+    const mode = this.unavailableFor.has(op) ? 'unavailable' : this.mode;
     this.calls.push(`${op}:${mode}`);
     switch (mode) {
       case 'up':
@@ -291,8 +288,8 @@ describe('which copy is newer', () => {
     try {
       const seeded = tokensOf(emu.issueTokens(), { expiresAt: nowSeconds() + 200 });
       await save('keychain', seeded);
-      // Up to read the expiring login, down when the refreshed one is saved: it goes to the file.
-      keychain.script('up', 'up', 'unavailable');
+      // Reads work, writes do not: the refreshed login goes to the file.
+      keychain.unavailableFor = new Set(['set']);
       const first = new AnthropicOAuth({
         baseURL: emu.url,
         oauthConfig: emu.oauthConfig,
@@ -306,6 +303,7 @@ describe('which copy is newer', () => {
       expect(inKeychain()).toEqual(toStoredCredentials(seeded));
 
       // Back up: a new client reads the keychain's spent login and the file's newer one, and uses the newer.
+      keychain.unavailableFor = new Set();
       const second = new AnthropicOAuth({
         baseURL: emu.url,
         oauthConfig: emu.oauthConfig,
