@@ -33,7 +33,11 @@ export type TokenStorageErrorCode =
   | 'lock_timeout'
   | 'keychain_unavailable'
   | 'keychain_not_installed'
-  | 'timeout';
+  | 'timeout'
+  /** Renewed tokens could not go to their store; they were kept elsewhere, which the message names. */
+  | 'saved_elsewhere'
+  /** The cross-process lock cannot be created (read-only or full directory, something in its place). */
+  | 'lock_unavailable';
 
 /** The RFC 6749 §5.2 fields of an error response, and nothing else. */
 export interface OAuthErrorBody {

@@ -5,10 +5,11 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TokenStorage } from '../src/index.js';
+import { withFileLock } from '../src/store/lock.js';
 import { type Emulator, startEmulator } from '../src/testing/index.js';
 import { makeTempDir, tokensOf } from './helpers/fixtures.js';
 
@@ -147,5 +148,71 @@ describe('a process that exits in the middle of a refresh', () => {
     const after = await storage.load();
     expect(after?.refreshToken).not.toBe(before.refreshToken);
     await expectLoginIntact();
+  }, 30_000);
+});
+
+describe('the lock, held by another process', () => {
+  const lockDir = () => `${tokenFile}.lock`;
+  const holdLock = async () => {
+    const holder = start(['hold-lock', emu.url, tokenFile]);
+    await waitFor(holder, 'locked');
+    return holder;
+  };
+
+  it('a live holder: lock_timeout names the process and never advises deleting the lock', async () => {
+    const holder = await holdLock();
+    try {
+      let ran = false;
+      const error = await withFileLock(
+        tokenFile,
+        async () => {
+          ran = true;
+        },
+        undefined,
+        { waitMs: 1_500 },
+      ).catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: 'TokenStorageError', code: 'lock_timeout' });
+      const { message } = error as Error;
+      expect(message).toContain(`Process ${holder.pid} holds the lock on ${tokenFile}`);
+      expect(message).toContain('is still running');
+      expect(message).not.toMatch(/delete|remove|rm /i);
+      expect(ran).toBe(false);
+    } finally {
+      holder.kill('SIGKILL');
+      await holder.output;
+    }
+  }, 30_000);
+
+  it('a holder that died (SIGKILL) is taken over at once, even when the clock was set back (mtime in the future)', async () => {
+    const holder = await holdLock();
+    holder.kill('SIGKILL');
+    await holder.output;
+    const future = new Date(Date.now() + 3600_000);
+    await utimes(lockDir(), future, future);
+    // proper-lockfile alone would wait for that mtime to be 5 s old: an hour.
+    await expect(new TokenStorage(tokenFile).lock(async () => 'ran')).resolves.toBe('ran');
+    await expect(stat(lockDir())).rejects.toMatchObject({ code: 'ENOENT' });
+  }, 30_000);
+
+  it('a live holder whose lock looks stale (the clock set forward) is not taken over', async () => {
+    const holder = await holdLock();
+    try {
+      const past = new Date(Date.now() - 3600_000);
+      await utimes(lockDir(), past, past);
+      let ran = false;
+      const error = await withFileLock(
+        tokenFile,
+        async () => {
+          ran = true;
+        },
+        undefined,
+        { waitMs: 1_500 },
+      ).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'lock_timeout', message: expect.stringContaining(`Process ${holder.pid}`) });
+      expect(ran).toBe(false);
+    } finally {
+      holder.kill('SIGKILL');
+      await holder.output;
+    }
   }, 30_000);
 });

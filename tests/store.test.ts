@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { homedir, hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -413,6 +413,8 @@ describe('TokenStorage: lock', () => {
       expect(error).toBeInstanceOf(TokenStorageError);
       expect(error).toMatchObject({ code: 'lock_timeout' });
       expect((error as Error).message).toContain(lockDir);
+      // Someone may be holding it: the message never says to delete it.
+      expect((error as Error).message).not.toMatch(/delete|remove|rm /i);
     } finally {
       clearInterval(touch);
     }
@@ -448,5 +450,40 @@ describe('TokenStorage: lock', () => {
     releaseHolder();
     await expect(holder).resolves.toBe('holder');
     await expect(fs.stat(`${path}.lock`)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+describe('TokenStorage: the lock records its holder', () => {
+  it('in the lock directory while held, and the lock is still released after a hold longer than its 1 s refreshes', async () => {
+    const path = join(dir, 'login.json');
+    const owner = await new TokenStorage(path).lock(async () => {
+      const record = JSON.parse(await fs.readFile(join(`${path}.lock`, 'owner.json'), 'utf8'));
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      return record;
+    });
+    expect(owner).toMatchObject({ pid: process.pid, host: hostname() });
+    await expect(fs.stat(`${path}.lock`)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+describe('TokenStorage: the lock cannot be created', () => {
+  it.each([
+    ['a file', (lock: string) => fs.writeFile(lock, 'not a lock')],
+    ['a symbolic link', (lock: string) => fs.symlink('/nonexistent', lock)],
+  ])('%s in its place: lock_unavailable at once, naming it as removable, and fn never runs', async (_what, plant) => {
+    const path = join(dir, 'login.json');
+    await plant(`${path}.lock`);
+    let ran = false;
+    const started = Date.now();
+    const error = await storageError(
+      new TokenStorage(path).lock(async () => {
+        ran = true;
+      }),
+    );
+    expect(error.code).toBe('lock_unavailable');
+    expect(error.message).toContain(`\`rm ${path}.lock\``);
+    expect(error.message).toContain('no process holds it');
+    expect(ran).toBe(false);
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 });

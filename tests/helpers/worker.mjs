@@ -31,7 +31,8 @@ if (mode === 'requests') {
   // Takes the refresh lock and never lets go: the test SIGKILLs this process while it holds it.
   await new TokenStorage(tokenFile).lock(async () => {
     console.log('locked');
-    await new Promise(() => {});
+    // A timer keeps the process alive (a bare pending promise would let it exit, releasing the lock).
+    await new Promise(() => setInterval(() => {}, 1_000));
   });
 } else if (mode === 'exit-mid-save') {
   // Calls process.exit() the moment the rotated tokens are handed to the store, before anything is
