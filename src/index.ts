@@ -45,7 +45,7 @@ export {
 } from './store/file.js';
 export { KeychainTokenStore, type KeychainTokenStoreOptions } from './store/keychain.js';
 export { MemoryTokenStore } from './store/memory.js';
-export type { TokenStore } from './store/types.js';
+export type { PreparedSave, TokenStore } from './store/types.js';
 export { exchangeCodeForTokens, processTokenResponse, refreshAccessToken } from './token.js';
 export { isExpired, tokensFromResponse } from './tokens.js';
 export type {

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TokenStorageError } from '../src/errors.js';
 import { defaultTokenPath, ENV_TOKEN_FILE, TokenStorage } from '../src/store/file.js';
 import { MemoryTokenStore } from '../src/store/memory.js';
+import { lineageKey, nextLineage, pendingJson } from '../src/store/pending.js';
 import { isTokenStore } from '../src/store/types.js';
 import type { OAuthTokens } from '../src/types.js';
 
@@ -485,5 +486,123 @@ describe('TokenStorage: the lock cannot be created', () => {
     expect(error.message).toContain('no process holds it');
     expect(ran).toBe(false);
     expect(Date.now() - started).toBeLessThan(5_000);
+  });
+});
+
+describe('TokenStorage: logout of a symlinked token file', () => {
+  it('clear() removes the login the link points to; the link stays, and the next save goes there again', async () => {
+    const target = join(dir, 'real.json');
+    const link = join(dir, 'link.json');
+    await new TokenStorage(target).save(TOKENS);
+    await fs.symlink(target, link);
+    const store = new TokenStorage(link);
+    await store.clear();
+    await expect(fs.stat(target)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect((await fs.lstat(link)).isSymbolicLink()).toBe(true);
+    await expect(store.load()).resolves.toBeNull();
+    await store.save(NEWER);
+    await expect(new TokenStorage(target).load()).resolves.toEqual(NEWER);
+  });
+
+  it.each([
+    ['a file that is not a token file', async (target: string) => fs.writeFile(target, 'precious\n')],
+    ['a directory', async (target: string) => fs.mkdir(target)],
+  ])('clear() leaves %s behind a link alone, with an error saying so', async (_what, make) => {
+    const target = join(dir, 'other');
+    const link = join(dir, 'link.json');
+    await make(target);
+    await fs.symlink(target, link);
+    const error = await storageError(new TokenStorage(link).clear());
+    expect(error.message).toContain(`${link} is a symbolic link to ${target}`);
+    expect(error.message).toContain(`rm ${link}`);
+    await expect(fs.stat(target)).resolves.toBeDefined();
+  });
+});
+
+describe('TokenStorage: a renewed login not yet in the file', () => {
+  /** What a process killed between writing its renewed login and renaming it leaves behind. */
+  async function deadJournal(path: string, current: OAuthTokens | null, renewed: OAuthTokens): Promise<string> {
+    const dead = spawnSync(process.execPath, ['-e', '']).pid;
+    const journal = join(dir, `.${path.split('/').pop()}.${dead}.0a1b2c3d4e5f.tmp`);
+    await writeRaw(journal, pendingJson(renewed, nextLineage(current, undefined), path));
+    return journal;
+  }
+
+  it('load() prefers it while the file holds the login it replaced; the next save removes it', async () => {
+    const path = join(dir, 'login.json');
+    await new TokenStorage(path).save(TOKENS);
+    const journal = await deadJournal(path, TOKENS, NEWER);
+    await expect(new TokenStorage(path).load()).resolves.toEqual(NEWER);
+    const newest = { ...NEWER, accessToken: 'sk-ant-oat01-NEWEST' };
+    await new TokenStorage(path).save(newest);
+    await expect(fs.stat(journal)).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(new TokenStorage(path).load()).resolves.toEqual(newest);
+  });
+
+  it('is ignored once the file holds another login (a new login), after a logout, and when others can read it', async () => {
+    const path = join(dir, 'login.json');
+    await new TokenStorage(path).save(TOKENS);
+    const journal = await deadJournal(path, TOKENS, NEWER);
+    const other = { ...TOKENS, accessToken: 'sk-ant-oat01-OTHER', refreshToken: 'sk-ant-ort01-OTHER' };
+    await fs.writeFile(path, JSON.stringify({ access_token: other.accessToken, refresh_token: other.refreshToken }), {
+      mode: 0o600,
+    });
+    expect((await new TokenStorage(path).load())?.accessToken).toBe(other.accessToken);
+    await fs.writeFile(path, JSON.stringify({ access_token: TOKENS.accessToken, refresh_token: TOKENS.refreshToken }));
+    await fs.chmod(journal, 0o644);
+    expect((await new TokenStorage(path).load())?.accessToken).toBe(TOKENS.accessToken);
+    await fs.chmod(journal, 0o600);
+    expect((await new TokenStorage(path).load())?.accessToken).toBe(NEWER.accessToken);
+    await new TokenStorage(path).clear();
+    await expect(new TokenStorage(path).load()).resolves.toBeNull();
+    expect(await fs.readdir(dir)).toEqual([]);
+  });
+
+  it('names the login in a file by a hash of its refresh token, never the token', () => {
+    const key = lineageKey(TOKENS);
+    expect(key).toMatch(/^[0-9a-f]{32}$/);
+    expect(key).not.toContain('SECRET');
+    expect(lineageKey(null)).toBe('none');
+    expect(pendingJson(NEWER, nextLineage(TOKENS, undefined), '/x')).not.toContain(TOKENS.refreshToken);
+  });
+});
+
+describe('TokenStorage: prepareSave', () => {
+  it('reserves the save beside the file without changing it; commit replaces the file, discard leaves it', async () => {
+    const path = join(dir, 'login.json');
+    await new TokenStorage(path).save(TOKENS);
+    const before = await fs.readFile(path, 'utf8');
+    const store = new TokenStorage(path);
+    const discarded = await store.prepareSave();
+    const reserved = (await fs.readdir(dir)).filter((name) => name.endsWith('.tmp'));
+    expect(reserved).toHaveLength(1);
+    expect((await fs.stat(join(dir, reserved[0] ?? ''))).size).toBeGreaterThanOrEqual(4096);
+    expect(await mode(join(dir, reserved[0] ?? ''))).toBe(0o600);
+    expect(await fs.readFile(path, 'utf8')).toBe(before);
+    await discarded.discard();
+    expect(await fs.readdir(dir)).toEqual(['login.json']);
+    const prepared = await store.prepareSave();
+    await expect(prepared.commit(NEWER)).resolves.toBe(true);
+    await expect(store.load()).resolves.toEqual(NEWER);
+    expect(await fs.readdir(dir)).toEqual(['login.json']);
+    expect(await mode(path)).toBe(0o600);
+  });
+
+  it('commit writes nothing when the file changed since it was prepared (compare and swap)', async () => {
+    const path = join(dir, 'login.json');
+    await new TokenStorage(path).save(TOKENS);
+    const prepared = await new TokenStorage(path).prepareSave();
+    const other = { ...TOKENS, accessToken: 'sk-ant-oat01-OTHER', refreshToken: 'sk-ant-ort01-OTHER' };
+    await new TokenStorage(path).save(other);
+    await expect(prepared.commit(NEWER)).resolves.toBe(false);
+    await expect(new TokenStorage(path).load()).resolves.toEqual(other);
+    await new TokenStorage(path).clear();
+    const afterLogout = await new TokenStorage(path).prepareSave();
+    await expect(afterLogout.commit(NEWER)).resolves.toBe(true); // prepared on an empty store: saves
+    const prepared2 = await new TokenStorage(path).prepareSave();
+    await new TokenStorage(path).clear();
+    await expect(prepared2.commit(TOKENS)).resolves.toBe(false); // logged out meanwhile: nothing written
+    await expect(new TokenStorage(path).load()).resolves.toBeNull();
+    expect(await fs.readdir(dir)).toEqual([]);
   });
 });

@@ -6,10 +6,15 @@
  *   directory. A crash at any point leaves the old login or the new one, never neither, and no
  *   temporary file survives a failed write; one left by a writer that was killed is removed by the
  *   next successful save.
- * - A token file that is a symlink is written through to its target (the link stays a link).
+ * - A token file that is a symlink is written through to its target (the link stays a link), and
+ *   `clear()` (logout) removes the target when it is a token file (the link stays, for the next login).
+ * - `prepareSave()` proves a save possible before a refresh token is spent, and its commit keeps the
+ *   renewed tokens in a journal or a rescue copy when the file cannot take them (`prepared.ts`,
+ *   `pending.ts`); `load()` prefers such a copy while the file holds the login it replaced.
  * - A missing file is "not logged in" (`load()` returns `null`). Empty, truncated, non-JSON or
  *   wrongly typed contents are a `corrupt_file` error naming the path, never quoting the contents.
- * - Refreshes run under a cross-process lock beside the file (`lock()`, see `lock.ts`).
+ * - Refreshes, logins and logouts write under a cross-process lock beside the file (`lock()`, see
+ *   `lock.ts`); `save()` and `clear()` do not take it themselves.
  * - A group- or world-accessible file is refused with the `chmod` to run, as the SDK does for its
  *   credentials file: another local user could have read or planted it.
  */
@@ -32,8 +37,11 @@ import type { Env } from '../config.js';
 import { errnoCode, OAuthFlowError, TokenStorageError } from '../errors.js';
 import { fromStoredCredentials, toStoredCredentials } from '../tokens.js';
 import type { OAuthTokens } from '../types.js';
+import { done, fsyncDirectory, problemOf, sweepOrphans, tempPath } from './atomic.js';
 import { withFileLock } from './lock.js';
-import type { TokenStore } from './types.js';
+import { findPending, lineageKey, nextLineage, removeRescues } from './pending.js';
+import { PreparedFileSave } from './prepared.js';
+import type { PreparedSave, TokenStore } from './types.js';
 
 export const ENV_TOKEN_FILE = 'ANTHROPIC_OAUTH_TOKEN_FILE';
 
@@ -132,7 +140,23 @@ export class TokenStorage implements TokenStore {
     }
   }
 
+  /**
+   * The stored login: the token file's, or a renewed login kept beside it or in a rescue copy while
+   * the file still holds the login it replaced (see `pending.ts`).
+   */
   async load(): Promise<OAuthTokens | null> {
+    const current = await this.#loadFile();
+    let target: string;
+    try {
+      target = this.#targetPath();
+    } catch {
+      return current;
+    }
+    return (await findPending(target, current))?.tokens ?? current;
+  }
+
+  /** The token file alone. */
+  async #loadFile(): Promise<OAuthTokens | null> {
     let handle: fs.FileHandle;
     try {
       handle = await fs.open(this.path, 'r');
@@ -204,21 +228,20 @@ export class TokenStorage implements TokenStore {
         await handle.close();
       }
       await fs.rename(tmp, target);
+      done(tmp);
       tmp = undefined;
       await fsyncDirectory(dir);
-      await sweepOrphans(dir, basename(target));
+      removeRescues(target);
+      sweepOrphans(dir, basename(target));
     } catch (error) {
-      if (tmp !== undefined) await fs.unlink(tmp).catch(() => {});
-      const code = errnoCode(error);
-      const why =
-        code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
-          ? 'permission denied or read-only file system'
-          : code === 'ENOSPC'
-            ? 'the disk is full'
-            : (code ?? 'error');
+      if (tmp !== undefined) {
+        await fs.unlink(tmp).catch(() => {});
+        done(tmp);
+      }
+      const { why, fix, code } = problemOf(errnoCode(error), dirname(target));
       throw new TokenStorageError(
-        code === 'EACCES' || code === 'EPERM' ? 'permission_denied' : 'write_failed',
-        `Could not save the login to ${target} (${why}). Free space or fix permissions on ${dirname(target)}, then try again.`,
+        code,
+        `Could not save the login to ${target} (${why}); the file was not changed. ${fix}, then try again.`,
         { path: target, cause: error },
       );
     }
@@ -247,12 +270,38 @@ export class TokenStorage implements TokenStore {
         unlinkSync(tmp);
       } catch {}
       throw error;
+    } finally {
+      done(tmp);
+    }
+    removeRescues(target);
+  }
+
+  /**
+   * Proves that a save will work before a refresh token is spent (see `TokenStore.prepareSave` and
+   * `prepared.ts`). Throws a `TokenStorageError` saying what to fix, with nothing spent or changed.
+   */
+  async prepareSave(): Promise<PreparedSave> {
+    const current = await this.#loadFile();
+    let target = this.path;
+    try {
+      target = this.#targetPath();
+      await fs.mkdir(dirname(target), { recursive: true, mode: 0o700 });
+      const pending = await findPending(target, current);
+      return PreparedFileSave.prepare(target, lineageKey(current), nextLineage(current, pending));
+    } catch (error) {
+      const { why, fix, code } = problemOf(errnoCode(error), dirname(target));
+      throw new TokenStorageError(
+        code,
+        `The login in ${target} was not renewed, because the renewed login could not be saved there (${why}): renewing uses up the refresh token it holds. Nothing was changed. ${fix}, then run this again.`,
+        { path: target, cause: error },
+      );
     }
   }
 
   /**
    * Runs `fn` under the cross-process lock for this file (`<file>.lock`, see `lock.ts`). The token
-   * source refreshes inside it; the directory is created first so the lock has somewhere to live.
+   * source refreshes inside it, and login and logout write inside it; the directory is created first
+   * so the lock has somewhere to live.
    */
   async lock<T>(fn: () => Promise<T>, whileWaiting?: () => Promise<T | undefined>): Promise<T> {
     const target = this.#targetPath();
@@ -260,68 +309,62 @@ export class TokenStorage implements TokenStore {
     return withFileLock(target, fn, whileWaiting);
   }
 
+  /**
+   * Removes the login: the token file, or, when it is a symlink, the token file it points to (the
+   * link stays, so the next login is saved there again), and any renewed copy of it. A link to
+   * something that is not a token file is left alone, with an error saying so.
+   */
   async clear(): Promise<void> {
+    let target = this.path;
     try {
-      await fs.unlink(this.path);
-    } catch (error) {
-      if (errnoCode(error) === 'ENOENT') return;
-      throw new TokenStorageError(
-        'write_failed',
-        `Could not delete the token file ${this.path} (${errnoCode(error) ?? 'error'}).`,
-        {
-          path: this.path,
-          cause: error,
-        },
+      const link = await fs.lstat(this.path).then(
+        (stat) => stat.isSymbolicLink(),
+        () => false,
       );
+      target = this.#targetPath();
+      if (link) await assertTokenFile(this.path, target);
+      await fs.unlink(target);
+    } catch (error) {
+      if (error instanceof TokenStorageError) throw error;
+      if (errnoCode(error) !== 'ENOENT') {
+        throw new TokenStorageError(
+          'write_failed',
+          `Could not delete the token file ${target} (${errnoCode(error) ?? 'error'}).`,
+          {
+            path: target,
+            cause: error,
+          },
+        );
+      }
     }
+    removeRescues(target);
+    sweepOrphans(dirname(target), basename(target));
   }
 }
 
 const serialize = (tokens: OAuthTokens) => `${JSON.stringify(toStoredCredentials(tokens), null, 2)}\n`;
 
-/** A new temporary file beside `target`, named as `tempName` matches. */
-const tempPath = (target: string) =>
-  join(
-    dirname(target),
-    `.${basename(target)}.${process.pid}.${Buffer.from(crypto.getRandomValues(new Uint8Array(6))).toString('hex')}.tmp`,
-  );
-
-/** `.<file>.<pid>.<random>.tmp`: the temporary files `save()` writes and renames. */
-const tempName = (base: string) =>
-  new RegExp(`^\\.${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(\\d+)\\.[0-9a-f]+\\.tmp$`);
-
-/**
- * Removes temporary files left by writers that died mid-write (SIGKILL, power loss): only those of
- * processes that no longer exist, so a write in progress elsewhere is never touched. Best effort.
- */
-async function sweepOrphans(dir: string, base: string): Promise<void> {
-  const pattern = tempName(base);
-  const names = await fs.readdir(dir).catch(() => [] as string[]);
-  for (const name of names) {
-    const pid = Number(pattern.exec(name)?.[1]);
-    if (!pid || pid === process.pid || isAlive(pid)) continue;
-    await fs.unlink(join(dir, name)).catch(() => {});
-  }
-}
-
-function isAlive(pid: number): boolean {
+/** Refuses to delete `target` (where the symlink `link` points) unless it is absent or a token file. */
+async function assertTokenFile(link: string, target: string): Promise<void> {
+  const refuse = (what: string) =>
+    new TokenStorageError(
+      'write_failed',
+      `The token file ${link} is a symbolic link to ${target}, which is ${what}: it was left alone. If that link is not yours, remove it (\`rm ${link}\`).`,
+      { path: link },
+    );
+  let stat: Awaited<ReturnType<typeof fs.lstat>>;
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return errnoCode(error) === 'EPERM';
-  }
-}
-
-/** Makes a rename durable (best effort: some platforms cannot open a directory). */
-async function fsyncDirectory(dir: string): Promise<void> {
-  let handle: fs.FileHandle | undefined;
-  try {
-    handle = await fs.open(dir, 'r');
-    await handle.sync();
+    stat = await fs.lstat(target);
   } catch {
-    // Not supported here (e.g. Windows); the rename itself is still atomic.
-  } finally {
-    await handle?.close().catch(() => {});
+    return;
+  }
+  if (!stat.isFile()) throw refuse('not a regular file');
+  if (stat.size > 1 << 20) throw refuse('not a token file');
+  const text = await fs.readFile(target, 'utf8');
+  if (text.trim() === '') return;
+  try {
+    fromStoredCredentials(JSON.parse(text), target);
+  } catch {
+    throw refuse('not a token file');
   }
 }

@@ -3,6 +3,13 @@ import type { OAuthTokens } from '../types.js';
 /**
  * Where a login is kept. Implementations must be safe to call concurrently within one process and
  * must never lose a saved login: `save` replaces the previous tokens atomically or not at all.
+ *
+ * Writers and the lock: when the store has `lock`, every write of a login goes through it: the
+ * token source refreshes under it (read → refresh → write), and the login and logout of this
+ * package save and clear under it. Under the lock the token source reads the store first and saves
+ * only if it still holds the login whose refresh token was spent (compare and swap), so a login or
+ * a logout is never undone by a refresh that was in flight; after a logout (the store empty where
+ * it held the login), the next refresh is `not_logged_in` and nothing is saved.
  */
 export interface TokenStore {
   /** The stored tokens, or `null` when nothing is stored. Throws `TokenStorageError` when unreadable. */
@@ -15,6 +22,7 @@ export interface TokenStore {
    * While it waits for the lock, it may call `whileWaiting` now and then and, when that returns a
    * value, stop waiting and return it without running `fn` (the token source passes a check for
    * tokens another process has just saved). Ignoring `whileWaiting` is correct, only slower.
+   * `save` and `clear` must not take this lock themselves: callers hold it around them.
    */
   lock?<T>(fn: () => Promise<T>, whileWaiting?: () => Promise<T | undefined>): Promise<T>;
   /**
@@ -23,6 +31,28 @@ export interface TokenStore {
    * revoked, so without them the login would be lost. `process.exit()` runs no asynchronous code.
    */
   saveSync?(tokens: OAuthTokens): void;
+  /**
+   * Optional: proves, before a refresh token is spent, that the tokens the refresh brings can be
+   * saved, and reserves what that takes. The token source calls it under the lock after reading the
+   * store; when it throws (a `TokenStorageError` saying what to fix), no token request is sent and a
+   * still-valid token keeps being served. Stores without it are saved with `save` after the refresh.
+   */
+  prepareSave?(): Promise<PreparedSave>;
+}
+
+/** A save proved possible by `TokenStore.prepareSave`; exactly one of its methods is called, once. */
+export interface PreparedSave {
+  /**
+   * Saves `tokens`, if the store still holds the login it held when the save was prepared (compare
+   * and swap); otherwise writes nothing and resolves `false`. Do the writing before the first
+   * `await`, so that `process.exit()` cannot come between the refresh and the save. If the write
+   * fails even so, keep the tokens where `load()` finds them and throw a `TokenStorageError` with the
+   * code `saved_elsewhere` whose message names the place; throw another `TokenStorageError` only
+   * when they could not be kept at all. The refresh token they replace is spent either way.
+   */
+  commit(tokens: OAuthTokens): Promise<boolean>;
+  /** Releases what was reserved, when no tokens came (the refresh failed). Never throws. */
+  discard(): Promise<void>;
 }
 
 export function isTokenStore(value: unknown): value is TokenStore {

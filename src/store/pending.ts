@@ -1,0 +1,203 @@
+/**
+ * Renewed logins that are not (yet) in the token file, and how every reader finds them.
+ *
+ * A refresh spends the refresh token in the token file: from the server's answer until the new
+ * tokens replace the file, they are the only live copy of the login. Two places keep them when the
+ * file does not get them:
+ * - The journal: the prepared temporary file beside the token file (`.<file>.<pid>.<random>.tmp`),
+ *   filled with the new tokens and fsynced before anything else happens, then renamed over the
+ *   file. A process killed between the two leaves it behind; so does a rename that fails.
+ * - A rescue copy, when the rename fails (the file or its directory became immutable or read-only
+ *   during the refresh): the first writable of `$XDG_STATE_HOME/anthropic-oauth/rescue` (default
+ *   `~/.local/state/anthropic-oauth/rescue`), `$XDG_RUNTIME_DIR/anthropic-oauth/rescue` and
+ *   `<tmpdir>/anthropic-oauth-<uid>/rescue`, never the token file's own directory, as
+ *   `<hash of the token file's path>.json`: 0600, in a 0700 directory of ours.
+ *
+ * Both carry a `lineage`: hashes of the refresh tokens the login replaces (`none` for "no token
+ * file"), and a generation. `load()` prefers the highest generation among those whose lineage holds
+ * the token file's current refresh token: the file then holds a spent login, and using it would
+ * replay a spent refresh token, which revokes the whole login. A newer login, a logout or any
+ * successful save leaves them stale (the file no longer holds what they replace) and removes them.
+ * Only files we own, not group- or world-accessible and not symlinks are read.
+ */
+import { createHash } from 'node:crypto';
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  promises as fs,
+  fsyncSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { errnoCode } from '../errors.js';
+import { fromStoredCredentials, toStoredCredentials } from '../tokens.js';
+import type { OAuthTokens } from '../types.js';
+import { done, fsyncDirectorySync, tempName, tempPath } from './atomic.js';
+
+const MAX_PENDING_BYTES = 64 * 1024;
+const MAX_LINEAGE = 32;
+
+export interface Lineage {
+  /** Hashes (`lineageKey`) of the logins this one replaces. */
+  replaces: string[];
+  generation: number;
+}
+
+export interface Pending {
+  tokens: OAuthTokens;
+  lineage: Lineage;
+  /** The journal or rescue file it was read from. */
+  file: string;
+}
+
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+/** Names the login in a token file by its refresh token (hashed); `none` when there is no file. */
+export function lineageKey(tokens: OAuthTokens | null): string {
+  return tokens === null ? 'none' : sha256(`refresh:${tokens.refreshToken}`).slice(0, 32);
+}
+
+/** The lineage of a login that replaces `current` (what the file holds) and `view` (what load() gave). */
+export function nextLineage(current: OAuthTokens | null, pending: Pending | undefined): Lineage {
+  const replaces = [lineageKey(current), ...(pending ? [lineageKey(pending.tokens), ...pending.lineage.replaces] : [])];
+  return {
+    replaces: [...new Set(replaces)].slice(0, MAX_LINEAGE),
+    generation: (pending?.lineage.generation ?? 0) + 1,
+  };
+}
+
+/** The token file's JSON plus the lineage (readers of the plain format ignore the extra field). */
+export function pendingJson(tokens: OAuthTokens, lineage: Lineage, target: string): string {
+  return `${JSON.stringify({ ...toStoredCredentials(tokens), lineage: { ...lineage, path: target } }, null, 2)}\n`;
+}
+
+function parsePending(text: string, target: string, file: string): Pending | undefined {
+  try {
+    const data = JSON.parse(text) as Record<string, unknown>;
+    const lineage = data?.lineage as Record<string, unknown> | undefined;
+    if (!lineage || lineage.path !== target || !Number.isInteger(lineage.generation)) return undefined;
+    if (!Array.isArray(lineage.replaces) || !lineage.replaces.every((key) => typeof key === 'string')) return undefined;
+    const tokens = fromStoredCredentials(data, file);
+    return {
+      tokens,
+      lineage: { replaces: lineage.replaces as string[], generation: lineage.generation as number },
+      file,
+    };
+  } catch {
+    // A half-written journal, the padding of a prepared save, a foreign file: not a pending login.
+    return undefined;
+  }
+}
+
+/** Reads `file` if it is a small regular file of ours that nobody else can read. */
+async function readPrivate(file: string): Promise<string | undefined> {
+  let handle: fs.FileHandle | undefined;
+  try {
+    handle = await fs.open(file, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
+    const stat = await handle.stat();
+    if (!stat.isFile() || stat.size > MAX_PENDING_BYTES) return undefined;
+    if (process.platform !== 'win32' && (stat.mode & 0o077 || stat.uid !== process.getuid?.())) return undefined;
+    return await handle.readFile('utf8');
+  } catch {
+    return undefined;
+  } finally {
+    await handle?.close().catch(() => {});
+  }
+}
+
+/** The directories a rescue copy may go to, in order of preference; never `target`'s own. */
+export function rescueDirs(target: string): string[] {
+  const env = process.env;
+  const state =
+    env.XDG_STATE_HOME && isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : join(homedir(), '.local', 'state');
+  const dirs = [join(state, 'anthropic-oauth', 'rescue')];
+  if (env.XDG_RUNTIME_DIR && isAbsolute(env.XDG_RUNTIME_DIR))
+    dirs.push(join(env.XDG_RUNTIME_DIR, 'anthropic-oauth', 'rescue'));
+  dirs.push(join(tmpdir(), `anthropic-oauth-${process.getuid?.() ?? 'user'}`, 'rescue'));
+  const own = resolve(dirname(target));
+  return [...new Set(dirs.map((dir) => resolve(dir)))].filter((dir) => dir !== own);
+}
+
+const rescueName = (target: string): string => `${sha256(`path:${target}`).slice(0, 32)}.json`;
+
+/** The newest pending login for `target` that replaces what the file holds (`current`). */
+export async function findPending(target: string, current: OAuthTokens | null): Promise<Pending | undefined> {
+  const key = lineageKey(current);
+  const files = rescueDirs(target).map((dir) => join(dir, rescueName(target)));
+  const dir = dirname(target);
+  const pattern = tempName(basename(target));
+  for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+    const pid = Number(pattern.exec(name)?.[1]);
+    // Our own journals are saves in progress in this process; the rename follows at once.
+    if (pid && pid !== process.pid) files.push(join(dir, name));
+  }
+  let best: Pending | undefined;
+  for (const file of files) {
+    const text = await readPrivate(file);
+    const pending = text === undefined ? undefined : parsePending(text, target, file);
+    if (pending === undefined || !pending.lineage.replaces.includes(key)) continue;
+    if (best === undefined || pending.lineage.generation > best.lineage.generation) best = pending;
+  }
+  return best;
+}
+
+/** Makes `dir` (and a per-user parent in a shared temporary directory) ours and 0700, or throws. */
+function ensurePrivateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const shared = dirname(dir) !== tmpdir() && dirname(dirname(dir)) === tmpdir() ? [dirname(dir), dir] : [dir];
+  for (const path of shared) {
+    const stat = lstatSync(path);
+    if (!stat.isDirectory() || (process.platform !== 'win32' && stat.uid !== process.getuid?.())) {
+      throw Object.assign(new Error(`${path} is not a directory of ours`), { code: 'EEXIST' });
+    }
+    if (stat.mode & 0o077) chmodSync(path, 0o700);
+  }
+}
+
+export type RescueResult = { file: string } | { failures: string[] };
+
+/** Writes `json` as the rescue copy for `target` (atomically), in the first directory that takes it. */
+export function writeRescue(target: string, json: string): RescueResult {
+  const failures: string[] = [];
+  for (const dir of rescueDirs(target)) {
+    const file = join(dir, rescueName(target));
+    const tmp = tempPath(file);
+    try {
+      ensurePrivateDir(dir);
+      const fd = openSync(tmp, 'wx', 0o600);
+      try {
+        writeSync(fd, json);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, file);
+      fsyncDirectorySync(dir);
+      return { file };
+    } catch (error) {
+      try {
+        unlinkSync(tmp);
+      } catch {}
+      failures.push(`${dir}: ${errnoCode(error) ?? 'error'}`);
+    } finally {
+      done(tmp);
+    }
+  }
+  return { failures };
+}
+
+/** Removes the rescue copies for `target`: the token file now holds the newest login, or none. */
+export function removeRescues(target: string): void {
+  for (const dir of rescueDirs(target)) {
+    try {
+      unlinkSync(join(dir, rescueName(target)));
+    } catch {}
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * The file store's prepared save (`TokenStorage.prepareSave`, see `PreparedSave`): proof, taken
+ * under the lock before a refresh token is spent, that the renewed login can be saved.
+ *
+ * - Preparing creates the temporary file beside the token file (0600), fills it with 4 KiB (or
+ *   twice the token file's size) of spaces and fsyncs it: the directory is writable and the disk has
+ *   room for the new file, reserved. It then opens the token file for writing without changing it,
+ *   which an immutable or append-only file or a read-only file system refuses. Any failure here is
+ *   an error before the network call: nothing is spent.
+ * - Committing is synchronous from start to end, so `process.exit()` cannot cut it in half: the new
+ *   tokens go into the reserved space and are fsynced (the journal, found by `load()` if the process
+ *   dies now); then, if the token file still holds the login it held when the save was prepared
+ *   (compare and swap), the journal is renamed over it and the directory fsynced; otherwise nothing
+ *   is written and `commit` resolves `false`.
+ * - If that write fails, the tokens go to a rescue copy (`pending.ts`) and the error,
+ *   `saved_elsewhere`, names it; `load()` prefers it from then on. It never advises to "try again":
+ *   the login in the token file is spent.
+ */
+import {
+  closeSync,
+  constants,
+  fsyncSync,
+  ftruncateSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { errnoCode, LOGIN_HINT, TokenStorageError } from '../errors.js';
+import { fromStoredCredentials } from '../tokens.js';
+import type { OAuthTokens } from '../types.js';
+import { done, fsyncDirectorySync, problemOf, sweepOrphans, tempPath } from './atomic.js';
+import { type Lineage, lineageKey, pendingJson, removeRescues, writeRescue } from './pending.js';
+import type { PreparedSave } from './types.js';
+
+const MIN_RESERVED_BYTES = 4096;
+const MAX_TOKEN_FILE_BYTES = 1 << 20;
+
+/** The lineage key of what `target` holds now, or `undefined` when that cannot be told. */
+function keyNow(target: string): string | undefined {
+  try {
+    if (statSync(target).size > MAX_TOKEN_FILE_BYTES) return undefined;
+    return lineageKey(fromStoredCredentials(JSON.parse(readFileSync(target, 'utf8')), target));
+  } catch (error) {
+    return errnoCode(error) === 'ENOENT' ? lineageKey(null) : undefined;
+  }
+}
+
+/** Fails when `target` cannot be replaced although its directory takes new files. */
+function probeReplaceable(target: string): void {
+  let fd: number;
+  try {
+    fd = openSync(target, constants.O_WRONLY);
+  } catch (error) {
+    const code = errnoCode(error);
+    // Absent: the rename creates it. EACCES: a read-only mode bit does not stop a rename.
+    if (code === 'ENOENT' || code === 'EACCES') return;
+    throw error;
+  }
+  closeSync(fd);
+}
+
+export class PreparedFileSave implements PreparedSave {
+  readonly #target: string;
+  readonly #tmp: string;
+  readonly #expected: string;
+  readonly #lineage: Lineage;
+  #fd: number | undefined;
+  #used = false;
+
+  private constructor(target: string, tmp: string, fd: number, expected: string, lineage: Lineage) {
+    this.#target = target;
+    this.#tmp = tmp;
+    this.#fd = fd;
+    this.#expected = expected;
+    this.#lineage = lineage;
+  }
+
+  /** Reserves the save of `target`, which holds the login named `expected`; throws the system error. */
+  static prepare(target: string, expected: string, lineage: Lineage): PreparedFileSave {
+    const tmp = tempPath(target);
+    let size = MIN_RESERVED_BYTES;
+    try {
+      size = Math.max(size, Math.min(2 * statSync(target).size, MAX_TOKEN_FILE_BYTES));
+    } catch {}
+    let fd: number;
+    try {
+      fd = openSync(tmp, 'wx', 0o600);
+    } catch (error) {
+      done(tmp);
+      throw error;
+    }
+    try {
+      writeSync(fd, Buffer.alloc(size, 0x20));
+      fsyncSync(fd);
+      probeReplaceable(target);
+    } catch (error) {
+      closeSync(fd);
+      try {
+        unlinkSync(tmp);
+      } catch {}
+      done(tmp);
+      throw error;
+    }
+    return new PreparedFileSave(target, tmp, fd, expected, lineage);
+  }
+
+  async commit(tokens: OAuthTokens): Promise<boolean> {
+    return this.commitSync(tokens);
+  }
+
+  /** `commit`, synchronously (it is synchronous throughout anyway). */
+  commitSync(tokens: OAuthTokens): boolean {
+    if (this.#used) throw new Error('This prepared save has been used already.');
+    this.#used = true;
+    const json = pendingJson(tokens, this.#lineage, this.#target);
+    let journaled = false;
+    try {
+      const fd = this.#fd as number;
+      const data = Buffer.from(json, 'utf8');
+      writeSync(fd, data, 0, data.length, 0);
+      ftruncateSync(fd, data.length);
+      fsyncSync(fd);
+      journaled = true;
+      this.#close();
+      const now = keyNow(this.#target);
+      if (now !== undefined && now !== this.#expected) {
+        // Someone wrote the file without the lock (a logout, a login): theirs stands.
+        this.#unlink();
+        return false;
+      }
+      renameSync(this.#tmp, this.#target);
+    } catch (error) {
+      this.#close();
+      // A journal that was written stays: after this process, `load()` finds it there too.
+      if (!journaled) this.#unlink();
+      throw this.#rescue(json, error, journaled);
+    } finally {
+      done(this.#tmp);
+    }
+    fsyncDirectorySync(dirname(this.#target));
+    removeRescues(this.#target);
+    sweepOrphans(dirname(this.#target), basename(this.#target));
+    return true;
+  }
+
+  async discard(): Promise<void> {
+    if (this.#used) return;
+    this.#used = true;
+    this.#close();
+    this.#unlink();
+    done(this.#tmp);
+  }
+
+  #close(): void {
+    if (this.#fd === undefined) return;
+    try {
+      closeSync(this.#fd);
+    } catch {}
+    this.#fd = undefined;
+  }
+
+  #unlink(): void {
+    try {
+      unlinkSync(this.#tmp);
+    } catch {}
+  }
+
+  /** Keeps the tokens somewhere `load()` finds them, and says where (or that nothing could). */
+  #rescue(json: string, cause: unknown, journaled: boolean): TokenStorageError {
+    const target = this.#target;
+    const { why, fix } = problemOf(errnoCode(cause), dirname(target));
+    const rescue = writeRescue(target, json);
+    let kept: string | undefined = 'file' in rescue ? rescue.file : undefined;
+    if (kept === undefined && journaled) {
+      try {
+        statSync(this.#tmp);
+        kept = this.#tmp;
+      } catch {}
+    }
+    if (kept !== undefined) {
+      return new TokenStorageError(
+        'saved_elsewhere',
+        `The login was renewed, but ${target} could not be written (${why}). The renewed login is kept in ${kept}, and this program and later runs use it from there: do not delete it. ${fix}; the next renewal then saves the login to ${target} again and removes that copy.`,
+        { path: target, cause },
+      );
+    }
+    const failures = 'failures' in rescue ? rescue.failures.join('; ') : '';
+    return new TokenStorageError(
+      'write_failed',
+      `The login was renewed, but it could not be saved: ${target} could not be written (${why}), and no copy could be kept elsewhere (${failures}). This program keeps using it until it exits. The refresh token in ${target} is used up, so after that the login is lost: ${fix}, then sign in again. ${LOGIN_HINT}`,
+      { path: target, cause },
+    );
+  }
+}
