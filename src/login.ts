@@ -14,6 +14,8 @@
  *   a wrong `state` or a denial ends the login. The wait is bounded by `timeoutMs` (5 minutes);
  *   the token exchange after it has its own timeout.
  * - The caller's `signal` cancels everything; the listener and the paste reader are always released.
+ * - The tokens are saved under the store's lock (`store/guard.ts`), as refreshes and logouts write:
+ *   a refresh in flight elsewhere finishes first and cannot write over the new login.
  */
 import { buildAuthorizationUrl } from './authorize.js';
 import { openBrowser as defaultOpenBrowser } from './browser.js';
@@ -22,7 +24,7 @@ import type { Env } from './config.js';
 import { OAuthFlowError } from './errors.js';
 import { startLoopbackListener } from './loopback.js';
 import { resolveStore } from './provider.js';
-import { saveFreshTokens } from './store/guard.js';
+import { saveFreshTokens, underLock } from './store/guard.js';
 import type { TokenStore } from './store/types.js';
 import { exchangeCodeForTokens } from './token.js';
 import type { Fetch, OAuthConfig, OAuthState, OAuthTokens } from './types.js';
@@ -73,8 +75,17 @@ export async function authorizeManually(options: ManualLoginOptions = {}): Promi
     config: options.oauthConfig,
     fetch: options.fetch,
   });
-  if (options.tokenStorage !== undefined) await saveFreshTokens(resolveStore(options.tokenStorage), tokens);
+  if (options.tokenStorage !== undefined) await saveLogin(options.tokenStorage, tokens);
   return tokens;
+}
+
+/**
+ * Saves the tokens of a new login under the store's lock: a refresh in flight in another process
+ * finishes first, and cannot write over this login afterwards (it compares before it saves).
+ */
+function saveLogin(tokenStorage: TokenStore | string, tokens: OAuthTokens): Promise<void> {
+  const store = resolveStore(tokenStorage);
+  return underLock(store, () => saveFreshTokens(store, tokens));
 }
 
 /** Progress of an interactive login, for a caller that shows it. Never carries a secret. */
@@ -222,7 +233,7 @@ async function exchangeAndSave(
     env: options.env,
     signal: options.signal,
   });
-  if (options.tokenStorage !== undefined) await saveFreshTokens(resolveStore(options.tokenStorage), tokens);
+  if (options.tokenStorage !== undefined) await saveLogin(options.tokenStorage, tokens);
   return tokens;
 }
 

@@ -14,17 +14,17 @@
  *   shifted so that its advisory window opens exactly when our buffer starts: it keeps serving the
  *   still-valid token (>= 210 s left) while one background refresh runs. For short-lived tokens
  *   our threshold becomes its blocking point instead, so no request uses a token past it.
- * - One refresh at a time per source: every caller joins the refresh in flight. Across processes,
- *   the refresh (read → refresh → write) runs under the store's lock when it has one (the file
- *   store does: `store/lock.ts`).
- * - Before spending a refresh token the store is read again: if another process already rotated
- *   the tokens and they are fresh, they are used with no network call.
- * - Transient failures (5xx, 429, network, timeout) are retried twice with backoff (a 429's
- *   Retry-After honoured up to 10 s), re-reading the store before each retry. If the refresh still
- *   fails while the current token has more than 5 s to live, that token keeps being served, and
- *   the refresh is tried again after 5 s.
+ * - One refresh at a time per source: every caller joins the refresh in flight, and if it fails
+ *   transiently while the token still has more than 5 s to live, every one of them gets that token.
+ * - Refreshes across processes, and what may be spent and saved, are `renewal.ts`: under the
+ *   store's lock, nothing is spent that cannot be kept, rotated tokens are saved only if the store
+ *   still holds the login that was spent (a login or a logout made meanwhile stands), and the lock
+ *   is held for at most 14 s. If a refresh fails transiently (5xx, 429, network, timeout), or the
+ *   store fails before any token request (its lock cannot be created, it cannot be read or cannot
+ *   take a save), while the current token has more than 5 s to live, that token keeps being served
+ *   and the refresh is tried again after 5 s.
  * - Rotated tokens are saved before the new access token is handed out. A failed save is reported
- *   once to the caller, while the new tokens stay in memory (the old refresh token is spent).
+ *   once (saying where they were kept, if anywhere) and the new tokens stay in use.
  * - A 401 marks the access token as rejected. A forced refresh (the SDK's reaction to a 401) spends
  *   the refresh token only if the current token is the rejected one; otherwise a newer token already
  *   exists and is returned. So any number of simultaneous 401s cause one refresh.
@@ -36,10 +36,9 @@ import { type Env, resolveConfig } from './config.js';
 import { EXPIRY_BUFFER_SECONDS } from './constants.js';
 import { loadTokensFromEnv } from './env.js';
 import { LOGIN_HINT, OAuthFlowError } from './errors.js';
+import { createRenewal, isOutage, type Refresh, type SourceState, storeName } from './renewal.js';
 import { profileFromEnv, TokenStorage, tokenPathForProfile } from './store/file.js';
-import { saveFreshTokens } from './store/guard.js';
 import { isTokenStore, type TokenStore } from './store/types.js';
-import { refreshAccessToken } from './token.js';
 import { lifetimeOf, nowSeconds } from './tokens.js';
 import type { Fetch, OAuthConfig, OAuthTokens } from './types.js';
 
@@ -48,15 +47,10 @@ const SDK_ADVISORY_SECONDS = 120;
 /** …and blocks on a refresh when fewer than this many remain. */
 const SDK_MANDATORY_SECONDS = 30;
 const MAX_REJECTED = 32;
-/** Transient token-endpoint failures are retried this many times, with backoff (ms). */
-const RETRY_DELAYS_MS = [250, 1_000];
-/** A 429's Retry-After is honoured up to this many seconds inside one refresh. */
-const MAX_RETRY_AFTER_SECONDS = 10;
 /** After a transient failure, a still-valid token is served without retrying for this long. */
 const FAILURE_BACKOFF_SECONDS = 5;
 /** "Still valid" leaves at least this much of the token's life. */
 const STILL_VALID_MARGIN_SECONDS = 5;
-
 export interface TokenSourceOptions {
   oauthTokens?: OAuthTokens | undefined;
   /** A store, a file path, or `null` for none. */
@@ -108,15 +102,6 @@ function notLoggedIn(where: string): OAuthFlowError {
   return new OAuthFlowError('not_logged_in', `Not logged in: no OAuth tokens ${where}. ${LOGIN_HINT}`);
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Failures worth retrying: the server or the network, not our request. */
-export function isTransient(error: unknown): boolean {
-  if (!(error instanceof OAuthFlowError)) return false;
-  if (error.code === 'network_error' || error.code === 'timeout' || error.code === 'rate_limited') return true;
-  return error.code === 'token_endpoint_error' && error.status !== undefined && error.status >= 500;
-}
-
 export function createTokenSource(options: TokenSourceOptions = {}): TokenSource {
   const env = options.env ?? process.env;
   const config = resolveConfig(options.oauthConfig, env);
@@ -126,116 +111,76 @@ export function createTokenSource(options: TokenSourceOptions = {}): TokenSource
   const explicitStore =
     options.tokenStorage === undefined || options.tokenStorage === null ? null : resolveStore(options.tokenStorage);
 
-  let store: TokenStore | null = explicitStore;
-  let current: OAuthTokens | null = options.oauthTokens ? { ...options.oauthTokens } : null;
-  let inflight: Promise<OAuthTokens> | null = null;
+  const state: SourceState = {
+    store: explicitStore,
+    current: options.oauthTokens ? { ...options.oauthTokens } : null,
+    storeHeld: false,
+    spent: new Set(),
+  };
+  let inflight: Refresh | null = null;
   const rejected = new Set<string>();
 
   const expiring = (tokens: OAuthTokens): boolean =>
     tokens.expiresAt !== null && now() + refreshBuffer(lifetimeOf(tokens)) >= tokens.expiresAt;
+  const renewal = createRenewal(state, {
+    config,
+    fetch: options.fetch,
+    env,
+    expiring,
+    // Tokens found in the store that can be used as they are: not expiring, not rejected by the API.
+    usable: (tokens) => !expiring(tokens) && !rejected.has(tokens.accessToken),
+  });
 
   async function load(): Promise<OAuthTokens> {
-    if (current) return current;
+    if (state.current) return state.current;
     if (explicitStore) {
-      current = await explicitStore.load();
-      if (!current)
-        throw notLoggedIn(`in ${explicitStore instanceof TokenStorage ? explicitStore.path : 'the token store'}`);
-      return current;
+      const stored = await explicitStore.load();
+      if (!stored) throw notLoggedIn(`in ${storeName(explicitStore)}`);
+      state.storeHeld = true;
+      state.current = stored;
+      return stored;
     }
     if (options.tokenStorage === undefined || options.tokenStorage === null) {
       const fromEnv = loadTokensFromEnv(env);
       if (fromEnv) {
-        current = fromEnv;
-        return current;
+        state.current = fromEnv;
+        return fromEnv;
       }
     }
     if (options.tokenStorage === null) throw notLoggedIn('were given and none are in the environment');
     const file = new TokenStorage(tokenPathForProfile(options.profile ?? profileFromEnv(env), env));
-    current = await file.load();
-    if (!current) throw notLoggedIn(`in the environment or in ${file.path}`);
-    store = file;
-    return current;
-  }
-
-  /** The stored tokens if another process has rotated past `stale`. */
-  async function newerInStore(stale: OAuthTokens): Promise<OAuthTokens | null> {
-    if (!store) return null;
-    const stored = await store.load().catch(() => null);
-    if (!stored || stored.accessToken === stale.accessToken) return null;
+    const stored = await file.load();
+    if (!stored) throw notLoggedIn(`in the environment or in ${file.path}`);
+    state.store = file;
+    state.storeHeld = true;
+    state.current = stored;
     return stored;
   }
 
-  /** Tokens found in the store that can be used as they are: not expiring, not rejected by the API. */
-  const usable = (tokens: OAuthTokens): boolean => !expiring(tokens) && !rejected.has(tokens.accessToken);
-
-  /** The stored tokens if another process has rotated past `stale` and they are usable. */
-  async function usableInStore(stale: OAuthTokens): Promise<OAuthTokens | undefined> {
-    const stored = await newerInStore(stale);
-    return stored && usable(stored) ? stored : undefined;
-  }
-
-  /** The refresh proper; runs under the store's cross-process lock when it has one. */
-  async function doRefresh(stale: OAuthTokens): Promise<OAuthTokens> {
-    for (let attempt = 0; ; attempt++) {
-      // Read the store again first (also before every retry): another process may have rotated
-      // the tokens, or a response we lost may have been saved by someone else.
-      const stored = await newerInStore(stale);
-      if (stored && usable(stored)) return stored;
-      // The store's refresh token is the newest one we know of; ours may already be spent.
-      const refreshToken = stored?.refreshToken || stale.refreshToken;
-      if (!refreshToken) {
-        throw new OAuthFlowError(
-          'reauth_required',
-          `The access token has expired and there is no refresh token. ${LOGIN_HINT}`,
-        );
-      }
-      let fresh: OAuthTokens;
-      try {
-        fresh = await refreshAccessToken({ refreshToken, config, fetch: options.fetch, env });
-      } catch (error) {
-        if (error instanceof OAuthFlowError && error.code === 'invalid_grant') {
-          const winner = await newerInStore(stale);
-          if (winner && winner.refreshToken !== refreshToken && !expiring(winner)) return winner;
-          throw new OAuthFlowError(
-            'reauth_required',
-            `The login has expired or was revoked (the refresh token was rejected). ${LOGIN_HINT}`,
-            { status: error.status, body: error.body, cause: error },
-          );
-        }
-        const delay = RETRY_DELAYS_MS[attempt];
-        if (!isTransient(error) || delay === undefined) throw error;
-        const retryAfter = error instanceof OAuthFlowError ? error.retryAfter : undefined;
-        await sleep(retryAfter === undefined ? delay : Math.min(retryAfter, MAX_RETRY_AFTER_SECONDS) * 1000);
-        continue;
-      }
-      current = fresh;
-      if (store) await saveFreshTokens(store, fresh);
-      return fresh;
-    }
-  }
-
-  function refresh(stale: OAuthTokens): Promise<OAuthTokens> {
-    if (!inflight) {
-      // While another process holds the lock, the tokens it saves end the wait.
-      const locked = store?.lock
-        ? store.lock(
-            () => doRefresh(stale),
-            () => usableInStore(stale),
-          )
-        : doRefresh(stale);
-      inflight = locked.then(
-        (tokens) => {
-          current = tokens;
-          inflight = null;
-          return tokens;
-        },
-        (error: unknown) => {
-          inflight = null;
-          throw error;
-        },
-      );
-    }
-    return inflight;
+  function refresh(stale: OAuthTokens): Refresh {
+    if (inflight) return inflight;
+    const run: Refresh = { stale, sent: false, promise: Promise.resolve(stale) };
+    const { store } = state;
+    // While another process holds the lock, the tokens it saves end the wait.
+    const locked = store?.lock
+      ? store.lock(
+          () => renewal.renew(run),
+          () => renewal.usableInStore(stale),
+        )
+      : renewal.renew(run);
+    run.promise = locked.then(
+      (tokens) => {
+        state.current = tokens;
+        inflight = null;
+        return tokens;
+      },
+      (error: unknown) => {
+        inflight = null;
+        throw error;
+      },
+    );
+    inflight = run;
+    return run;
   }
 
   let lastTransientFailure = Number.NEGATIVE_INFINITY;
@@ -245,24 +190,28 @@ export function createTokenSource(options: TokenSourceOptions = {}): TokenSource
     tokens.expiresAt === null || now() + STILL_VALID_MARGIN_SECONDS < tokens.expiresAt;
 
   async function getTokens(): Promise<OAuthTokens> {
-    if (inflight) return inflight;
-    const tokens = await load();
-    if (!expiring(tokens)) return tokens;
-    // An outage of the token endpoint must not stop requests while the token still works.
-    if (now() - lastTransientFailure < FAILURE_BACKOFF_SECONDS && stillValid(tokens)) return tokens;
+    const joined = inflight;
+    const tokens = joined ? joined.stale : await load();
+    if (!joined) {
+      if (!expiring(tokens)) return tokens;
+      // An outage of the token endpoint must not stop requests while the token still works.
+      if (now() - lastTransientFailure < FAILURE_BACKOFF_SECONDS && stillValid(tokens)) return tokens;
+    }
+    // Whoever started the refresh and whoever joined it get the same answer.
+    const run = joined ?? refresh(tokens);
     try {
-      return await refresh(tokens);
+      return await run.promise;
     } catch (error) {
-      if (!isTransient(error) || !stillValid(tokens)) throw error;
+      if (!isOutage(error, run) || !stillValid(tokens) || rejected.has(tokens.accessToken)) throw error;
       lastTransientFailure = now();
       return tokens;
     }
   }
 
   async function refreshAfterRejection(rejectedToken: string): Promise<OAuthTokens> {
-    if (inflight) return inflight;
+    if (inflight) return inflight.promise;
     const tokens = await load();
-    return tokens.accessToken === rejectedToken ? refresh(tokens) : getTokens();
+    return tokens.accessToken === rejectedToken ? refresh(tokens).promise : getTokens();
   }
 
   function markRejected(accessToken: string): void {
@@ -295,13 +244,14 @@ export function createTokenSource(options: TokenSourceOptions = {}): TokenSource
     getTokens,
     markRejected,
     replacementFor(accessToken) {
+      const { current } = state;
       if (!rejected.has(accessToken) || !current || current.accessToken === accessToken) return undefined;
       return current.accessToken;
     },
     refreshAfterRejection,
     config,
     get store() {
-      return store;
+      return state.store;
     },
   };
 }

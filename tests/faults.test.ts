@@ -256,3 +256,21 @@ describe('hostile environment variables', () => {
     expectNoSecret(error);
   });
 });
+
+describe('the refresh lock cannot be created (issue 10)', () => {
+  it('a file where the lock goes: a still-valid token keeps working with no token request; an expired one fails saying what to remove', async () => {
+    const issued = emu.issueTokens();
+    secrets = [issued.accessToken, issued.refreshToken];
+    await new TokenStorage(path).save(tokensOf(issued, { expiresAt: nowSeconds() + 100 }));
+    await writeFile(`${path}.lock`, '');
+    await client().messages.create(hello);
+    expect(emu.stats()).toMatchObject({ refresh: 0, messages: 1 });
+    await new TokenStorage(path).save(tokensOf(issued, { expiresAt: nowSeconds() - 1 }));
+    const error = await failure(client().messages.create(hello));
+    expect(error).toMatchObject({ name: 'TokenStorageError', code: 'lock_unavailable' });
+    expect(error.message).toContain(`rm ${path}.lock`);
+    expect(emu.stats().refresh).toBe(0);
+    expect(emu.isRefreshTokenLive(issued.refreshToken)).toBe(true);
+    expectNoSecret(error);
+  });
+});

@@ -8,10 +8,13 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { TokenStorage } from '../src/index.js';
+import { type OAuthTokens, TokenStorage } from '../src/index.js';
+import { createTokenSource } from '../src/provider.js';
 import { withFileLock } from '../src/store/lock.js';
 import { type Emulator, startEmulator } from '../src/testing/index.js';
+import { cliEnv, spawnCli } from './helpers/cli-run.js';
 import { makeTempDir, tokensOf } from './helpers/fixtures.js';
+import { gatedFetch } from './helpers/hostile.js';
 
 const WORKER = join(import.meta.dirname, 'helpers', 'worker.mjs');
 const TTL_SECONDS = 2;
@@ -214,5 +217,89 @@ describe('the lock, held by another process', () => {
       holder.kill('SIGKILL');
       await holder.output;
     }
+  }, 30_000);
+
+  it('a process killed while its token request is out: the next one takes the lock at once and refreshes; nothing is left behind', async () => {
+    emu.faults.tokenHang(1);
+    const first = start(['refresh', emu.url, tokenFile]);
+    while (!emu.requests.some((r) => r.path === '/v1/oauth/token')) await new Promise((r) => setTimeout(r, 10));
+    expect((await readdir(temp.dir)).filter((name) => name.endsWith('.tmp'))).toHaveLength(1); // its reserved save
+    first.kill('SIGKILL');
+    await first.output;
+    const second = start(['refresh', emu.url, tokenFile]);
+    expect(await second.output).toContain('"ok":true');
+    expect(emu.stats()).toMatchObject({ refresh: 1, invalidGrant: 0 });
+    await expectLoginIntact();
+    await expect(stat(lockDir())).rejects.toMatchObject({ code: 'ENOENT' });
+  }, 30_000);
+});
+
+describe('login and logout while another process refreshes (the CLI)', () => {
+  /** The login in the token file must be refreshed; this process starts it and holds its token request. */
+  async function refreshInFlight(options: Parameters<typeof createTokenSource>[0] = {}) {
+    const stored = await new TokenStorage(tokenFile).load();
+    await new TokenStorage(tokenFile).save({
+      ...(stored as OAuthTokens),
+      expiresAt: Math.floor(Date.now() / 1000) - 1,
+    });
+    const gate = gatedFetch();
+    const source = createTokenSource({
+      oauthConfig: emu.oauthConfig,
+      env: {},
+      tokenStorage: tokenFile,
+      fetch: gate.fetch,
+      ...options,
+    });
+    const refreshing = source.getTokens();
+    await gate.arrived;
+    return { gate, source, refreshing };
+  }
+  const env = () => cliEnv(temp.dir, emu);
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('a login waits for the refresh in flight, and is not overwritten by it', async () => {
+    const { gate, refreshing } = await refreshInFlight();
+    const before = await readFile(tokenFile, 'utf8');
+    const cli = spawnCli(['login', '--no-browser', '--storage', tokenFile], env());
+    cli.write(`${await emu.approve(await cli.authorizeUrl())}\n`);
+    while (emu.stats().authorizationCode === 0) await pause(10);
+    await pause(500);
+    expect(cli.child.exitCode).toBeNull(); // waiting for the lock
+    expect(await readFile(tokenFile, 'utf8')).toBe(before);
+    gate.release();
+    const fresh = await refreshing;
+    expect((await cli.done).code).toBe(0);
+    const saved = await new TokenStorage(tokenFile).load();
+    expect(saved?.refreshToken).not.toBe(fresh.refreshToken);
+    expect(emu.isRefreshTokenLive(saved?.refreshToken ?? '')).toBe(true);
+    await expectLoginIntact();
+  }, 30_000);
+
+  it('a logout waits for the refresh in flight; the refresh does not bring the login back, and the next one is not_logged_in', async () => {
+    let shift = 0;
+    const { gate, source, refreshing } = await refreshInFlight({ now: () => Date.now() / 1000 + shift });
+    const cli = spawnCli(['logout', '--storage', tokenFile], env());
+    cli.child.stdin.end();
+    await pause(500);
+    expect(cli.child.exitCode).toBeNull(); // waiting for the lock
+    gate.release();
+    await refreshing;
+    expect(await cli.done).toMatchObject({ code: 0, stderr: `Logged out: removed ${tokenFile}\n` });
+    await expect(stat(tokenFile)).rejects.toMatchObject({ code: 'ENOENT' });
+    shift = 8 * 3600;
+    await expect(source.getTokens()).rejects.toMatchObject({ code: 'not_logged_in' });
+    await expect(stat(tokenFile)).rejects.toMatchObject({ code: 'ENOENT' });
+  }, 30_000);
+
+  it('two logins at once: both succeed, one after the other; the file holds one whole login', async () => {
+    await new TokenStorage(tokenFile).clear();
+    const clis = [0, 1].map(() => spawnCli(['login', '--no-browser', '--storage', tokenFile], env()));
+    const callbacks = await Promise.all(clis.map(async (cli) => emu.approve(await cli.authorizeUrl())));
+    for (const [i, cli] of clis.entries()) cli.write(`${callbacks[i]}\n`);
+    const results = await Promise.all(clis.map((cli) => cli.done));
+    expect(results.map((r) => r.code)).toEqual([0, 0]);
+    expect(emu.stats().authorizationCode).toBe(2);
+    await expectLoginIntact();
+    await expect(stat(`${tokenFile}.lock`)).rejects.toMatchObject({ code: 'ENOENT' });
   }, 30_000);
 });

@@ -1,10 +1,12 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryTokenStore, type OAuthTokens, TokenStorage, TokenStorageError } from '../src/index.js';
 import { createTokenSource, refreshBuffer } from '../src/provider.js';
+import { underLock } from '../src/store/guard.js';
 import { type Emulator, startEmulator } from '../src/testing/index.js';
-import { makeTempDir, nowSeconds, tokenRequests, tokensOf } from './helpers/fixtures.js';
+import { exists, makeTempDir, nowSeconds, tokenRequests, tokensOf } from './helpers/fixtures.js';
+import { gatedFetch } from './helpers/hostile.js';
 
 let emu: Emulator;
 let temp: Awaited<ReturnType<typeof makeTempDir>>;
@@ -170,5 +172,173 @@ describe('failures keep the login', () => {
     const tokens: OAuthTokens = { ...tokensOf(emu.issueTokens()), refreshToken: '', expiresAt: nowSeconds() - 1 };
     await expect(source({ oauthTokens: tokens }).getTokens()).rejects.toMatchObject({ code: 'reauth_required' });
     expect(tokenRequests(emu)).toHaveLength(0);
+  });
+});
+
+describe('a refresh in flight and other writers (compare and swap)', () => {
+  /** A stored login whose token must be refreshed, and a source on it whose token requests wait for `release()`. */
+  async function refreshInFlight(options: Parameters<typeof source>[0] = {}) {
+    const path = join(temp.dir, 'login.json');
+    const issued = emu.issueTokens();
+    await new TokenStorage(path).save(tokensOf(issued, { expiresAt: nowSeconds() - 1 }));
+    const gate = gatedFetch();
+    const s = source({ tokenStorage: path, fetch: gate.fetch, ...options });
+    const refreshing = s.getTokens();
+    await gate.arrived;
+    return { path, issued, gate, s, refreshing };
+  }
+
+  it('a login saved meanwhile by a writer that ignores the lock stands, and is used', async () => {
+    const { path, gate, refreshing } = await refreshInFlight();
+    const login = tokensOf(emu.issueTokens());
+    await new TokenStorage(path).save(login);
+    gate.release();
+    expect((await refreshing).accessToken).toBe(login.accessToken);
+    expect((await new TokenStorage(path).load())?.accessToken).toBe(login.accessToken);
+    expect(emu.stats().refresh).toBe(1);
+  });
+
+  it('a logout meanwhile by a writer that ignores the lock is not undone: not_logged_in, nothing written back', async () => {
+    const { path, gate, s, refreshing } = await refreshInFlight();
+    await new TokenStorage(path).clear();
+    gate.release();
+    await expect(refreshing).rejects.toMatchObject({ code: 'not_logged_in' });
+    expect(await exists(path)).toBe(false);
+    await expect(s.getTokens()).rejects.toMatchObject({ code: 'not_logged_in' });
+    expect(await readdir(temp.dir)).toEqual([]);
+  });
+
+  it('a logout under the lock waits for the refresh; the next refresh is not_logged_in and writes nothing', async () => {
+    let shift = 0;
+    const { path, gate, s, refreshing } = await refreshInFlight({ now: () => nowSeconds() + shift });
+    const store = new TokenStorage(path);
+    let cleared = false;
+    const logout = underLock(store, async () => {
+      await store.clear();
+      cleared = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(cleared).toBe(false);
+    gate.release();
+    const fresh = await refreshing;
+    await logout;
+    expect(await exists(path)).toBe(false);
+    // The access token it holds still works until the refresh is due; that refresh finds no login.
+    expect((await s.getTokens()).accessToken).toBe(fresh.accessToken);
+    shift = 8 * 3600;
+    await expect(s.getTokens()).rejects.toMatchObject({ code: 'not_logged_in' });
+    await expect(s.getTokens()).rejects.toMatchObject({ code: 'not_logged_in' });
+    expect(await exists(path)).toBe(false);
+    expect(emu.stats().refresh).toBe(1);
+  });
+
+  it('explicit oauthTokens with a store that was empty from the start: the rotated tokens are saved there (not a logout)', async () => {
+    const path = join(temp.dir, 'login.json');
+    let shift = 0;
+    const s = source({
+      tokenStorage: path,
+      oauthTokens: tokensOf(emu.issueTokens(), { expiresAt: nowSeconds() - 1 }),
+      now: () => nowSeconds() + shift,
+    });
+    const fresh = await s.getTokens();
+    expect((await new TokenStorage(path).load())?.accessToken).toBe(fresh.accessToken);
+    shift = 8 * 3600;
+    const next = await s.getTokens();
+    expect((await new TokenStorage(path).load())?.accessToken).toBe(next.accessToken);
+    expect(emu.stats()).toMatchObject({ refresh: 2, invalidGrant: 0 });
+  });
+
+  it('a store without prepareSave is compared too: cleared during the refresh, nothing is written back', async () => {
+    const store = new MemoryTokenStore(tokensOf(emu.issueTokens(), { expiresAt: nowSeconds() - 1 }));
+    const gate = gatedFetch();
+    const refreshing = source({ tokenStorage: store, fetch: gate.fetch }).getTokens();
+    await gate.arrived;
+    await store.clear();
+    gate.release();
+    await expect(refreshing).rejects.toMatchObject({ code: 'not_logged_in' });
+    await expect(store.load()).resolves.toBeNull();
+  });
+});
+
+describe('callers that join a refresh', () => {
+  it('all get the still-valid token when the refresh fails transiently, not only the one that started it', async () => {
+    const issued = emu.issueTokens();
+    const s = source({ oauthTokens: tokensOf(issued, { expiresAt: nowSeconds() + 100 }) });
+    emu.faults.tokenServerError(3);
+    const first = s.getTokens();
+    // The others come while the refresh is under way, and join it.
+    while (tokenRequests(emu).length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    const results = await Promise.allSettled([first, s.getTokens(), s.getTokens()]);
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value.accessToken : r.reason))).toEqual([
+      issued.accessToken,
+      issued.accessToken,
+      issued.accessToken,
+    ]);
+    expect(tokenRequests(emu)).toHaveLength(3);
+  });
+});
+
+describe('the lock holder finishes within the waiters’ patience', () => {
+  async function twoSources() {
+    const path = join(temp.dir, 'login.json');
+    await new TokenStorage(path).save(tokensOf(emu.issueTokens(), { expiresAt: nowSeconds() - 1 }));
+    const holder = source({ tokenStorage: path }).getTokens();
+    while (tokenRequests(emu).length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    const waiter = source({ tokenStorage: path }).getTokens();
+    return { path, holder, waiter };
+  }
+
+  it('a hanging token endpoint ends the holder’s refresh at its 8 s deadline; the waiter then gets the lock and refreshes', async () => {
+    emu.faults.tokenHang(1);
+    const { path, holder, waiter } = await twoSources();
+    await expect(holder).rejects.toMatchObject({ code: 'timeout' });
+    const fresh = await waiter;
+    expect((await new TokenStorage(path).load())?.accessToken).toBe(fresh.accessToken);
+    expect(emu.stats()).toMatchObject({ refresh: 1, invalidGrant: 0 });
+  }, 30_000);
+
+  it('a Retry-After longer than the time left is not waited for: holder and waiter fail as rate_limited, not lock_timeout', async () => {
+    emu.faults.tokenRateLimited(10, 3);
+    const { holder, waiter } = await twoSources();
+    await expect(holder).rejects.toMatchObject({ code: 'rate_limited', retryAfter: 10 });
+    await expect(waiter).rejects.toMatchObject({ code: 'rate_limited', retryAfter: 10 });
+  }, 30_000);
+});
+
+describe('a store that fails in the middle of a refresh', () => {
+  /** A store with a lock of its own whose `load` fails on the calls listed. */
+  class FlakyStore extends MemoryTokenStore {
+    loads = 0;
+    constructor(
+      tokens: OAuthTokens,
+      readonly failing: number[],
+    ) {
+      super(tokens);
+    }
+    override async load(): Promise<OAuthTokens | null> {
+      this.loads++;
+      if (this.failing.includes(this.loads)) throw new TokenStorageError('read_failed', 'The disk stopped answering.');
+      return super.load();
+    }
+    async lock<T>(fn: () => Promise<T>): Promise<T> {
+      return fn();
+    }
+  }
+
+  it('a load that fails under the lock ends the refresh before any token request: a still-valid token is served', async () => {
+    const issued = emu.issueTokens();
+    const valid = new FlakyStore(tokensOf(issued, { expiresAt: nowSeconds() + 100 }), [2]);
+    expect((await source({ tokenStorage: valid }).getTokens()).accessToken).toBe(issued.accessToken);
+    const expired = new FlakyStore(tokensOf(issued, { expiresAt: nowSeconds() - 1 }), [2]);
+    await expect(source({ tokenStorage: expired }).getTokens()).rejects.toMatchObject({ code: 'read_failed' });
+    expect(tokenRequests(emu)).toHaveLength(0);
+    expect(emu.isRefreshTokenLive(issued.refreshToken)).toBe(true);
+  });
+
+  it('a load that fails on the compare after the refresh: the save goes ahead (the lock keeps other writers out)', async () => {
+    const store = new FlakyStore(tokensOf(emu.issueTokens(), { expiresAt: nowSeconds() - 1 }), [3]);
+    const fresh = await source({ tokenStorage: store }).getTokens();
+    expect((await store.load())?.accessToken).toBe(fresh.accessToken);
+    expect(emu.isRefreshTokenLive(fresh.refreshToken)).toBe(true);
   });
 });

@@ -37,7 +37,10 @@ if (mode === 'requests') {
 } else if (mode === 'exit-mid-save') {
   // Calls process.exit() the moment the rotated tokens are handed to the store, before anything is
   // written: the old refresh token is already revoked, so only the exit guard can keep the login.
+  // (Without `prepareSave`, whose commit is synchronous and leaves no moment to exit in, the token
+  // source saves with `save`, guarded by `saveSync`.)
   class ExitingStorage extends TokenStorage {
+    prepareSave = undefined;
     async save() {
       console.log('exiting');
       process.exit(0);
@@ -46,6 +49,12 @@ if (mode === 'requests') {
   const client = new AnthropicOAuth({ baseURL, oauthConfig, tokenStorage: new ExitingStorage(tokenFile) });
   await client.getTokens();
   console.log('not reached');
+} else if (mode === 'refresh') {
+  // One getTokens(): the test may SIGKILL this process while its token request is out.
+  const client = new AnthropicOAuth({ baseURL, oauthConfig, tokenStorage: tokenFile });
+  console.log('refreshing');
+  await client.getTokens();
+  console.log(JSON.stringify({ ok: true }));
 } else if (mode === 'rewrite') {
   // Saves the current login over and over: the test SIGKILLs this process in the middle of a write.
   const storage = new TokenStorage(tokenFile);

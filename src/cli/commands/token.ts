@@ -1,8 +1,13 @@
 /**
  * `token`: a valid access token on stdout and nothing else. The token source refreshes it when it
- * is within the expiry buffer and saves the rotated tokens before handing it out.
+ * is within the expiry buffer and saves the rotated tokens before handing it out. When they could
+ * only be kept in a rescue copy (`saved_elsewhere`), the token is still printed and a warning on
+ * stderr says where the login is and what to fix: the login is safe, and failing would only make
+ * the next run find it there.
  */
+import { TokenStorageError } from '../../errors.js';
 import { createTokenSource } from '../../provider.js';
+import type { OAuthTokens } from '../../types.js';
 import type { CliContext } from '../context.js';
 import { EXIT, type ExitCode } from '../exit.js';
 import type { Target } from './target.js';
@@ -11,7 +16,14 @@ export async function token(ctx: CliContext, json: boolean, target: Target): Pro
   const source = createTokenSource(
     target.explicit ? { tokenStorage: target.store, env: ctx.env } : { profile: target.profile, env: ctx.env },
   );
-  const tokens = await source.getTokens();
+  let tokens: OAuthTokens;
+  try {
+    tokens = await source.getTokens();
+  } catch (error) {
+    if (!(error instanceof TokenStorageError && error.code === 'saved_elsewhere')) throw error;
+    ctx.say(`WARNING: ${error.message}`);
+    tokens = await source.getTokens();
+  }
   // Whole epoch seconds, rounded down: a script never believes the token lives longer than it does.
   const expiresAt = tokens.expiresAt === null ? null : Math.floor(tokens.expiresAt);
   ctx.out(json ? JSON.stringify({ access_token: tokens.accessToken, expires_at: expiresAt }) : tokens.accessToken);
