@@ -1,11 +1,12 @@
-import { spawnSync } from 'node:child_process';
-import { promises as fs } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { promises as fs, readlinkSync } from 'node:fs';
 import { homedir, hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TokenStorageError } from '../src/errors.js';
 import { defaultTokenPath, ENV_TOKEN_FILE, TokenStorage } from '../src/store/file.js';
+import { withFileLock } from '../src/store/lock.js';
 import { MemoryTokenStore } from '../src/store/memory.js';
 import { lineageKey, nextLineage, pendingJson } from '../src/store/pending.js';
 import { isTokenStore } from '../src/store/types.js';
@@ -604,5 +605,40 @@ describe('TokenStorage: prepareSave', () => {
     await expect(prepared2.commit(TOKENS)).resolves.toBe(false); // logged out meanwhile: nothing written
     await expect(new TokenStorage(path).load()).resolves.toBeNull();
     expect(await fs.readdir(dir)).toEqual([]);
+  });
+});
+
+describe('TokenStorage: whose lock it is', () => {
+  /** A lock directory recorded as held by `owner`, with a fresh mtime (not stale by its age). */
+  async function plantLock(path: string, owner: Record<string, unknown>): Promise<string> {
+    const lockDir = `${path}.lock`;
+    await fs.mkdir(lockDir);
+    await fs.writeFile(
+      join(lockDir, 'owner.json'),
+      JSON.stringify({ host: hostname(), since: Date.now(), nonce: 'x', ...owner }),
+    );
+    return lockDir;
+  }
+  const ownNamespace = () => readlinkSync('/proc/self/ns/pid');
+
+  it('a recorded pid now used by another process (its start time differs) is a dead holder: taken over at once', async () => {
+    const other = spawn('sleep', ['30']);
+    try {
+      const path = join(dir, 'login.json');
+      await plantLock(path, { pid: other.pid, start: 'not-its-start-time', ns: ownNamespace() });
+      await expect(new TokenStorage(path).lock(async () => 'ran')).resolves.toBe('ran');
+    } finally {
+      other.kill();
+    }
+  });
+
+  it('a holder recorded in another pid namespace (a container with the same host name) is not judged by our pids', async () => {
+    const path = join(dir, 'login.json');
+    const dead = spawnSync(process.execPath, ['-e', '']).pid;
+    await plantLock(path, { pid: dead, start: null, ns: 'pid:[1]' });
+    const error = await storageError(withFileLock(path, async () => 'ran', undefined, { waitMs: 1_000 }));
+    expect(error.code).toBe('lock_timeout');
+    expect(error.message).toContain(`A process on ${hostname()} (pid ${dead}) holds the lock`);
+    expect(error.message).not.toMatch(/delete|remove|rm /i);
   });
 });
