@@ -40,7 +40,7 @@ import { profileFromEnv, TokenStorage, tokenPathForProfile } from './store/file.
 import { saveFreshTokens } from './store/guard.js';
 import { isTokenStore, type TokenStore } from './store/types.js';
 import { refreshAccessToken } from './token.js';
-import { lifetimeOf, nowSeconds } from './tokens.js';
+import { nowSeconds } from './tokens.js';
 import type { Fetch, OAuthConfig, OAuthTokens } from './types.js';
 
 /** The SDK's TokenCache serves a cached token while more than this many seconds remain. */
@@ -132,7 +132,7 @@ export function createTokenSource(options: TokenSourceOptions = {}): TokenSource
   const rejected = new Set<string>();
 
   const expiring = (tokens: OAuthTokens): boolean =>
-    tokens.expiresAt !== null && now() + refreshBuffer(lifetimeOf(tokens)) >= tokens.expiresAt;
+    tokens.expiresAt !== null && now() + refreshBuffer(tokens.expiresIn) >= tokens.expiresAt;
 
   async function load(): Promise<OAuthTokens> {
     if (current) return current;
@@ -275,7 +275,7 @@ export function createTokenSource(options: TokenSourceOptions = {}): TokenSource
 
   function toAccessToken(tokens: OAuthTokens): AccessToken {
     if (tokens.expiresAt === null) return { token: tokens.accessToken, expiresAt: null };
-    const buffer = refreshBuffer(lifetimeOf(tokens));
+    const buffer = refreshBuffer(tokens.expiresIn);
     // Open the SDK's advisory window when our buffer starts, if its mandatory window (90 s later)
     // still falls well before the real expiry; otherwise make our threshold its mandatory point.
     const shift = buffer >= SDK_ADVISORY_SECONDS ? SDK_ADVISORY_SECONDS : SDK_MANDATORY_SECONDS;

@@ -15,7 +15,7 @@
  */
 import { type Env, resolveConfig } from './config.js';
 import { LOGIN_HINT, OAuthFlowError, redactErrorBody } from './errors.js';
-import { lifetimeOf, nowSeconds, tokensFromResponse, withLifetime } from './tokens.js';
+import { nowSeconds, tokensFromResponse } from './tokens.js';
 import type { Fetch, OAuthConfig, OAuthState, OAuthTokens } from './types.js';
 import { VERSION } from './version.js';
 
@@ -251,5 +251,5 @@ export async function refreshAccessToken(options: RefreshOptions): Promise<OAuth
     { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: config.clientId },
     options,
   );
-  return tokens.refreshToken ? tokens : withLifetime({ ...tokens, refreshToken }, lifetimeOf(tokens));
+  return tokens.refreshToken ? tokens : { ...tokens, refreshToken };
 }

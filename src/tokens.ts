@@ -7,7 +7,9 @@
  *   string is accepted), and a non-empty string `refresh_token` when present. Display-only fields
  *   (`organization`, `account`) that are malformed are dropped rather than failing a login.
  * - `expiresAt` is epoch SECONDS; `null` means unknown and counts as not expired (a 401 then
- *   triggers the refresh).
+ *   triggers the refresh). `expiresIn` is the lifetime the token was issued with (a plain field, so
+ *   a copy keeps it); the file keeps it as `expires_in`, a value that is not a positive number there
+ *   is ignored (it only tunes the refresh buffer).
  * - The file format follows the SDK's credentials file (`type: "oauth_token"`, snake_case fields)
  *   plus `token_type` and `account_uuid`, so the official SDK's `user_oauth` path can read it too.
  */
@@ -16,23 +18,6 @@ import { OAuthFlowError, TokenStorageError } from './errors.js';
 import type { AccountInfo, OAuthTokens, OrganizationInfo } from './types.js';
 
 export const nowSeconds = (): number => Date.now() / 1000;
-
-/**
- * How long each token was issued for (`expires_in`), where known. Kept beside the plain data rather
- * than in it: the refresh buffer of a short-lived token is a fraction of its lifetime (provider.ts),
- * and the file store persists it (`expires_in`) so other processes use the same buffer.
- */
-const lifetimes = new WeakMap<OAuthTokens, number>();
-
-export function lifetimeOf(tokens: OAuthTokens): number | undefined {
-  return lifetimes.get(tokens);
-}
-
-/** Records `seconds` as the lifetime of `tokens` and returns them. */
-export function withLifetime(tokens: OAuthTokens, seconds: number | undefined): OAuthTokens {
-  if (seconds !== undefined && Number.isFinite(seconds) && seconds > 0) lifetimes.set(tokens, seconds);
-  return tokens;
-}
 
 function invalid(what: string): OAuthFlowError {
   return new OAuthFlowError(
@@ -83,6 +68,7 @@ export function tokensFromResponse(body: unknown, now: number = nowSeconds()): O
     accessToken: access_token,
     refreshToken: refresh_token ?? '',
     expiresAt: expiresIn === undefined ? null : now + expiresIn,
+    ...(expiresIn === undefined ? {} : { expiresIn }),
     tokenType: 'Bearer',
     scope: scope ?? '',
   };
@@ -90,7 +76,7 @@ export function tokensFromResponse(body: unknown, now: number = nowSeconds()): O
   if (organization) tokens.organization = organization;
   const account = accountFrom(body.account);
   if (account) tokens.account = account;
-  return withLifetime(tokens, expiresIn);
+  return tokens;
 }
 
 /** True within `bufferSeconds` (default 300) of expiry. Unknown expiry is not expired. */
@@ -125,8 +111,7 @@ export function toStoredCredentials(tokens: OAuthTokens): StoredCredentials {
   const out: StoredCredentials = { version: TOKEN_FILE_VERSION, type: 'oauth_token', access_token: tokens.accessToken };
   if (tokens.refreshToken) out.refresh_token = tokens.refreshToken;
   if (tokens.expiresAt !== null) out.expires_at = tokens.expiresAt;
-  const lifetime = lifetimeOf(tokens);
-  if (lifetime !== undefined) out.expires_in = lifetime;
+  if (tokens.expiresIn !== undefined) out.expires_in = tokens.expiresIn;
   out.token_type = tokens.tokenType;
   out.scope = tokens.scope;
   if (tokens.organization) {
@@ -181,5 +166,7 @@ export function fromStoredCredentials(data: unknown, path: string): OAuthTokens 
   if (accountUuid !== undefined || accountEmail !== undefined) {
     tokens.account = { uuid: accountUuid ?? '', emailAddress: accountEmail ?? '' };
   }
-  return withLifetime(tokens, typeof data.expires_in === 'number' ? data.expires_in : undefined);
+  const lifetime = data.expires_in;
+  if (typeof lifetime === 'number' && Number.isFinite(lifetime) && lifetime > 0) tokens.expiresIn = lifetime;
+  return tokens;
 }

@@ -84,6 +84,7 @@ describe('processTokenResponse', () => {
       accessToken: 'sk-ant-oat01-a',
       refreshToken: 'sk-ant-ort01-r',
       expiresAt: NOW + 28800,
+      expiresIn: 28800,
       tokenType: 'Bearer',
       scope: 'user:inference',
       account: { uuid: 'acct', emailAddress: 'user@example.com' },

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { OAuthFlowError, TokenStorageError } from '../src/errors.js';
+import { createTokenSource } from '../src/provider.js';
+import { startEmulator } from '../src/testing/index.js';
 import {
   fromStoredCredentials,
   isExpired,
-  lifetimeOf,
   nowSeconds,
   TOKEN_FILE_VERSION,
   tokensFromResponse,
@@ -39,6 +40,7 @@ describe('tokensFromResponse (seed: TestOAuthTypes.test_from_token_response)', (
       accessToken: 'sk-ant-oat01-access',
       refreshToken: 'sk-ant-ort01-refresh',
       expiresAt: NOW + 28800,
+      expiresIn: 28800,
       tokenType: 'Bearer',
       scope: 'user:inference user:profile',
       organization: { uuid: 'org-uuid', name: 'Example Org' },
@@ -280,17 +282,47 @@ describe('toStoredCredentials / fromStoredCredentials', () => {
   });
 });
 
-describe('token lifetime', () => {
+describe('token lifetime (expiresIn)', () => {
   it('is recorded from expires_in and persisted as expires_in in the file format', () => {
     const tokens = tokensFromResponse({ access_token: 'at', refresh_token: 'rt', expires_in: 2 }, NOW);
-    expect(lifetimeOf(tokens)).toBe(2);
+    expect(tokens.expiresIn).toBe(2);
     const stored = toStoredCredentials(tokens);
     expect(stored.expires_in).toBe(2);
-    expect(lifetimeOf(fromStoredCredentials(stored, '/x/tokens.json'))).toBe(2);
+    expect(fromStoredCredentials(stored, '/x/tokens.json').expiresIn).toBe(2);
   });
 
   it('is unknown for tokens built by hand', () => {
-    expect(lifetimeOf({ ...FULL })).toBeUndefined();
+    expect({ ...FULL }.expiresIn).toBeUndefined();
     expect(toStoredCredentials({ ...FULL }).expires_in).toBeUndefined();
+  });
+
+  it('survives a copy ({ ...tokens }) and JSON, as a plain field', () => {
+    const tokens = tokensFromResponse({ access_token: 'at', refresh_token: 'rt', expires_in: 120 }, NOW);
+    expect({ ...tokens }.expiresIn).toBe(120);
+    expect(toStoredCredentials({ ...tokens }).expires_in).toBe(120);
+    expect((JSON.parse(JSON.stringify(tokens)) as OAuthTokens).expiresIn).toBe(120);
+  });
+
+  it('ignores an expires_in in the file that is not a positive number (it only tunes the refresh buffer)', () => {
+    for (const expires_in of [-5, 0, '120', null, Number.NaN]) {
+      expect(fromStoredCredentials({ access_token: 'at', expires_in }, '/t.json').expiresIn).toBeUndefined();
+    }
+  });
+
+  it('a copied fresh short-lived token is used, not refreshed at once (issue 10 item 14)', async () => {
+    const emu = await startEmulator({ accessTokenTtl: 240 });
+    try {
+      const issued = emu.issueTokens();
+      const fresh = tokensFromResponse(
+        { access_token: issued.accessToken, refresh_token: issued.refreshToken, expires_in: 240 },
+        nowSeconds(),
+      );
+      // A copy, as callers make: the lifetime must come along (240 s < the default 300 s buffer).
+      const source = createTokenSource({ oauthConfig: emu.oauthConfig, env: {}, oauthTokens: { ...fresh } });
+      expect((await source.getTokens()).accessToken).toBe(issued.accessToken);
+      expect(emu.stats().refresh).toBe(0);
+    } finally {
+      await emu.close();
+    }
   });
 });
