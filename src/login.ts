@@ -11,7 +11,9 @@
  *   `state`, and the code is exchanged with the loopback redirect URI it was issued for.
  * - `loginManually`: the redirect URI is the manual page, which shows `CODE#STATE`; paste only.
  * - A pasted line that is not an answer is reported (`invalid_answer`) and the next one is read;
- *   a wrong `state` or a denial ends the login. The wait is bounded by `timeoutMs` (5 minutes);
+ *   a pasted wrong `state` or a denial ends the login. A callback with a wrong or missing `state`
+ *   at the listener may come from any local program: it is reported (`stray_callback`) and the
+ *   wait goes on. The wait is bounded by `timeoutMs` (5 minutes);
  *   the token exchange after it has its own timeout.
  * - The caller's `signal` cancels everything; the listener and the paste reader are always released.
  */
@@ -82,6 +84,8 @@ export type LoginEvent =
   | { type: 'listening'; redirectUri: string; addresses: readonly string[] }
   | { type: 'browser_failed'; error: unknown }
   | { type: 'invalid_answer'; error: OAuthFlowError }
+  /** A callback with a wrong or missing `state` reached the listener and was refused; still waiting. */
+  | { type: 'stray_callback' }
   | { type: 'answered'; via: 'browser' | 'paste' };
 
 export interface InteractiveLoginOptions {
@@ -232,7 +236,11 @@ async function exchangeAndSave(
  */
 export async function loginWithLoopback(options: LoopbackLoginOptions = {}): Promise<OAuthTokens> {
   const onEvent = options.onEvent ?? (() => {});
-  const listener = await startLoopbackListener({ port: options.port, signal: options.signal });
+  const listener = await startLoopbackListener({
+    port: options.port,
+    signal: options.signal,
+    onStrayCallback: () => onEvent({ type: 'stray_callback' }),
+  });
   try {
     onEvent({ type: 'listening', redirectUri: listener.redirectUri, addresses: listener.addresses });
     const { url, oauthState } = await buildAuthorizationUrl(options.oauthConfig, {

@@ -181,6 +181,44 @@ describe('loginWithLoopback', () => {
     expect(tokenRequests(emu)).toHaveLength(0);
   });
 
+  it('refuses a stray callback with a wrong state, reports it, and still logs in with the real one', async () => {
+    const events: LoginEvent[] = [];
+    const strayPages: number[] = [];
+    const tokens = await loginWithLoopback({
+      oauthConfig: emu.oauthConfig,
+      openBrowser: async (url) => {
+        const callback = new URL(await emu.approve(url));
+        const stray = new URL(callback);
+        stray.searchParams.set('state', 'from-another-program');
+        strayPages.push((await fetch(stray)).status);
+        stray.searchParams.delete('state');
+        strayPages.push((await fetch(stray)).status);
+        await fetch(callback);
+      },
+      onEvent: (event) => events.push(event),
+    });
+    expect(strayPages).toEqual([400, 400]);
+    expect(tokens.tokenType).toBe('Bearer');
+    expect(events.map((event) => event.type)).toEqual(['listening', 'stray_callback', 'stray_callback', 'answered']);
+    expect(tokenRequests(emu)).toHaveLength(1);
+  });
+
+  it('a stray callback does not end the login: it waits until its timeout', async () => {
+    const { url, onUrl } = urlCatcher();
+    const events: LoginEvent[] = [];
+    const login = loginWithLoopback({
+      oauthConfig: emu.oauthConfig,
+      openBrowser: false,
+      timeoutMs: 300,
+      onUrl,
+      onEvent: (event) => events.push(event),
+    });
+    const redirectUri = new URL(await url).searchParams.get('redirect_uri') ?? '';
+    expect((await fetch(`${redirectUri}?error=access_denied&state=forged`)).status).toBe(400);
+    await expect(login).rejects.toMatchObject({ code: 'timeout' });
+    expect(events.map((event) => event.type)).toEqual(['listening', 'stray_callback']);
+  });
+
   it('reports a denial as access_denied', async () => {
     const login = loginWithLoopback({
       oauthConfig: emu.oauthConfig,
