@@ -128,6 +128,31 @@ function whenAborted(signal: AbortSignal): Promise<never> {
 }
 
 /**
+ * The iterator's next line, or the abort reason. The abort listener lives for one line only: one
+ * per line would pile up on the signal (Node warns past 10) as a long paste is read.
+ */
+function nextLine(iterator: AsyncIterator<string>, signal: AbortSignal): Promise<IteratorResult<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    iterator.next().then(
+      (result) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(result);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
  * Reads pasted lines until one is an answer for `expectedState`. Resolves `null` when the input
  * ends first. Stops reading (`return()` on the iterator) when `signal` aborts.
  */
@@ -144,7 +169,7 @@ async function readPastedAnswer(
   signal.addEventListener('abort', stop, { once: true });
   try {
     for (;;) {
-      const next = await Promise.race([iterator.next(), whenAborted(signal)]);
+      const next = await nextLine(iterator, signal);
       if (next.done) return null;
       if (typeof next.value !== 'string' || next.value.trim() === '') continue;
       let answer: AuthorizationCode;

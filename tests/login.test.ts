@@ -272,6 +272,52 @@ describe('loginWithLoopback', () => {
   });
 });
 
+/** Collects the process warnings emitted while `run` runs (and the tick after, when they are emitted). */
+async function warningsDuring(run: () => Promise<unknown>): Promise<string[]> {
+  const warnings: string[] = [];
+  const onWarning = (warning: Error): void => {
+    warnings.push(`${warning.name}: ${warning.message}`);
+  };
+  process.on('warning', onWarning);
+  try {
+    await run();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  } finally {
+    process.off('warning', onWarning);
+  }
+  return warnings;
+}
+
+describe('pasting many lines (issue 10 item 15)', () => {
+  it('adds no abort listener per line: 200 junk lines, then the answer, and no MaxListenersExceededWarning', async () => {
+    for (const flow of [loginManually, loginWithLoopback]) {
+      const box = pasteBox();
+      const { url, onUrl } = urlCatcher();
+      const events: LoginEvent[] = [];
+      const warnings = await warningsDuring(async () => {
+        const login = flow({
+          oauthConfig: emu.oauthConfig,
+          openBrowser: false,
+          pastedAnswers: box.iterable,
+          onUrl,
+          onEvent: (event) => events.push(event),
+        });
+        const callback = new URL(await emu.approve(await url));
+        // Each line is read on its own (a waiting reader), as a slow paste or typing would be.
+        for (let i = 0; i < 200; i++) {
+          box.paste(`junk line ${i}`);
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        const params = callback.searchParams;
+        box.paste(`${params.get('code')}#${params.get('state')}`);
+        await login;
+      });
+      expect(events.filter((event) => event.type === 'invalid_answer')).toHaveLength(200);
+      expect(warnings.filter((warning) => warning.includes('MaxListenersExceeded'))).toEqual([]);
+    }
+  });
+});
+
 describe('loginManually', () => {
   it('uses the manual redirect page and the pasted CODE#STATE', async () => {
     const box = pasteBox();
