@@ -200,9 +200,14 @@ describe('processTokenResponse', () => {
   });
 
   it('accepts a valid body just under 1 MiB', async () => {
-    const accessToken = 'a'.repeat(MAX_TOKEN_RESPONSE_BYTES - 100);
-    const tokens = await processTokenResponse(json({ access_token: accessToken }), NOW);
-    expect(tokens.accessToken).toHaveLength(MAX_TOKEN_RESPONSE_BYTES - 100);
+    const padding = 'a'.repeat(MAX_TOKEN_RESPONSE_BYTES - 100);
+    const tokens = await processTokenResponse(json({ access_token: 'sk-ant-oat01-a', padding }), NOW);
+    expect(tokens.accessToken).toBe('sk-ant-oat01-a');
+  });
+
+  it('refuses an access token over 4096 characters that fits in 1 MiB (it could not be sent in a header)', async () => {
+    const err = await flowError(processTokenResponse(json({ access_token: 'a'.repeat(4097) }), NOW));
+    expect(err.code).toBe('invalid_response');
   });
 });
 
