@@ -270,7 +270,11 @@ describe('startLoopbackListener: hostile requests from other local programs (iss
         requestLine(port, '/callback?code=c&state=s', `X-Pad: ${'a'.repeat(20_000)}\r\n`),
         /^HTTP\/1\.1 431 /,
       ],
-      ['2000 headers', requestLine(port, '/callback?code=c&state=x', 'X-A: 1\r\n'.repeat(2000)), /^HTTP\/1\.1 (400|431) /],
+      [
+        '2000 headers',
+        requestLine(port, '/callback?code=c&state=x', 'X-A: 1\r\n'.repeat(2000)),
+        /^HTTP\/1\.1 (400|431) /,
+      ],
       ['not HTTP at all', 'hello\r\n\r\n', /^HTTP\/1\.1 400 /],
       ['binary noise', Buffer.from([0x16, 0x03, 0x01, 0x00, 0xff, 0x00, 0x80]), /^HTTP\/1\.1 400 /],
       ['HEAD /callback', requestLine(port, '/callback?code=c&state=s').replace('GET', 'HEAD'), /^HTTP\/1\.1 405 /],
