@@ -2,9 +2,12 @@
  * Reading the authorization response (RFC 6749 §4.1.2) from what the user pastes or the browser sends.
  *
  * Accepted, after trimming: `CODE#STATE` (the manual page), a full callback URL copied from the
- * address bar, or its query string (`code=…&state=…`, with or without `?`). An `error=…` response
- * becomes `access_denied` (or the server's own error code in the message). Anything else is an
- * `invalid_code` error that never quotes the input: it may hold a code.
+ * address bar (any host: a browser on another machine shows its own), or its query string
+ * (`code=…&state=…`, with or without `?`). The markers a terminal wraps a paste in (bracketed paste,
+ * `ESC[200~` … `ESC[201~`) are removed first. An `error=…` response becomes `access_denied` (or the
+ * server's own error code in the message). Anything else, including input over 16 KiB (a real
+ * answer is a few hundred characters), is an `invalid_code` error that never quotes the input: it
+ * may hold a code.
  */
 import { OAuthFlowError } from './errors.js';
 
@@ -16,6 +19,10 @@ export interface AuthorizationCode {
 const PASTE_HINT = 'Paste the whole `CODE#STATE` value shown in the browser, or the full callback URL.';
 /** Codes and states are opaque but printable, with no whitespace (RFC 6749 Appendix A.11/A.5). */
 const TOKEN_CHARS = /^[\x21-\x7e]+$/;
+/** A pasted answer is a few hundred characters; anything this long is not one. */
+const MAX_PASTE_CHARS = 16 * 1024;
+/** What a terminal in bracketed-paste mode sends around a paste, when a program has not turned it off. */
+const PASTE_MARKERS = ['\u001b[200~', '\u001b[201~'];
 
 /** Turns the parameters of an authorization response into a code and state, or a typed error. */
 export function codeFromParams(params: URLSearchParams): AuthorizationCode {
@@ -52,7 +59,10 @@ function checked(code: string | null, state: string | null): AuthorizationCode {
 
 export function parseAuthCode(raw: string): AuthorizationCode {
   if (typeof raw !== 'string') throw new OAuthFlowError('invalid_code', `Expected a string. ${PASTE_HINT}`);
-  const input = raw.trim();
+  if (raw.length > MAX_PASTE_CHARS) {
+    throw new OAuthFlowError('invalid_code', `The pasted value is far too long to be an answer. ${PASTE_HINT}`);
+  }
+  const input = PASTE_MARKERS.reduce((text, marker) => text.split(marker).join(''), raw).trim();
   if (input === '') throw new OAuthFlowError('invalid_code', `Nothing was pasted. ${PASTE_HINT}`);
 
   if (/^https?:\/\//i.test(input)) {

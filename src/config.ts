@@ -4,7 +4,9 @@
  * Precedence, lowest to highest: the defaults in `constants.ts`, the `ANTHROPIC_OAUTH_*` environment
  * variables, then the explicit `Partial<OAuthConfig>` a caller passes. The token and authorize URLs
  * must be https, except on loopback (RFC 8252 §8.3 allows http only there), so a typo can never send
- * a refresh token in clear text.
+ * a refresh token in clear text. They must not carry a user name or password (`user:pass@host`):
+ * a URL is shown in messages and logs, and a credential there would be shown with it. A URL that
+ * does not parse is reported without the parser's error, which quotes the whole input.
  */
 import {
   DEFAULT_AUTHORIZE_URL,
@@ -32,15 +34,23 @@ export function isLoopbackHost(hostname: string): boolean {
   return LOOPBACK_HOSTS.has(hostname.toLowerCase()) || /^127(\.\d{1,3}){3}$/.test(hostname);
 }
 
-/** Throws `insecure_url` unless `value` is an https URL, or http on a loopback host. */
+/**
+ * Throws `insecure_url` unless `value` is an https URL, or http on a loopback host, and
+ * `invalid_config` when it does not parse or carries a user name or password.
+ */
 export function requireSecureUrl(value: string, what: string): URL {
   let url: URL;
   try {
     url = new URL(value);
-  } catch (cause) {
-    throw new OAuthFlowError('invalid_config', `The ${what} is not a valid URL. Check your configuration.`, {
-      cause,
-    });
+  } catch {
+    // Not the parser's TypeError as the cause: its `input` is the whole URL, password included.
+    throw new OAuthFlowError('invalid_config', `The ${what} is not a valid URL. Check your configuration.`);
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new OAuthFlowError(
+      'invalid_config',
+      `The ${what} must not contain a user name or password (user:password@). Remove them from the URL (${url.protocol}//${url.host}${url.pathname}).`,
+    );
   }
   if (url.protocol === 'https:') return url;
   if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return url;

@@ -11,7 +11,9 @@
  *   `state`, and the code is exchanged with the loopback redirect URI it was issued for.
  * - `loginManually`: the redirect URI is the manual page, which shows `CODE#STATE`; paste only.
  * - A pasted line that is not an answer is reported (`invalid_answer`) and the next one is read;
- *   a wrong `state` or a denial ends the login. The wait is bounded by `timeoutMs` (5 minutes);
+ *   a pasted wrong `state` or a denial ends the login. A callback with a wrong or missing `state`
+ *   at the listener may come from any local program: it is reported (`stray_callback`) and the
+ *   wait goes on. The wait is bounded by `timeoutMs` (5 minutes);
  *   the token exchange after it has its own timeout.
  * - The caller's `signal` cancels everything; the listener and the paste reader are always released.
  * - The tokens are saved under the store's lock (`store/guard.ts`), as refreshes and logouts write:
@@ -93,6 +95,8 @@ export type LoginEvent =
   | { type: 'listening'; redirectUri: string; addresses: readonly string[] }
   | { type: 'browser_failed'; error: unknown }
   | { type: 'invalid_answer'; error: OAuthFlowError }
+  /** A callback with a wrong or missing `state` reached the listener and was refused; still waiting. */
+  | { type: 'stray_callback' }
   | { type: 'answered'; via: 'browser' | 'paste' };
 
 export interface InteractiveLoginOptions {
@@ -135,6 +139,31 @@ function whenAborted(signal: AbortSignal): Promise<never> {
 }
 
 /**
+ * The iterator's next line, or the abort reason. The abort listener lives for one line only: one
+ * per line would pile up on the signal (Node warns past 10) as a long paste is read.
+ */
+function nextLine(iterator: AsyncIterator<string>, signal: AbortSignal): Promise<IteratorResult<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    iterator.next().then(
+      (result) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(result);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
  * Reads pasted lines until one is an answer for `expectedState`. Resolves `null` when the input
  * ends first. Stops reading (`return()` on the iterator) when `signal` aborts.
  */
@@ -151,7 +180,7 @@ async function readPastedAnswer(
   signal.addEventListener('abort', stop, { once: true });
   try {
     for (;;) {
-      const next = await Promise.race([iterator.next(), whenAborted(signal)]);
+      const next = await nextLine(iterator, signal);
       if (next.done) return null;
       if (typeof next.value !== 'string' || next.value.trim() === '') continue;
       let answer: AuthorizationCode;
@@ -243,7 +272,11 @@ async function exchangeAndSave(
  */
 export async function loginWithLoopback(options: LoopbackLoginOptions = {}): Promise<OAuthTokens> {
   const onEvent = options.onEvent ?? (() => {});
-  const listener = await startLoopbackListener({ port: options.port, signal: options.signal });
+  const listener = await startLoopbackListener({
+    port: options.port,
+    signal: options.signal,
+    onStrayCallback: () => onEvent({ type: 'stray_callback' }),
+  });
   try {
     onEvent({ type: 'listening', redirectUri: listener.redirectUri, addresses: listener.addresses });
     const { url, oauthState } = await buildAuthorizationUrl(options.oauthConfig, {

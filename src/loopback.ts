@@ -4,12 +4,19 @@
  * Policy:
  * - Binds 127.0.0.1 and ::1 on the same port, never all interfaces. The redirect URI names
  *   `localhost`, which a browser may resolve to either; a machine without IPv6 keeps 127.0.0.1 only.
- * - Answers `GET /callback` exactly once, whatever it carries: the right `state` with a `code` is the
- *   result; a wrong or missing `state` is `state_mismatch` (RFC 6749 §10.12); `error=…` is
- *   `access_denied`. The browser gets a small page either way, then the listener closes and any
+ * - Any local process can connect, so nothing a request carries can end the wait except the answer
+ *   to this login: a `GET /callback` with exactly one `state`, equal to the expected one (RFC 6749
+ *   §10.12). That one is answered once: its `code` is the result, `error=…` is `access_denied`, a
+ *   malformed code `invalid_code`; the browser gets a small page, then the listener closes and any
  *   later request is refused at the TCP level.
- * - Requests that cannot be the redirect do not end the wait: other paths get 404, other methods
- *   405, and a `Host` that is not loopback (DNS rebinding) 400.
+ * - Every other request is answered and the wait goes on until the caller's timeout: a callback
+ *   with a wrong, repeated or missing `state` gets an error page (400) and `onStrayCallback` is
+ *   called; other paths 404; other methods (HEAD too) 405; a `Host` that is not loopback (DNS
+ *   rebinding) 400; a request target that does not parse (`GET //[/callback`) 400; what Node's
+ *   parser refuses (NUL bytes, oversized headers, a 1 MB query) its own 400/431. Nothing a request
+ *   sends can throw out of the handler.
+ * - Requests must arrive whole within 10 s (headers and body), so a slow client cannot pin sockets
+ *   for the default minutes; every socket is destroyed when the listener closes.
  * - The pages never echo the code, are not cached, send no Referer and run no script.
  * - The caller's `AbortSignal` ends the wait with its reason; every socket is closed on the way out.
  */
@@ -24,6 +31,8 @@ const IPV4 = '127.0.0.1';
 const IPV6 = '::1';
 /** A random port is retried when ::1 already has it in use (127.0.0.1 had it free). */
 const MAX_PORT_ATTEMPTS = 5;
+/** A request's headers and body must arrive within this; a browser sends them at once. */
+const REQUEST_TIMEOUT_MS = 10_000;
 
 type Outcome = { ok: true; value: AuthorizationCode } | { ok: false; error: unknown };
 
@@ -32,6 +41,11 @@ export interface LoopbackOptions {
   port?: number | undefined;
   /** Closes the listener and rejects the wait with the signal's reason. */
   signal?: AbortSignal | undefined;
+  /**
+   * Called for each callback refused because its `state` is wrong, repeated or missing (an older
+   * tab, or another local program); the wait goes on. Never given the request's contents.
+   */
+  onStrayCallback?: (() => void) | undefined;
 }
 
 export interface LoopbackListener {
@@ -41,8 +55,9 @@ export interface LoopbackListener {
   /** The addresses actually bound: `127.0.0.1`, and `::1` when the machine has IPv6. */
   readonly addresses: readonly string[];
   /**
-   * The code and state of the one callback. Rejects with `OAuthFlowError` (`state_mismatch`,
-   * `access_denied`, `invalid_code`) or the abort reason. Call it once, before sending the browser.
+   * The code and state of the callback that carries `expectedState`. Rejects with `OAuthFlowError`
+   * (`access_denied`, `invalid_code`) or the abort reason; callbacks with another state are refused
+   * and do not end the wait. Call it once, before sending the browser.
    */
   waitForCallback(expectedState: string): Promise<AuthorizationCode>;
   /** Stops listening and drops every connection. Idempotent. */
@@ -125,29 +140,30 @@ function isLoopbackHost(host: string | undefined, port: number): boolean {
   return allowed.includes(host.toLowerCase());
 }
 
-/** Reads one callback request into a result, checking `state` before anything else. */
-function interpret(url: URL, expectedState: string | undefined): AuthorizationCode {
-  const states = url.searchParams.getAll('state');
-  if (expectedState === undefined || states.length !== 1 || states[0] !== expectedState) {
-    throw new OAuthFlowError(
-      'state_mismatch',
-      states.length === 0
-        ? 'The browser came back without a state, so the answer cannot be trusted. Start the login again.'
-        : 'The state returned by the browser does not match this login attempt (possible CSRF, or a page from an older attempt). Start the login again.',
-    );
-  }
-  return codeFromParams(url.searchParams);
+/** True when `params` carries exactly one `state`, equal to `expected`: the answer to this login. */
+function isOurs(params: URLSearchParams, expected: string | undefined): boolean {
+  const states = params.getAll('state');
+  return expected !== undefined && states.length === 1 && states[0] === expected;
 }
+
+/** The request target as a URL, or `undefined` when it does not parse (`//[`, `http://%zz/`). */
+function targetOf(req: IncomingMessage, port: number): URL | undefined {
+  try {
+    return new URL(req.url ?? '/', `http://localhost:${port}`);
+  } catch {
+    return undefined;
+  }
+}
+
+const STRAY_PAGE = page(
+  'error',
+  'This sign-in link does not match',
+  'The answer does not belong to the login waiting in your terminal, so it was refused. The terminal is still waiting: finish signing in from the link it shows, or start the login again.',
+);
 
 function errorPage(error: unknown): { title: string; text: string } {
   if (error instanceof OAuthFlowError && error.code === 'access_denied') {
     return { title: 'Sign-in was denied', text: 'Nothing was shared. Return to the terminal to try again.' };
-  }
-  if (error instanceof OAuthFlowError && error.code === 'state_mismatch') {
-    return {
-      title: 'This sign-in link does not match',
-      text: 'The answer does not belong to the login waiting in your terminal, so it was refused. Return to the terminal and start the login again.',
-    };
   }
   return {
     title: 'Sign-in failed',
@@ -182,10 +198,14 @@ export async function startLoopbackListener(options: LoopbackOptions = {}): Prom
 
   let port = requested;
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
-    const url = new URL(req.url ?? '/', `http://localhost:${port}`);
     if (answered) {
       // Between the answer and the close: refuse, and let the connection go.
       res.writeHead(410, { connection: 'close' }).end();
+      return;
+    }
+    const url = targetOf(req, port);
+    if (url === undefined) {
+      plain(res, 400, 'Bad request target');
       return;
     }
     if (url.pathname !== CALLBACK_PATH) {
@@ -196,14 +216,25 @@ export async function startLoopbackListener(options: LoopbackOptions = {}): Prom
       plain(res, 405, 'Method not allowed', { allow: 'GET' });
       return;
     }
-    if (!isLoopbackHost(req.headers.host, port)) {
+    // The Host header, and the target's own authority when it is in absolute form (`GET http://…`).
+    if (!isLoopbackHost(req.headers.host, port) || !isLoopbackHost(url.host, port)) {
       plain(res, 400, 'Bad Host header');
+      return;
+    }
+    if (!isOurs(url.searchParams, expectedState)) {
+      // Not the answer to this login (an older tab, another program): refused, and the wait goes on.
+      void send(res, 400, STRAY_PAGE);
+      try {
+        options.onStrayCallback?.();
+      } catch {
+        // A notification only: a failing hook must not end the listener (it runs outside any caller).
+      }
       return;
     }
     answered = true;
     let result: Outcome;
     try {
-      result = { ok: true, value: interpret(url, expectedState) };
+      result = { ok: true, value: codeFromParams(url.searchParams) };
     } catch (error) {
       result = { ok: false, error };
     }
@@ -225,7 +256,12 @@ export async function startLoopbackListener(options: LoopbackOptions = {}): Prom
   };
 
   // Loaded here, not at the top: node:http is a third of what importing the package costs.
-  const { createServer } = await import('node:http');
+  const { createServer: createHttpServer } = await import('node:http');
+  const createServer = (onRequest: typeof handler): Server =>
+    createHttpServer(
+      { headersTimeout: REQUEST_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1000 },
+      onRequest,
+    );
   for (let attempt = 1; ; attempt++) {
     const v4 = track(createServer(handler));
     try {

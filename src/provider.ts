@@ -39,7 +39,7 @@ import { LOGIN_HINT, OAuthFlowError } from './errors.js';
 import { createRenewal, isOutage, type Refresh, type SourceState, storeName } from './renewal.js';
 import { profileFromEnv, TokenStorage, tokenPathForProfile } from './store/file.js';
 import { isTokenStore, type TokenStore } from './store/types.js';
-import { lifetimeOf, nowSeconds } from './tokens.js';
+import { nowSeconds } from './tokens.js';
 import type { Fetch, OAuthConfig, OAuthTokens } from './types.js';
 
 /** The SDK's TokenCache serves a cached token while more than this many seconds remain. */
@@ -121,7 +121,7 @@ export function createTokenSource(options: TokenSourceOptions = {}): TokenSource
   const rejected = new Set<string>();
 
   const expiring = (tokens: OAuthTokens): boolean =>
-    tokens.expiresAt !== null && now() + refreshBuffer(lifetimeOf(tokens)) >= tokens.expiresAt;
+    tokens.expiresAt !== null && now() + refreshBuffer(tokens.expiresIn) >= tokens.expiresAt;
   const renewal = createRenewal(state, {
     config,
     fetch: options.fetch,
@@ -224,7 +224,7 @@ export function createTokenSource(options: TokenSourceOptions = {}): TokenSource
 
   function toAccessToken(tokens: OAuthTokens): AccessToken {
     if (tokens.expiresAt === null) return { token: tokens.accessToken, expiresAt: null };
-    const buffer = refreshBuffer(lifetimeOf(tokens));
+    const buffer = refreshBuffer(tokens.expiresIn);
     // Open the SDK's advisory window when our buffer starts, if its mandatory window (90 s later)
     // still falls well before the real expiry; otherwise make our threshold its mandatory point.
     const shift = buffer >= SDK_ADVISORY_SECONDS ? SDK_ADVISORY_SECONDS : SDK_MANDATORY_SECONDS;

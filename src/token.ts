@@ -10,12 +10,15 @@
  *   every call has a timeout (default 30 s) on top of the caller's `AbortSignal`.
  * - Error bodies keep only `error`, `error_description`, `error_uri`. `invalid_grant` is terminal;
  *   429 carries `retryAfter`; 5xx and network failures are marked transient by their code.
+ * - An endpoint may echo what it was sent: every secret of the grant (code, verifier, refresh
+ *   token, state) is scrubbed, in any encoding, from the error body before it is truncated and
+ *   from every error the request throws (message, stack, body, causes; see `withoutSecrets`).
  * - The refresh grant sends no `scope` (the service answers `invalid_scope` to it), and a response
  *   without `refresh_token` keeps the old one.
  */
 import { type Env, resolveConfig } from './config.js';
-import { LOGIN_HINT, OAuthFlowError, redactErrorBody } from './errors.js';
-import { lifetimeOf, nowSeconds, tokensFromResponse, withLifetime } from './tokens.js';
+import { LOGIN_HINT, OAuthFlowError, redactErrorBody, withoutSecrets } from './errors.js';
+import { nowSeconds, tokensFromResponse } from './tokens.js';
 import type { Fetch, OAuthConfig, OAuthState, OAuthTokens } from './types.js';
 import { VERSION } from './version.js';
 
@@ -63,7 +66,16 @@ function parseRetryAfter(header: string | null): number | undefined {
 }
 
 /** Validates a token endpoint `Response`: tokens, or a typed `OAuthFlowError`. */
-export async function processTokenResponse(response: Response, now: number = nowSeconds()): Promise<OAuthTokens> {
+export function processTokenResponse(response: Response, now: number = nowSeconds()): Promise<OAuthTokens> {
+  return interpretTokenResponse(response, now, []);
+}
+
+/** `processTokenResponse`, scrubbing `secrets` (what the request carried) from an error body. */
+async function interpretTokenResponse(
+  response: Response,
+  now: number,
+  secrets: readonly string[],
+): Promise<OAuthTokens> {
   const status = response.status;
   if (status >= 300 && status < 400) {
     await response.body?.cancel().catch(() => {});
@@ -92,7 +104,7 @@ export async function processTokenResponse(response: Response, now: number = now
     }
     return tokensFromResponse(json, now);
   }
-  const body = redactErrorBody(json);
+  const body = redactErrorBody(json, secrets);
   const detail = body ? `: ${body.error}${body.error_description ? ` (${body.error_description})` : ''}` : '';
   if (status === 429) {
     const retryAfter = parseRetryAfter(response.headers.get('retry-after'));
@@ -191,18 +203,31 @@ export async function postTokenRequest(
   return withTransport(options, (signal) => sendGrant(options.fetch ?? globalThis.fetch, tokenUrl, grant, signal));
 }
 
+/** The fields of a grant that are secrets; `client_id`, `redirect_uri` and `grant_type` are public. */
+const SECRET_FIELDS = ['code', 'code_verifier', 'refresh_token', 'state'];
+
 /**
  * POSTs a grant and validates the answer under one timeout: a body that stalls or is cut off
- * after the headers is a `timeout`/`network_error` too, not a raw stream error.
+ * after the headers is a `timeout`/`network_error` too, not a raw stream error. No error it throws
+ * holds a secret of the grant, whatever the endpoint (or a custom `fetch`) echoed.
  */
 async function requestTokens(
   tokenUrl: string,
   grant: Record<string, string>,
   options: Pick<TokenRequestOptions, 'fetch' | 'signal' | 'timeoutMs'>,
 ): Promise<OAuthTokens> {
-  return withTransport(options, async (signal) =>
-    processTokenResponse(await sendGrant(options.fetch ?? globalThis.fetch, tokenUrl, grant, signal)),
-  );
+  const secrets = SECRET_FIELDS.map((field) => grant[field] ?? '').filter(Boolean);
+  try {
+    return await withTransport(options, async (signal) =>
+      interpretTokenResponse(
+        await sendGrant(options.fetch ?? globalThis.fetch, tokenUrl, grant, signal),
+        nowSeconds(),
+        secrets,
+      ),
+    );
+  } catch (error) {
+    throw withoutSecrets(error, secrets);
+  }
 }
 
 export interface ExchangeCodeOptions extends TokenRequestOptions {
@@ -251,5 +276,5 @@ export async function refreshAccessToken(options: RefreshOptions): Promise<OAuth
     { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: config.clientId },
     options,
   );
-  return tokens.refreshToken ? tokens : withLifetime({ ...tokens, refreshToken }, lifetimeOf(tokens));
+  return tokens.refreshToken ? tokens : { ...tokens, refreshToken };
 }

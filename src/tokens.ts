@@ -2,12 +2,21 @@
  * The `OAuthTokens` shape: built from a token response, checked for expiry, and mapped to and from
  * the token file's JSON.
  *
- * - Strict at the edge (as oauth4webapi is): a token response must be a JSON object with a string
+ * - Strict at the edge (as oauth4webapi is): a token response must be a JSON object with an
  *   `access_token`, a `token_type` of Bearer when present, a finite positive `expires_in` (a numeric
- *   string is accepted), and a non-empty string `refresh_token` when present. Display-only fields
- *   (`organization`, `account`) that are malformed are dropped rather than failing a login.
+ *   string is accepted), a `refresh_token` when present, and a `scope` of printable ASCII. Display-only
+ *   fields (`organization`, `account`) that are malformed or over 1024 characters are dropped rather
+ *   than failing a login.
+ * - A token (access or refresh, from a response, the file or the environment) is 1 to 4096 visible
+ *   ASCII characters (`isValidToken`): it goes into an `Authorization` header, where CR/LF, spaces,
+ *   control or non-ASCII characters would break every request. Each source refuses a bad one with
+ *   its own error (`invalid_response`, `corrupt_file`, `invalid_env`), never quoting it.
+ * - Lifetimes are clamped to 10 years (`MAX_LIFETIME_SECONDS`) and file expiries must lie between
+ *   0 and `MAX_EPOCH_SECONDS`, so every expiry is a valid `Date` (`expires_in: 1e308` once was not).
  * - `expiresAt` is epoch SECONDS; `null` means unknown and counts as not expired (a 401 then
- *   triggers the refresh).
+ *   triggers the refresh). `expiresIn` is the lifetime the token was issued with (a plain field, so
+ *   a copy keeps it); the file keeps it as `expires_in`, a value that is not a positive number there
+ *   is ignored (it only tunes the refresh buffer).
  * - The file format follows the SDK's credentials file (`type: "oauth_token"`, snake_case fields)
  *   plus `token_type` and `account_uuid`, so the official SDK's `user_oauth` path can read it too.
  */
@@ -18,21 +27,31 @@ import type { AccountInfo, OAuthTokens, OrganizationInfo } from './types.js';
 export const nowSeconds = (): number => Date.now() / 1000;
 
 /**
- * How long each token was issued for (`expires_in`), where known. Kept beside the plain data rather
- * than in it: the refresh buffer of a short-lived token is a fraction of its lifetime (provider.ts),
- * and the file store persists it (`expires_in`) so other processes use the same buffer.
+ * The longest token accepted. Anthropic's are about 110 characters; 4096 leaves room for JWT-style
+ * tokens while `Authorization: Bearer …` stays under the common 8 KiB limit on a header line.
  */
-const lifetimes = new WeakMap<OAuthTokens, number>();
+export const MAX_TOKEN_CHARS = 4096;
+/** Visible ASCII (RFC 6749 Appendix A's VSCHAR without the space): what a header value can carry. */
+const TOKEN_SYNTAX = /^[\x21-\x7e]+$/;
+/** What a valid token looks like, for error messages. */
+export const TOKEN_RULE = `visible ASCII characters only (no spaces, line breaks or control characters), at most ${MAX_TOKEN_CHARS}`;
 
-export function lifetimeOf(tokens: OAuthTokens): number | undefined {
-  return lifetimes.get(tokens);
+/** A usable access or refresh token: 1 to 4096 visible ASCII characters. */
+export function isValidToken(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= MAX_TOKEN_CHARS && TOKEN_SYNTAX.test(value);
 }
 
-/** Records `seconds` as the lifetime of `tokens` and returns them. */
-export function withLifetime(tokens: OAuthTokens, seconds: number | undefined): OAuthTokens {
-  if (seconds !== undefined && Number.isFinite(seconds) && seconds > 0) lifetimes.set(tokens, seconds);
-  return tokens;
-}
+/**
+ * Lifetimes are clamped to 10 years. The longest Anthropic issues is one year (the `setup-token`
+ * flow); a server that says more is wrong, and a token believed valid too long only costs a 401
+ * and a refresh. Clamping keeps `now + expires_in` a valid `Date` (1e308 seconds is not one).
+ */
+export const MAX_LIFETIME_SECONDS = 10 * 365 * 86_400;
+/** Epoch seconds beyond this (the year 5138) are not a time in seconds: most likely milliseconds. */
+export const MAX_EPOCH_SECONDS = 1e11;
+/** Organization and account fields are shown to people; longer ones are dropped as malformed. */
+const MAX_DISPLAY_CHARS = 1024;
+const SCOPE_SYNTAX = /^[\x20-\x7e]*$/;
 
 function invalid(what: string): OAuthFlowError {
   return new OAuthFlowError(
@@ -45,17 +64,23 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
+const isDisplayText = (value: unknown): value is string =>
+  typeof value === 'string' && value.length <= MAX_DISPLAY_CHARS;
+
 function organizationFrom(value: unknown): OrganizationInfo | undefined {
-  if (!isRecord(value) || typeof value.uuid !== 'string' || typeof value.name !== 'string') return undefined;
+  if (!isRecord(value) || !isDisplayText(value.uuid) || !isDisplayText(value.name)) return undefined;
   return { uuid: value.uuid, name: value.name };
 }
 
 function accountFrom(value: unknown): AccountInfo | undefined {
-  if (!isRecord(value) || typeof value.uuid !== 'string' || typeof value.email_address !== 'string') return undefined;
+  if (!isRecord(value) || !isDisplayText(value.uuid) || !isDisplayText(value.email_address)) return undefined;
   return { uuid: value.uuid, emailAddress: value.email_address };
 }
 
-/** Parses `expires_in` (RFC 6749 §5.1): a finite number of seconds, or a numeric string. */
+/**
+ * Parses `expires_in` (RFC 6749 §5.1): a finite number of seconds, or a numeric string; clamped to
+ * `MAX_LIFETIME_SECONDS`.
+ */
 function expiresInFrom(value: unknown): number | undefined {
   if (value === undefined) return undefined;
   const seconds = typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : value;
@@ -63,7 +88,7 @@ function expiresInFrom(value: unknown): number | undefined {
     throw invalid('`expires_in` is not a finite, non-negative number');
   }
   if (seconds === 0) throw invalid('the access token is already expired');
-  return seconds;
+  return Math.min(seconds, MAX_LIFETIME_SECONDS);
 }
 
 /** The seed's `from_token_response`: validates every field of a successful token response. */
@@ -71,18 +96,26 @@ export function tokensFromResponse(body: unknown, now: number = nowSeconds()): O
   if (!isRecord(body)) throw invalid('not a JSON object');
   const { access_token, refresh_token, token_type, scope } = body;
   if (typeof access_token !== 'string' || access_token === '') throw invalid('`access_token` is missing');
+  if (!isValidToken(access_token)) throw invalid(`\`access_token\` is not a token: ${TOKEN_RULE} characters`);
   if (token_type !== undefined && (typeof token_type !== 'string' || token_type.toLowerCase() !== 'bearer')) {
     throw invalid('`token_type` is not Bearer');
   }
   if (refresh_token !== undefined && (typeof refresh_token !== 'string' || refresh_token === '')) {
     throw invalid('`refresh_token` is not a non-empty string');
   }
+  if (refresh_token !== undefined && !isValidToken(refresh_token)) {
+    throw invalid(`\`refresh_token\` is not a token: ${TOKEN_RULE} characters`);
+  }
   if (scope !== undefined && typeof scope !== 'string') throw invalid('`scope` is not a string');
+  if (scope !== undefined && (scope.length > MAX_TOKEN_CHARS || !SCOPE_SYNTAX.test(scope))) {
+    throw invalid('`scope` is not a list of scope names in printable ASCII');
+  }
   const expiresIn = expiresInFrom(body.expires_in);
   const tokens: OAuthTokens = {
     accessToken: access_token,
     refreshToken: refresh_token ?? '',
     expiresAt: expiresIn === undefined ? null : now + expiresIn,
+    ...(expiresIn === undefined ? {} : { expiresIn }),
     tokenType: 'Bearer',
     scope: scope ?? '',
   };
@@ -90,7 +123,7 @@ export function tokensFromResponse(body: unknown, now: number = nowSeconds()): O
   if (organization) tokens.organization = organization;
   const account = accountFrom(body.account);
   if (account) tokens.account = account;
-  return withLifetime(tokens, expiresIn);
+  return tokens;
 }
 
 /** True within `bufferSeconds` (default 300) of expiry. Unknown expiry is not expired. */
@@ -125,8 +158,7 @@ export function toStoredCredentials(tokens: OAuthTokens): StoredCredentials {
   const out: StoredCredentials = { version: TOKEN_FILE_VERSION, type: 'oauth_token', access_token: tokens.accessToken };
   if (tokens.refreshToken) out.refresh_token = tokens.refreshToken;
   if (tokens.expiresAt !== null) out.expires_at = tokens.expiresAt;
-  const lifetime = lifetimeOf(tokens);
-  if (lifetime !== undefined) out.expires_in = lifetime;
+  if (tokens.expiresIn !== undefined) out.expires_in = tokens.expiresIn;
   out.token_type = tokens.tokenType;
   out.scope = tokens.scope;
   if (tokens.organization) {
@@ -154,6 +186,7 @@ export function fromStoredCredentials(data: unknown, path: string): OAuthTokens 
   }
   if (data.type !== undefined && data.type !== 'oauth_token') throw corrupt('unknown type');
   if (typeof data.access_token !== 'string' || data.access_token === '') throw corrupt('no access_token');
+  if (!isValidToken(data.access_token)) throw corrupt(`\`access_token\` is not a token: ${TOKEN_RULE} characters`);
   const optionalString = (key: string): string | undefined => {
     const value = data[key];
     if (value === undefined || value === null) return undefined;
@@ -161,9 +194,16 @@ export function fromStoredCredentials(data: unknown, path: string): OAuthTokens 
     return value;
   };
   const refreshToken = optionalString('refresh_token') ?? '';
+  if (refreshToken !== '' && !isValidToken(refreshToken)) {
+    throw corrupt(`\`refresh_token\` is not a token: ${TOKEN_RULE} characters`);
+  }
   const expires = data.expires_at;
-  if (expires !== undefined && expires !== null && (typeof expires !== 'number' || !Number.isFinite(expires))) {
-    throw corrupt('`expires_at` is not a number');
+  if (expires !== undefined && expires !== null) {
+    if (typeof expires !== 'number' || !Number.isFinite(expires)) throw corrupt('`expires_at` is not a number');
+    if (expires < 0) throw corrupt('`expires_at` is negative');
+    if (expires > MAX_EPOCH_SECONDS) {
+      throw corrupt('`expires_at` is too large for epoch seconds; milliseconds are not accepted');
+    }
   }
   const tokens: OAuthTokens = {
     accessToken: data.access_token,
@@ -181,5 +221,9 @@ export function fromStoredCredentials(data: unknown, path: string): OAuthTokens 
   if (accountUuid !== undefined || accountEmail !== undefined) {
     tokens.account = { uuid: accountUuid ?? '', emailAddress: accountEmail ?? '' };
   }
-  return withLifetime(tokens, typeof data.expires_in === 'number' ? data.expires_in : undefined);
+  const lifetime = data.expires_in;
+  if (typeof lifetime === 'number' && Number.isFinite(lifetime) && lifetime > 0) {
+    tokens.expiresIn = Math.min(lifetime, MAX_LIFETIME_SECONDS);
+  }
+  return tokens;
 }

@@ -25,6 +25,13 @@ export interface OAuthTokens {
   refreshToken: string;
   /** Epoch SECONDS, or `null` when unknown (treated as not expired). */
   expiresAt: number | null;
+  /**
+   * The lifetime the access token was issued with, in seconds (the token response's `expires_in`),
+   * when known. A short-lived token is refreshed a quarter of its lifetime before `expiresAt`
+   * rather than 300 s before it; the token file keeps it as `expires_in`. Optional: tokens built
+   * by hand may leave it out.
+   */
+  expiresIn?: number | undefined;
   tokenType: string;
   scope: string;
   organization?: OrganizationInfo | undefined;

@@ -138,3 +138,37 @@ describe('codeFromParams', () => {
     }
   });
 });
+
+describe('hostile pastes (issue 10: pasted codes)', () => {
+  it('accepts an answer wrapped in bracketed-paste markers, as a terminal sends it', () => {
+    expect(parseAuthCode('\u001b[200~the-code#the-state\u001b[201~\r')).toEqual({
+      code: 'the-code',
+      state: 'the-state',
+    });
+    expect(parseAuthCode('\u001b[200~https://x.example/cb?code=c&state=s\u001b[201~')).toEqual({
+      code: 'c',
+      state: 's',
+    });
+  });
+
+  it('accepts a callback URL from another host (a browser on another machine shows its own address)', () => {
+    expect(parseAuthCode('https://evil.example:8443/elsewhere?code=c&state=s')).toEqual({ code: 'c', state: 's' });
+  });
+
+  it.each([
+    ['a line over 16 KiB', `${'a'.repeat(16 * 1024)}#state`],
+    ['10 MB', `${'c'.repeat(10_000_000)}#s`],
+    ['an escape sequence inside', 'co\u001b[2Jde#state'],
+    ['a lone bracketed-paste start and junk', '\u001b[200'],
+    ['a carriage return inside', 'code\r#state'],
+    ['a right-to-left override', 'code\u202e#state'],
+    ['a URL with the code in the fragment only', 'https://x.example/cb#code=c&state=s'],
+    ['javascript:', 'javascript:alert(1)'],
+    ['only #s', '###'],
+  ])('refuses %s with invalid_code, never quoting it', (_label, raw) => {
+    const err = parseError(raw);
+    expect(err.code).toBe('invalid_code');
+    expect(err.message).toContain('CODE#STATE');
+    expect(err.message.length).toBeLessThan(300);
+  });
+});

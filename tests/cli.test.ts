@@ -5,6 +5,8 @@
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { shownArgument } from '../src/cli/args.js';
+import { forTerminal, jsonText } from '../src/cli/context.js';
 import { TokenStorage } from '../src/store/file.js';
 import { type Emulator, type IssuedTokens, startEmulator } from '../src/testing/index.js';
 import type { OAuthTokens } from '../src/types.js';
@@ -344,5 +346,177 @@ describe('usage, --help and --version', () => {
 
   it('--version prints the version', async () => {
     expect(await runCli(['--version'], env)).toEqual({ code: 0, stdout: `${VERSION}\n`, stderr: '' });
+  });
+});
+
+/** The characters of `text` a terminal would act on: C0 (but tab and newline), DEL, C1, bidi overrides. */
+function unsafeIn(text: string): string[] {
+  return Array.from(text).filter((char) => {
+    const code = char.charCodeAt(0);
+    return (
+      (code < 0x20 && code !== 0x09 && code !== 0x0a) ||
+      (code >= 0x7f && code <= 0x9f) ||
+      (code >= 0x202a && code <= 0x202e)
+    );
+  });
+}
+
+describe('secrets and hostile text never reach the terminal (issue 10 item 9)', () => {
+  const TOKEN = 'sk-ant-oat01-SECRETSECRETSECRETSECRET0123456789';
+  const OPAQUE = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJTRUNSRVQifQ.SECRETsignature';
+
+  it.each([
+    [['token', TOKEN], /^Error: Unexpected argument for `token`: sk-ant-oat01-…\. Run/],
+    [['status', OPAQUE], /^Error: Unexpected argument for `status`: eyJh…\. Run/],
+    [[TOKEN], /^Error: Unknown command "sk-ant-oat01-…"\. The commands are/],
+    [[OPAQUE, 'status'], /^Error: Unknown command "eyJh…"\./],
+    [['help', TOKEN], /^Error: Unknown command "sk-ant-oat01-…"\. Run/],
+    [['status', `--${TOKEN}`], /^Error: Unknown option sk-ant-oat01-… for `status`\./],
+    [['status', `--token=${TOKEN}`], /^Error: Unknown option --token for `status`\./],
+    [['login', `--port=${TOKEN}`], /^Error: --port must be a number from 1 to 65535\./],
+    [['logout', 'short-SECRET'], /^Error: Unexpected argument for `logout`: short-SECRET\./],
+  ])('%j: a usage error that never shows the whole token', async (args, message) => {
+    const result = await runCli(args, env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+    for (const secret of [TOKEN, OPAQUE]) expect(result.stderr).not.toContain(secret.slice(0, 20));
+  });
+
+  it('an escape sequence given as an argument is not echoed', async () => {
+    for (const args of [['\u001b]0;pwned\u0007'], ['status', '\u001b[2J\u001b[31mred'], ['status', '--\u001b[2Jx']]) {
+      const result = await runCli(args, env);
+      expect(result.code).toBe(2);
+      expect(unsafeIn(result.stderr)).toEqual([]);
+      expect(result.stderr).not.toContain('pwned');
+    }
+  });
+
+  /** Organization, account and scope text with every trick a terminal understands. */
+  const HOSTILE = {
+    org: 'Evil\u001b[2J\u001b[H Org\u001b]0;pwned-title\u0007\u009b31m\u202e',
+    email: 'user\r@example.com\u001b]8;;https://evil.example\u001b\\click\u001b]8;;\u001b\\',
+  };
+
+  it('status prints server-supplied names without their escape sequences, and JSON keeps them exact', async () => {
+    await logIn({
+      organization: { uuid: 'org-1', name: HOSTILE.org },
+      account: { uuid: 'acc-1', emailAddress: HOSTILE.email },
+    });
+    const text = await runCli(['status'], env);
+    expect(text.code).toBe(0);
+    expect(text.stdout.split('\n')[0]).toBe('Logged in as user@example.comclick (Evil Org)');
+    expect(unsafeIn(text.stdout)).toEqual([]);
+    expect(text.stdout).not.toContain('pwned-title');
+
+    const json = await runCli(['status', '--json'], env);
+    expect(unsafeIn(json.stdout)).toEqual([]);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      organization: { name: HOSTILE.org },
+      account: { email: HOSTILE.email },
+    });
+  });
+
+  it('an error description with escape sequences from the token endpoint is printed without them', async () => {
+    const tokens = await logIn({ expiresAt: nowSeconds() - 60 });
+    emu.faults.tokenMalformed(
+      JSON.stringify({
+        error: 'invalid_request\u001b[2J',
+        error_description: 'Bad \u001b[31mred\u001b[0m \u001b]0;pwned\u0007text\r\u009b2K done',
+      }),
+      1,
+      400,
+    );
+    const result = await runCli(['token', '--debug'], env);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /^Error: The token endpoint answered HTTP 400: invalid_request \(Bad red text done\)\./m,
+    );
+    expect(unsafeIn(result.stderr)).toEqual([]);
+    expect(leakedIn(result.stdout + result.stderr, secretsOf(tokens))).toEqual([]);
+  });
+
+  it('a refresh token of any shape that the endpoint echoes is not printed, even with --debug', async () => {
+    const refreshToken = 'opaque-refresh/token+value=0123456789abcdef';
+    const tokens = await logIn({ expiresAt: nowSeconds() - 60, refreshToken });
+    // A real server on 127.0.0.1 that echoes the request body into its error.
+    const { createServer } = await import('node:http');
+    const server = createServer((req, res) => {
+      let raw = '';
+      req.on('data', (chunk: Buffer) => {
+        raw += chunk.toString('utf8');
+      });
+      req.on('end', () => {
+        res.writeHead(400, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: 'invalid_request', error_description: `you sent ${raw}` }));
+      });
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    try {
+      const { port } = server.address() as { port: number };
+      const result = await runCli(['token', '--debug'], {
+        ...env,
+        ANTHROPIC_OAUTH_TOKEN_URL: `http://127.0.0.1:${port}/v1/oauth/token`,
+      });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('"refresh_token":"[redacted]"');
+      expect(leakedIn(result.stdout + result.stderr, [...secretsOf(tokens), encodeURIComponent(refreshToken)])).toEqual(
+        [],
+      );
+    } finally {
+      await new Promise((done) => server.close(done));
+    }
+  });
+
+  it('a token URL with user:password@ is refused, without the password', async () => {
+    await logIn({ expiresAt: nowSeconds() - 60 });
+    for (const url of ['https://user:p4ss-SECRET@platform.example.com/t', 'https://u:p4ss-SECRET@[bad/t']) {
+      const result = await runCli(['token', '--debug'], { ...env, ANTHROPIC_OAUTH_TOKEN_URL: url });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(
+        /^Error: The token URL (must not contain a user name or password|is not a valid URL)/,
+      );
+      expect(result.stderr).not.toContain('SECRET');
+      expect(emu.stats().refresh).toBe(0);
+    }
+  });
+});
+
+describe('forTerminal / jsonText / shownArgument', () => {
+  it.each([
+    ['CSI colour and clear', 'a\u001b[31mb\u001b[0m\u001b[2Jc', 'abc'],
+    ['8-bit CSI', 'a\u009b31mb', 'ab'],
+    ['OSC title ended by BEL', 'a\u001b]0;title\u0007b', 'ab'],
+    ['OSC 8 hyperlink ended by ST', 'a\u001b]8;;https://x\u001b\\link\u001b]8;;\u001b\\b', 'alinkb'],
+    ['8-bit OSC ended by 8-bit ST', 'a\u009d0;t\u009cb', 'ab'],
+    ['an unterminated OSC swallows the rest', 'a\u001b]0;never ends', 'a'],
+    ['DCS', 'a\u001bPq#0;2;0;0;0\u001b\\b', 'ab'],
+    ['ESC ( B and ESC c', 'a\u001b(Bb\u001bcc', 'abc'],
+    ['ESC at the end', 'ab\u001b', 'ab'],
+    ['CR, BS, BEL, NUL, DEL', 'a\rb\bc\u0007d\u0000e\u007f', 'abcde'],
+    ['bidirectional overrides and isolates', 'a\u202eb\u2066c\u2069\u200fd', 'abcd'],
+    ['tab, newline and unicode are kept', 'a\tb\nÜ 🙂 日本', 'a\tb\nÜ 🙂 日本'],
+  ])('forTerminal strips %s', (_label, input, output) => {
+    expect(forTerminal(input)).toBe(output);
+  });
+
+  it('jsonText keeps the data exact with C1, DEL and bidi characters escaped', () => {
+    const value = { name: 'x\u009b31m\u007f\u202e\u001b[2Jy', n: 1 };
+    const text = jsonText(value);
+    expect(unsafeIn(text)).toEqual([]);
+    expect(text).toContain('\\u009b');
+    expect(JSON.parse(text)).toEqual(value);
+  });
+
+  it.each([
+    ['frobnicate', 'frobnicate'],
+    ['--bogus', '--bogus'],
+    ['sk-ant-oat01-abc', 'sk-ant-oat01-…'],
+    ['--sk-ant-oat01-abc', 'sk-ant-oat01-…'],
+    ['a-very-long-word-that-is-probably-a-secret', 'a-ve…'],
+    ['"quoted"', '…'],
+    ['\u001b[2Jxxxxxxxxxxxxxxxxxxxxxx', '…'],
+    ['', '…'],
+  ])('shownArgument(%j) is %j', (value, shown) => {
+    expect(shownArgument(value)).toBe(shown);
   });
 });

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { isLoopbackHost, requireSecureUrl, resolveConfig } from '../src/config.js';
 import { OAuthFlowError } from '../src/errors.js';
@@ -131,5 +132,44 @@ describe('requireSecureUrl / isLoopbackHost', () => {
     expect(isLoopbackHost('example.com')).toBe(false);
     expect(isLoopbackHost('127.0.0.1.example.com')).toBe(false);
     expect(isLoopbackHost('0.0.0.0')).toBe(false);
+  });
+});
+
+describe('URLs with a user name or password (issue 10 item 9)', () => {
+  it.each([
+    ['user:password@', 'https://user:p4ssw0rd-SECRET@platform.example.com/v1/oauth/token'],
+    ['a password only', 'https://:p4ssw0rd-SECRET@platform.example.com/v1/oauth/token'],
+    ['a user only', 'https://SECRET-user@platform.example.com/v1/oauth/token'],
+    ['on loopback', 'http://u:p4ssw0rd-SECRET@127.0.0.1:8080/v1/oauth/token'],
+  ])('refuses a token URL with %s, naming neither, and no cause', (_label, tokenUrl) => {
+    for (const config of [
+      () => resolveConfig({ tokenUrl }, {}),
+      () => resolveConfig({}, { ANTHROPIC_OAUTH_TOKEN_URL: tokenUrl }),
+    ]) {
+      const err = configError(config);
+      expect(err.code).toBe('invalid_config');
+      expect(err.message).toMatch(
+        /^The token URL must not contain a user name or password \(user:password@\)\. Remove them/,
+      );
+      expect(err.cause).toBeUndefined();
+      expect(`${err.stack}${JSON.stringify(err)}${inspect(err, { depth: 10 })}`).not.toContain('SECRET');
+    }
+  });
+
+  it('refuses an authorize URL with a password the same way', () => {
+    const err = configError(() =>
+      resolveConfig({ authorizeUrl: 'https://u:SECRET@claude.example/oauth/authorize' }, {}),
+    );
+    expect(err.message).toContain('The authorize URL must not contain a user name or password');
+    expect(inspect(err, { depth: 10 })).not.toContain('SECRET');
+  });
+
+  it('reports a URL that does not parse without the parser error, which quotes the input', () => {
+    for (const tokenUrl of ['https://u:SECRET@[bad/x', 'https://u:SECRET@%zz/', 'http://u:SECRET@:99999/']) {
+      const err = configError(() => resolveConfig({ tokenUrl }, {}));
+      expect(err.message).toBe('The token URL is not a valid URL. Check your configuration.');
+      expect(err.cause).toBeUndefined();
+      expect(`${err.stack}${JSON.stringify(err)}${inspect(err, { depth: 10 })}`).not.toContain('SECRET');
+    }
   });
 });

@@ -134,3 +134,60 @@ describe('loadTokensFromEnv (seed: TestLoadTokensFromEnv)', () => {
     expect(loadTokensFromEnv({ ANTHROPIC_TOKEN_EXPIRES_AT: 'garbage' })).toBeNull();
   });
 });
+
+describe('hostile environment values (issue 10 item 6)', () => {
+  it.each([
+    ['CR/LF', `${SECRET_AT}\r\nX-Injected: 1`],
+    ['a space inside', 'sk-ant-oat01-SECRET ACCESS'],
+    ['a NUL', `${SECRET_AT}\u0000`],
+    ['an escape sequence', `${SECRET_AT}\u001b[2J`],
+    ['non-ASCII', `${SECRET_AT}é`],
+    ['over 4096 characters', `${SECRET_AT}${'a'.repeat(4096)}`],
+  ])('refuses an access token with %s with invalid_env naming the variable, never the value', (_label, value) => {
+    for (const name of [ENV_ACCESS_TOKEN, ENV_ACCESS_TOKEN_ALT]) {
+      const err = envError({ [name]: value });
+      expect(err.code).toBe('invalid_env');
+      expect(err.message).toBe(
+        `${name} is not a token: visible ASCII characters only (no spaces, line breaks or control characters), at most 4096 characters. Set it to the token alone, or unset it.`,
+      );
+      expect(`${err.stack}${JSON.stringify(err)}`).not.toContain('SECRET');
+    }
+  });
+
+  it('refuses a refresh token with a line break the same way', () => {
+    const err = envError({ [ENV_ACCESS_TOKEN]: SECRET_AT, [ENV_REFRESH_TOKEN]: `${SECRET_RT}\nx` });
+    expect(err.message).toMatch(/^ANTHROPIC_REFRESH_TOKEN is not a token/);
+    expect(`${err.stack}${JSON.stringify(err)}`).not.toContain('SECRET');
+  });
+
+  it('checks the variable in use: a broken fallback is not looked at when the first is set', () => {
+    expect(
+      loadTokensFromEnv({ [ENV_ACCESS_TOKEN]: SECRET_AT, [ENV_ACCESS_TOKEN_ALT]: 'bad\nvalue' })?.accessToken,
+    ).toBe(SECRET_AT);
+  });
+
+  it('says a number too large even for milliseconds is not a time, and never reaches Date', () => {
+    for (const value of ['9'.repeat(400), '1'.repeat(20)]) {
+      const err = envError({ [ENV_ACCESS_TOKEN]: SECRET_AT, [ENV_EXPIRES_AT]: value });
+      expect(err.code).toBe('invalid_env');
+      expect(err.message).toMatch(/ANTHROPIC_TOKEN_EXPIRES_AT (is too large to be a time|must be the expiry)/);
+    }
+  });
+
+  it('takes the largest plausible expiry in seconds, and an expiry of 0 (expired)', () => {
+    expect(loadTokensFromEnv({ [ENV_ACCESS_TOKEN]: SECRET_AT, [ENV_EXPIRES_AT]: '99999999999' })?.expiresAt).toBe(
+      99_999_999_999,
+    );
+    expect(loadTokensFromEnv({ [ENV_ACCESS_TOKEN]: SECRET_AT, [ENV_EXPIRES_AT]: '0' })?.expiresAt).toBe(0);
+  });
+
+  it.each([['tabs and newlines around the values', `\t${SECRET_AT}\n`, ` 1764000000 \r\n`]])(
+    'trims %s',
+    (_label, token, expiry) => {
+      expect(loadTokensFromEnv({ [ENV_ACCESS_TOKEN]: token, [ENV_EXPIRES_AT]: expiry })).toMatchObject({
+        accessToken: SECRET_AT,
+        expiresAt: 1_764_000_000,
+      });
+    },
+  );
+});

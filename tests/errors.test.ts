@@ -1,6 +1,14 @@
+import { inspect } from 'node:util';
 import { AnthropicError } from '@anthropic-ai/sdk';
 import { describe, expect, it } from 'vitest';
-import { LOGIN_HINT, OAuthFlowError, redactErrorBody, TokenStorageError } from '../src/errors.js';
+import {
+  LOGIN_HINT,
+  OAuthFlowError,
+  redactErrorBody,
+  scrubSecrets,
+  TokenStorageError,
+  withoutSecrets,
+} from '../src/errors.js';
 
 describe('OAuthFlowError', () => {
   it('is an AnthropicError and an Error with a stable name and code', () => {
@@ -111,5 +119,60 @@ describe('redactErrorBody', () => {
 describe('LOGIN_HINT', () => {
   it('names the login command', () => {
     expect(LOGIN_HINT).toContain('npx anthropic-oauth login');
+  });
+});
+
+describe('scrubSecrets / withoutSecrets (issue 10 item 8)', () => {
+  const secret = 'a.b*c+d/e f?(g)[h]$^|\\i';
+
+  it('replaces a secret in every form a server may echo it, regex characters included', () => {
+    const forms = [
+      secret,
+      encodeURIComponent(secret),
+      encodeURIComponent(secret).toLowerCase(),
+      encodeURIComponent(secret).replace('%20', '+'),
+      JSON.stringify(secret).slice(1, -1),
+      JSON.stringify(secret).slice(1, -1).replaceAll('/', '\\/'),
+      Array.from(secret, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join(''),
+    ];
+    for (const form of forms) expect(scrubSecrets(`<${form}>`, [secret]), form).toBe('<[redacted]>');
+  });
+
+  it('replaces the longer of two overlapping secrets whole, and ignores an empty one', () => {
+    expect(scrubSecrets('x abcdef y abc', ['abc', 'abcdef', ''])).toBe('x [redacted] y [redacted]');
+    expect(scrubSecrets('nothing here', [''])).toBe('nothing here');
+  });
+
+  it('rebuilds an OAuthFlowError that shows a secret anywhere, keeping code, status, body and the errno code', () => {
+    const inner = Object.assign(new Error(`read ECONNRESET sending refresh_token=${secret}`), {
+      code: 'ECONNRESET',
+      input: secret,
+    });
+    const error = new OAuthFlowError('token_endpoint_error', `HTTP 400: ${secret}`, {
+      status: 400,
+      body: { error: 'invalid_request', error_description: secret },
+      retryAfter: 3,
+      cause: new TypeError('fetch failed', { cause: inner }),
+    });
+    const clean = withoutSecrets(error, [secret]) as OAuthFlowError;
+    expect(clean).toBeInstanceOf(OAuthFlowError);
+    expect(clean).toMatchObject({
+      code: 'token_endpoint_error',
+      status: 400,
+      retryAfter: 3,
+      message: 'HTTP 400: [redacted]',
+      body: { error: 'invalid_request', error_description: '[redacted]' },
+    });
+    const shown = [clean.stack, JSON.stringify(clean), inspect(clean, { depth: 10 })].join('\n');
+    expect(shown).not.toContain(secret);
+    expect(shown).toContain('ECONNRESET');
+    expect((clean.cause as Error).name).toBe('TypeError');
+  });
+
+  it('returns an error that shows no secret, and anything that is not an OAuthFlowError, as it is', () => {
+    const error = new OAuthFlowError('timeout', 'No answer.', { cause: new Error('slow') });
+    expect(withoutSecrets(error, [secret])).toBe(error);
+    const reason = new Error(`caller's own reason ${secret}`);
+    expect(withoutSecrets(reason, [secret])).toBe(reason);
   });
 });

@@ -274,3 +274,62 @@ describe('the refresh lock cannot be created (issue 10)', () => {
     expectNoSecret(error);
   });
 });
+
+describe('issue 10: hostile token responses through the client (items 6 and 8)', () => {
+  it.each([
+    ['access_token with CR/LF', '{"access_token":"sk-ant-oat01-a\\r\\nX-Injected: 1","expires_in":3600}'],
+    ['access_token with a space', '{"access_token":"sk-ant-oat01-a b","expires_in":3600}'],
+    ['access_token in unicode', '{"access_token":"sk-ant-oat01-ünïcödé","expires_in":3600}'],
+    ['access_token of 5000 characters', `{"access_token":"sk-ant-oat01-${'a'.repeat(5000)}","expires_in":3600}`],
+    [
+      'refresh_token with a NUL',
+      '{"access_token":"sk-ant-oat01-a","refresh_token":"sk-ant-ort01-\\u0000","expires_in":3600}',
+    ],
+    ['scope a number', '{"access_token":"sk-ant-oat01-a","scope":42,"expires_in":3600}'],
+    [
+      'scope with an escape sequence',
+      '{"access_token":"sk-ant-oat01-a","scope":"user:inference\\u001b[2J","expires_in":3600}',
+    ],
+    ['expires_in "1e3"', '{"access_token":"sk-ant-oat01-a","expires_in":"1e3"}'],
+    ['expires_in true', '{"access_token":"sk-ant-oat01-a","expires_in":true}'],
+  ])('%s → invalid_response, login intact, no secret', async (_name, body) => {
+    const before = await storeExpiredLogin();
+    emu.faults.tokenMalformed(body);
+    const error = await failure(client().messages.create(hello));
+    expect(error).toMatchObject({ name: 'OAuthFlowError', code: 'invalid_response' });
+    expect(await readFile(path, 'utf8')).toBe(before);
+    expectNoSecret(error);
+  });
+
+  it('expires_in 1e308 is clamped to 10 years: the request is made and the file holds a real date', async () => {
+    await storeExpiredLogin();
+    emu.faults.tokenMalformed(
+      `{"access_token":"${emu.issueTokens().accessToken}","refresh_token":"sk-ant-ort01-n","expires_in":1e308}`,
+    );
+    await client().messages.create(hello);
+    const stored = JSON.parse(await readFile(path, 'utf8')) as { expires_at: number; expires_in: number };
+    expect(stored.expires_in).toBe(10 * 365 * 86_400);
+    expect(new Date(stored.expires_at * 1000).getUTCFullYear()).toBeGreaterThan(2030);
+  });
+
+  it('a 400 that echoes the request: no refresh token, in any encoding, in the error or the debug log', async () => {
+    const before = await storeExpiredLogin();
+    const [, refreshToken = ''] = secrets;
+    emu.faults.tokenMalformed(
+      JSON.stringify({
+        error: 'invalid_request',
+        error_description: `got refresh_token=${encodeURIComponent(refreshToken)} and ${JSON.stringify(refreshToken)}`,
+      }),
+      3,
+      400,
+    );
+    secrets.push(encodeURIComponent(refreshToken));
+    const error = await failure(client().messages.create(hello));
+    expect(error).toMatchObject({ name: 'OAuthFlowError', code: 'token_endpoint_error' });
+    expect((error as { body?: { error_description?: string } }).body?.error_description).toBe(
+      'got refresh_token=[redacted] and "[redacted]"',
+    );
+    expect(await readFile(path, 'utf8')).toBe(before);
+    expectNoSecret(error);
+  });
+});

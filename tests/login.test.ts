@@ -181,6 +181,44 @@ describe('loginWithLoopback', () => {
     expect(tokenRequests(emu)).toHaveLength(0);
   });
 
+  it('refuses a stray callback with a wrong state, reports it, and still logs in with the real one', async () => {
+    const events: LoginEvent[] = [];
+    const strayPages: number[] = [];
+    const tokens = await loginWithLoopback({
+      oauthConfig: emu.oauthConfig,
+      openBrowser: async (url) => {
+        const callback = new URL(await emu.approve(url));
+        const stray = new URL(callback);
+        stray.searchParams.set('state', 'from-another-program');
+        strayPages.push((await fetch(stray)).status);
+        stray.searchParams.delete('state');
+        strayPages.push((await fetch(stray)).status);
+        await fetch(callback);
+      },
+      onEvent: (event) => events.push(event),
+    });
+    expect(strayPages).toEqual([400, 400]);
+    expect(tokens.tokenType).toBe('Bearer');
+    expect(events.map((event) => event.type)).toEqual(['listening', 'stray_callback', 'stray_callback', 'answered']);
+    expect(tokenRequests(emu)).toHaveLength(1);
+  });
+
+  it('a stray callback does not end the login: it waits until its timeout', async () => {
+    const { url, onUrl } = urlCatcher();
+    const events: LoginEvent[] = [];
+    const login = loginWithLoopback({
+      oauthConfig: emu.oauthConfig,
+      openBrowser: false,
+      timeoutMs: 300,
+      onUrl,
+      onEvent: (event) => events.push(event),
+    });
+    const redirectUri = new URL(await url).searchParams.get('redirect_uri') ?? '';
+    expect((await fetch(`${redirectUri}?error=access_denied&state=forged`)).status).toBe(400);
+    await expect(login).rejects.toMatchObject({ code: 'timeout' });
+    expect(events.map((event) => event.type)).toEqual(['listening', 'stray_callback']);
+  });
+
   it('reports a denial as access_denied', async () => {
     const login = loginWithLoopback({
       oauthConfig: emu.oauthConfig,
@@ -231,6 +269,52 @@ describe('loginWithLoopback', () => {
     await expect(
       loginWithLoopback({ oauthConfig: emu.oauthConfig, openBrowser: false, timeoutMs: 0 }),
     ).rejects.toMatchObject({ code: 'invalid_config' });
+  });
+});
+
+/** Collects the process warnings emitted while `run` runs (and the tick after, when they are emitted). */
+async function warningsDuring(run: () => Promise<unknown>): Promise<string[]> {
+  const warnings: string[] = [];
+  const onWarning = (warning: Error): void => {
+    warnings.push(`${warning.name}: ${warning.message}`);
+  };
+  process.on('warning', onWarning);
+  try {
+    await run();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  } finally {
+    process.off('warning', onWarning);
+  }
+  return warnings;
+}
+
+describe('pasting many lines (issue 10 item 15)', () => {
+  it('adds no abort listener per line: 200 junk lines, then the answer, and no MaxListenersExceededWarning', async () => {
+    for (const flow of [loginManually, loginWithLoopback]) {
+      const box = pasteBox();
+      const { url, onUrl } = urlCatcher();
+      const events: LoginEvent[] = [];
+      const warnings = await warningsDuring(async () => {
+        const login = flow({
+          oauthConfig: emu.oauthConfig,
+          openBrowser: false,
+          pastedAnswers: box.iterable,
+          onUrl,
+          onEvent: (event) => events.push(event),
+        });
+        const callback = new URL(await emu.approve(await url));
+        // Each line is read on its own (a waiting reader), as a slow paste or typing would be.
+        for (let i = 0; i < 200; i++) {
+          box.paste(`junk line ${i}`);
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        const params = callback.searchParams;
+        box.paste(`${params.get('code')}#${params.get('state')}`);
+        await login;
+      });
+      expect(events.filter((event) => event.type === 'invalid_answer')).toHaveLength(200);
+      expect(warnings.filter((warning) => warning.includes('MaxListenersExceeded'))).toEqual([]);
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { buildAuthorizationUrl } from '../src/authorize.js';
 import { parseAuthCode } from '../src/callback.js';
@@ -84,6 +85,7 @@ describe('processTokenResponse', () => {
       accessToken: 'sk-ant-oat01-a',
       refreshToken: 'sk-ant-ort01-r',
       expiresAt: NOW + 28800,
+      expiresIn: 28800,
       tokenType: 'Bearer',
       scope: 'user:inference',
       account: { uuid: 'acct', emailAddress: 'user@example.com' },
@@ -199,9 +201,14 @@ describe('processTokenResponse', () => {
   });
 
   it('accepts a valid body just under 1 MiB', async () => {
-    const accessToken = 'a'.repeat(MAX_TOKEN_RESPONSE_BYTES - 100);
-    const tokens = await processTokenResponse(json({ access_token: accessToken }), NOW);
-    expect(tokens.accessToken).toHaveLength(MAX_TOKEN_RESPONSE_BYTES - 100);
+    const padding = 'a'.repeat(MAX_TOKEN_RESPONSE_BYTES - 100);
+    const tokens = await processTokenResponse(json({ access_token: 'sk-ant-oat01-a', padding }), NOW);
+    expect(tokens.accessToken).toBe('sk-ant-oat01-a');
+  });
+
+  it('refuses an access token over 4096 characters that fits in 1 MiB (it could not be sent in a header)', async () => {
+    const err = await flowError(processTokenResponse(json({ access_token: 'a'.repeat(4097) }), NOW));
+    expect(err.code).toBe('invalid_response');
   });
 });
 
@@ -555,5 +562,167 @@ describe('network failure detail', () => {
     }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'network_error' });
     expect(String((error as Error).cause)).toContain('ECONNREFUSED');
+  });
+});
+
+describe('an endpoint that echoes what it was sent (issue 10 item 8)', () => {
+  const closers: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const close of closers.splice(0)) await close();
+  });
+
+  /** A token endpoint that answers `status` with a body built from the raw request body it got. */
+  async function echoing(status: number, build: (raw: string) => unknown, headers: Record<string, string> = {}) {
+    const started = await startServer((req, res) => {
+      let raw = '';
+      req.setEncoding('utf8');
+      req.on('data', (chunk: string) => {
+        raw += chunk;
+      });
+      req.on('end', () => {
+        res.writeHead(status, { 'content-type': 'application/json', ...headers });
+        res.end(JSON.stringify(build(raw)));
+      });
+    });
+    closers.push(started.close);
+    return started.tokenUrl;
+  }
+
+  /** Every way an error is shown: message, stack, JSON, util.inspect, String() of each cause. */
+  function shown(error: unknown): string {
+    const parts = [String(error), (error as Error).stack ?? '', JSON.stringify(error), inspect(error, { depth: 10 })];
+    for (let cause = (error as Error).cause; cause !== undefined; cause = (cause as Error).cause) {
+      parts.push(String(cause), (cause as Error).stack ?? '', inspect(cause, { depth: 10 }));
+    }
+    return parts.join('\n');
+  }
+
+  function expectNoSecret(error: unknown, secrets: readonly string[]): void {
+    const text = shown(error);
+    for (const secret of secrets) {
+      for (const form of [
+        secret,
+        encodeURIComponent(secret),
+        encodeURIComponent(secret).toLowerCase(),
+        JSON.stringify(secret).slice(1, -1),
+        JSON.stringify(secret).slice(1, -1).replaceAll('/', '\\/'),
+        secret.slice(0, 12),
+        secret.slice(-12),
+      ]) {
+        expect(text, `a form of a secret (${form.slice(0, 6)}…)`).not.toContain(form);
+      }
+    }
+  }
+
+  // Secrets of shapes the CLI's sk-ant- masking does not know.
+  const REFRESH_SHAPES = [
+    'opaque/Refresh+Token=value~with.punctuation_0123456789',
+    'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJyZWZyZXNoIn0.c2lnbmF0dXJlLXNlY3JldA',
+    'sk-ant-ort01-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+    '0123456789abcdef0123456789abcdef',
+  ];
+
+  const ECHOES: [string, (raw: string) => unknown][] = [
+    ['the raw body in error_description', (raw) => ({ error: 'invalid_request', error_description: `got ${raw}` })],
+    ['the body in error and error_uri', (raw) => ({ error: raw, error_uri: `https://example.com/?sent=${raw}` })],
+    [
+      'percent-encoded, upper and lower case',
+      (raw) => ({
+        error: 'invalid_request',
+        error_description: `${encodeURIComponent(raw)} ${encodeURIComponent(raw).toLowerCase()}`,
+      }),
+    ],
+    [
+      'JSON-escaped with \\/ and \\u escapes',
+      (raw) => ({
+        error: 'invalid_request',
+        error_description: raw.replaceAll('/', '\\/').replace(/[a-f]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`),
+      }),
+    ],
+    [
+      'cut by the 300-character truncation',
+      (raw) => {
+        const secret = (JSON.parse(raw) as Record<string, string>).refresh_token ?? '';
+        return { error: 'invalid_grant', error_description: `${'x'.repeat(280)}${secret}` };
+      },
+    ],
+  ];
+
+  for (const status of [400, 429, 500]) {
+    it.each(ECHOES)(`HTTP ${status}, %s: no refresh token of any shape survives`, async (_label, build) => {
+      const tokenUrl = await echoing(status, build, { 'retry-after': '1' });
+      for (const refreshToken of REFRESH_SHAPES) {
+        const error = await flowError(refreshAccessToken({ refreshToken, config: { tokenUrl }, env: NO_ENV }));
+        expect(error.status).toBe(status);
+        expectNoSecret(error, [refreshToken]);
+      }
+    });
+  }
+
+  it('keeps the rest of the echoed description, with the secret replaced by [redacted]', async () => {
+    const tokenUrl = await echoing(400, (raw) => ({ error: 'invalid_grant', error_description: `bad: ${raw}` }));
+    const error = await flowError(
+      refreshAccessToken({ refreshToken: 'opaque-refresh-value', config: { tokenUrl }, env: NO_ENV }),
+    );
+    expect(error.code).toBe('invalid_grant');
+    expect(error.body?.error_description).toBe(
+      `bad: {"grant_type":"refresh_token","refresh_token":"[redacted]","client_id":"${DEFAULT_CLIENT_ID}"}`,
+    );
+  });
+
+  it('the code grant: code, verifier and state are scrubbed', async () => {
+    const tokenUrl = await echoing(400, (raw) => ({ error: 'invalid_request', error_description: raw }));
+    const { url, oauthState } = await buildAuthorizationUrl({ redirectUri: 'http://localhost:1/callback' });
+    const code = 'an-authorization-code/with+odd=chars';
+    const state = new URL(url).searchParams.get('state') ?? '';
+    const error = await flowError(
+      exchangeCodeForTokens({ code, state, oauthState, config: { tokenUrl }, env: NO_ENV }),
+    );
+    expectNoSecret(error, [code, oauthState.codeVerifier, state]);
+    expect(error.body?.error_description).toContain('"grant_type":"authorization_code"');
+  });
+
+  it('a fetch that throws the request back (message, nested cause, extra fields): network_error without it', async () => {
+    const refreshToken = 'opaque-refresh-from-a-proxy';
+    const echoFetch: Fetch = async (input, init) => {
+      const inner = Object.assign(new Error(`socket hang up while sending ${String(init?.body)}`), {
+        code: 'ECONNRESET',
+        request: { url: String(input), body: init?.body },
+      });
+      throw new TypeError(`fetch failed for ${encodeURIComponent(String(init?.body))}`, { cause: inner });
+    };
+    const error = await flowError(
+      refreshAccessToken({ refreshToken, fetch: echoFetch, config: { tokenUrl: 'https://x.example/t' }, env: NO_ENV }),
+    );
+    expect(error.code).toBe('network_error');
+    expectNoSecret(error, [refreshToken]);
+    expect(String(error.cause)).toContain('ECONNRESET');
+  });
+
+  it('a fetch that stalls and throws the body when aborted: timeout without it', async () => {
+    const refreshToken = 'opaque-refresh-on-timeout';
+    const stallingFetch: Fetch = (_input, init) =>
+      new Promise((_resolve, reject) => {
+        init?.signal?.addEventListener('abort', () => reject(new Error(`aborted while sending ${String(init.body)}`)));
+      });
+    const error = await flowError(
+      refreshAccessToken({
+        refreshToken,
+        fetch: stallingFetch,
+        timeoutMs: 50,
+        config: { tokenUrl: 'https://x.example/t' },
+        env: NO_ENV,
+      }),
+    );
+    expect(error.code).toBe('timeout');
+    expectNoSecret(error, [refreshToken]);
+  });
+
+  it('keeps an error body that echoes nothing as it is', async () => {
+    const tokenUrl = await echoing(400, () => ({ error: 'invalid_grant', error_description: 'nothing echoed' }));
+    const error = await flowError(
+      refreshAccessToken({ refreshToken: 'opaque-refresh-value', config: { tokenUrl }, env: NO_ENV }),
+    );
+    expect(error.body).toEqual({ error: 'invalid_grant', error_description: 'nothing echoed' });
   });
 });

@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { OAuthFlowError, TokenStorageError } from '../src/errors.js';
+import { createTokenSource } from '../src/provider.js';
+import { startEmulator } from '../src/testing/index.js';
 import {
   fromStoredCredentials,
   isExpired,
-  lifetimeOf,
+  MAX_LIFETIME_SECONDS,
+  MAX_TOKEN_CHARS,
   nowSeconds,
   TOKEN_FILE_VERSION,
   tokensFromResponse,
@@ -39,6 +42,7 @@ describe('tokensFromResponse (seed: TestOAuthTypes.test_from_token_response)', (
       accessToken: 'sk-ant-oat01-access',
       refreshToken: 'sk-ant-ort01-refresh',
       expiresAt: NOW + 28800,
+      expiresIn: 28800,
       tokenType: 'Bearer',
       scope: 'user:inference user:profile',
       organization: { uuid: 'org-uuid', name: 'Example Org' },
@@ -280,17 +284,184 @@ describe('toStoredCredentials / fromStoredCredentials', () => {
   });
 });
 
-describe('token lifetime', () => {
+describe('token lifetime (expiresIn)', () => {
   it('is recorded from expires_in and persisted as expires_in in the file format', () => {
     const tokens = tokensFromResponse({ access_token: 'at', refresh_token: 'rt', expires_in: 2 }, NOW);
-    expect(lifetimeOf(tokens)).toBe(2);
+    expect(tokens.expiresIn).toBe(2);
     const stored = toStoredCredentials(tokens);
     expect(stored.expires_in).toBe(2);
-    expect(lifetimeOf(fromStoredCredentials(stored, '/x/tokens.json'))).toBe(2);
+    expect(fromStoredCredentials(stored, '/x/tokens.json').expiresIn).toBe(2);
   });
 
   it('is unknown for tokens built by hand', () => {
-    expect(lifetimeOf({ ...FULL })).toBeUndefined();
+    expect({ ...FULL }.expiresIn).toBeUndefined();
     expect(toStoredCredentials({ ...FULL }).expires_in).toBeUndefined();
   });
+
+  it('survives a copy ({ ...tokens }) and JSON, as a plain field', () => {
+    const tokens = tokensFromResponse({ access_token: 'at', refresh_token: 'rt', expires_in: 120 }, NOW);
+    expect({ ...tokens }.expiresIn).toBe(120);
+    expect(toStoredCredentials({ ...tokens }).expires_in).toBe(120);
+    expect((JSON.parse(JSON.stringify(tokens)) as OAuthTokens).expiresIn).toBe(120);
+  });
+
+  it('ignores an expires_in in the file that is not a positive number (it only tunes the refresh buffer)', () => {
+    for (const expires_in of [-5, 0, '120', null, Number.NaN]) {
+      expect(fromStoredCredentials({ access_token: 'at', expires_in }, '/t.json').expiresIn).toBeUndefined();
+    }
+  });
+
+  it('a copied fresh short-lived token is used, not refreshed at once (issue 10 item 14)', async () => {
+    const emu = await startEmulator({ accessTokenTtl: 240 });
+    try {
+      const issued = emu.issueTokens();
+      const fresh = tokensFromResponse(
+        { access_token: issued.accessToken, refresh_token: issued.refreshToken, expires_in: 240 },
+        nowSeconds(),
+      );
+      // A copy, as callers make: the lifetime must come along (240 s < the default 300 s buffer).
+      const source = createTokenSource({ oauthConfig: emu.oauthConfig, env: {}, oauthTokens: { ...fresh } });
+      expect((await source.getTokens()).accessToken).toBe(issued.accessToken);
+      expect(emu.stats().refresh).toBe(0);
+    } finally {
+      await emu.close();
+    }
+  });
 });
+
+/** Strings that must never become a token: each would break the `Authorization` header or the terminal. */
+const BAD_TOKENS: [string, string][] = [
+  ['CR/LF inside', 'sk-ant-oat01-SECRET\r\nX-Injected: 1'],
+  ['a line feed at the end', 'sk-ant-oat01-SECRET\n'],
+  ['a space inside', 'sk-ant-oat01-SEC RET'],
+  ['a tab', 'sk-ant-oat01-SECRET\t'],
+  ['a NUL', 'sk-ant-oat01-SECRET\u0000'],
+  ['DEL', 'sk-ant-oat01-SECRET\u007f'],
+  ['an escape sequence', 'sk-ant-oat01-SECRET\u001b[2J'],
+  ['a C1 control', 'sk-ant-oat01-SECRET\u009b'],
+  ['non-ASCII (é)', 'sk-ant-oat01-SECRETé'],
+  ['an emoji', 'sk-ant-oat01-SECRET🙂'],
+  ['a right-to-left override', 'sk-ant-oat01-SECRET\u202e'],
+  [`longer than ${MAX_TOKEN_CHARS} characters`, `sk-ant-oat01-SECRET${'a'.repeat(MAX_TOKEN_CHARS)}`],
+];
+
+describe('hostile values at the source (issue 10 item 6)', () => {
+  it.each(BAD_TOKENS)('a token response whose access_token has %s is invalid_response', (_label, token) => {
+    const err = responseError({ ...RESPONSE, access_token: token });
+    expect(err.code).toBe('invalid_response');
+    expect(err.message).toMatch(/`access_token` is not a token: visible ASCII characters only/);
+    expect(`${err.message}${err.stack}${JSON.stringify(err)}`).not.toContain('SECRET');
+  });
+
+  it.each(BAD_TOKENS)('a token response whose refresh_token has %s is invalid_response', (_label, token) => {
+    const err = responseError({ ...RESPONSE, refresh_token: token.replace('oat01', 'ort01') });
+    expect(err.code).toBe('invalid_response');
+    expect(err.message).toContain('`refresh_token` is not a token');
+    expect(`${err.message}${err.stack}${JSON.stringify(err)}`).not.toContain('SECRET');
+  });
+
+  it.each(BAD_TOKENS)('a token file whose access_token has %s is corrupt_file', (_label, token) => {
+    const err = storedError({ type: 'oauth_token', access_token: token });
+    expect(err.message).toContain('`access_token` is not a token');
+    expect(`${err.message}${err.stack}${JSON.stringify(err)}`).not.toContain('SECRET');
+  });
+
+  it.each(BAD_TOKENS)('a token file whose refresh_token has %s is corrupt_file', (_label, token) => {
+    const err = storedError({ access_token: 'sk-ant-oat01-fine', refresh_token: token });
+    expect(err.message).toContain('`refresh_token` is not a token');
+    expect(`${err.message}${err.stack}${JSON.stringify(err)}`).not.toContain('SECRET');
+  });
+
+  it(`accepts a token of exactly ${MAX_TOKEN_CHARS} visible ASCII characters, punctuation included`, () => {
+    const token = `!~${'a'.repeat(MAX_TOKEN_CHARS - 5)}+/=`;
+    expect(token).toHaveLength(MAX_TOKEN_CHARS);
+    expect(tokensFromResponse({ access_token: token, refresh_token: token }, NOW).accessToken).toBe(token);
+    expect(fromStoredCredentials({ access_token: token, refresh_token: token }, '/t.json').refreshToken).toBe(token);
+  });
+
+  it('clamps expires_in 1e308 to 10 years, so the expiry is still a date', () => {
+    const tokens = tokensFromResponse({ ...RESPONSE, expires_in: 1e308 }, NOW);
+    expect(tokens.expiresIn).toBe(MAX_LIFETIME_SECONDS);
+    expect(tokens.expiresAt).toBe(NOW + MAX_LIFETIME_SECONDS);
+    expect(new Date((tokens.expiresAt ?? 0) * 1000).toISOString()).toMatch(/^2033-/);
+    // And the same lifetime read back from a file that holds 1e308.
+    expect(fromStoredCredentials({ access_token: 'at', expires_in: 1e308 }, '/t.json').expiresIn).toBe(
+      MAX_LIFETIME_SECONDS,
+    );
+  });
+
+  it('clamps a huge numeric-string expires_in and keeps a one-year one as it is', () => {
+    expect(tokensFromResponse({ ...RESPONSE, expires_in: '9'.repeat(300) }, NOW).expiresIn).toBe(MAX_LIFETIME_SECONDS);
+    expect(tokensFromResponse({ ...RESPONSE, expires_in: 31_536_000 }, NOW).expiresIn).toBe(31_536_000);
+  });
+
+  it.each([
+    ['"1e3" (an exponent in a string)', '1e3'],
+    ['" 3600 s"', ' 3600 s'],
+    ['true', true],
+    ['an object', { seconds: 3600 }],
+    ['an array', [3600]],
+  ])('refuses expires_in %s with invalid_response', (_label, expires_in) => {
+    expect(responseError({ ...RESPONSE, expires_in }).code).toBe('invalid_response');
+  });
+
+  it.each([
+    ['a control character', 'user:inference\u001b[31m'],
+    ['a line break', 'user:inference\nuser:profile'],
+    ['non-ASCII', 'user:inférence'],
+    ['over 4096 characters', 'user:inference '.repeat(300)],
+    ['an array', ['user:inference']],
+  ])('refuses a scope with %s', (_label, scope) => {
+    const err = responseError({ ...RESPONSE, scope });
+    expect(err.code).toBe('invalid_response');
+    expect(err.message).toContain('`scope`');
+  });
+
+  it('drops an organization or account over 1024 characters instead of failing the login', () => {
+    const tokens = tokensFromResponse(
+      {
+        ...RESPONSE,
+        organization: { uuid: 'o', name: 'n'.repeat(1025) },
+        account: { uuid: 'a', email_address: `${'e'.repeat(1020)}@example.com` },
+      },
+      NOW,
+    );
+    expect(tokens.organization).toBeUndefined();
+    expect(tokens.account).toBeUndefined();
+  });
+
+  it('takes unicode in display fields as it is (the CLI makes it safe to print)', () => {
+    const tokens = tokensFromResponse({ ...RESPONSE, organization: { uuid: 'o', name: 'Ünïcödé 🙂' } }, NOW);
+    expect(tokens.organization?.name).toBe('Ünïcödé 🙂');
+  });
+
+  it.each([
+    ['1e308', 1e308, 'too large for epoch seconds'],
+    ['in milliseconds', 1_764_000_000_000, 'milliseconds are not accepted'],
+    ['negative', -1, 'negative'],
+    ['-1e308', -1e308, 'negative'],
+  ])('refuses a file expires_at %s with corrupt_file', (_label, expires_at, what) => {
+    const err = storedError({ access_token: 'sk-ant-oat01-SECRET', expires_at });
+    expect(err.message).toContain(what);
+    expect(err.message).toContain('Run `npx anthropic-oauth login` to replace it');
+  });
+
+  it('takes a file expires_at of 0 (long expired: refreshed on use) and ignores extra fields', () => {
+    const tokens = fromStoredCredentials(
+      { access_token: 'at', expires_at: 0, extra: { nested: [1, { deep: true }] }, claudeAiOauth: null },
+      '/t.json',
+    );
+    expect(tokens).toEqual({ accessToken: 'at', refreshToken: '', expiresAt: 0, tokenType: 'Bearer', scope: '' });
+  });
+});
+
+function storedError(data: unknown): TokenStorageError {
+  try {
+    fromStoredCredentials(data, '/home/someone/.anthropic/oauth_tokens.json');
+  } catch (error) {
+    expect(error).toBeInstanceOf(TokenStorageError);
+    expect(error).toMatchObject({ code: 'corrupt_file', path: '/home/someone/.anthropic/oauth_tokens.json' });
+    return error as TokenStorageError;
+  }
+  throw new Error('expected fromStoredCredentials to throw');
+}

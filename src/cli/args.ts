@@ -1,8 +1,11 @@
 /**
  * The command line, read with `node:util` `parseArgs`: `<command> [options]`, options before or
  * after the command. Every mistake is a `UsageError` (exit 2) naming the `--help` to read.
+ * A usage error quotes what it refuses only when that is a short plain word: a token pasted on the
+ * command line by mistake is shown masked (`sk-ant-oat01-…`), never whole.
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { maskToken } from '../redact.js';
 import { UsageError } from './exit.js';
 
 export const PROGRAM = 'anthropic-oauth';
@@ -67,6 +70,17 @@ const DEFAULT_TIMEOUT_SECONDS = 300;
 /** setTimeout's limit, about 24.8 days. */
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
+/** Words a usage error may quote as they are: a mistyped command or option, never a secret. */
+const PLAIN_WORD = /^-{0,2}[A-Za-z][A-Za-z0-9_.-]{0,23}$/;
+
+/** `value` as a usage error may show it: a short plain word as it is, anything else masked. */
+export function shownArgument(value: string): string {
+  if (PLAIN_WORD.test(value) && !/^-{0,2}sk-ant-/i.test(value)) return value;
+  const masked = maskToken(value.replace(/^-+/, ''));
+  // The shown prefix must be plain too (no escape sequence, no quote).
+  return /^[A-Za-z0-9_.-]*…$/.test(masked) ? masked : '…';
+}
+
 function isCommand(value: string): value is Command {
   return (COMMANDS as readonly string[]).includes(value);
 }
@@ -75,7 +89,8 @@ function isCommand(value: string): value is Command {
 function usageFrom(error: unknown, command: Command | undefined): UsageError {
   const code = error instanceof Error && 'code' in error ? error.code : undefined;
   const message = error instanceof Error ? error.message : String(error);
-  const option = /'(-[^' ]+)/.exec(message)?.[1];
+  const found = /'(-[^' ]+)/.exec(message)?.[1];
+  const option = found === undefined ? undefined : shownArgument(found);
   const where = command ? ` for \`${command}\`` : '';
   switch (code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
@@ -86,9 +101,13 @@ function usageFrom(error: unknown, command: Command | undefined): UsageError {
         command,
       );
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
-      return new UsageError(`Unexpected argument${where}: ${/'([^']*)'/.exec(message)?.[1] ?? ''}.`, command);
+      return new UsageError(
+        `Unexpected argument${where}: ${shownArgument(/'([^']*)'/.exec(message)?.[1] ?? '')}.`,
+        command,
+      );
     default:
-      return new UsageError(message, command);
+      // Node's own wording may quote an argument: say only what is wrong.
+      return new UsageError('The command line could not be read.', command);
   }
 }
 
@@ -119,11 +138,11 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
   if (first) {
     if (first.value === 'help') {
       const topic = positionals[1]?.value;
-      if (topic !== undefined && !isCommand(topic)) throw new UsageError(`Unknown command "${topic}".`);
+      if (topic !== undefined && !isCommand(topic)) throw new UsageError(`Unknown command "${shownArgument(topic)}".`);
       return { kind: 'help', command: topic };
     }
     if (!isCommand(first.value)) {
-      throw new UsageError(`Unknown command "${first.value}". The commands are ${COMMANDS.join(', ')}.`);
+      throw new UsageError(`Unknown command "${shownArgument(first.value)}". The commands are ${COMMANDS.join(', ')}.`);
     }
     command = first.value;
     rest = rest.filter((_, index) => index !== first.index);

@@ -5,6 +5,10 @@
  * Policy: data goes to stdout, messages to stderr. An error is one line saying what happened and
  * what to do next; `--debug` adds its code and cause chain. Every line written to stderr passes
  * through `scrub`, so an Anthropic token that slipped into a cause message is still masked.
+ * Every line written to either stream passes through `forTerminal`: text from a server (error
+ * descriptions, account and organization names), a file or the command line cannot move the
+ * cursor, retitle the window, hide text or make a link. JSON output keeps such characters as
+ * `\uXXXX` escapes (`jsonText`), so the data stays exact and the terminal safe.
  */
 import type { Readable, Writable } from 'node:stream';
 import { openBrowser } from '../browser.js';
@@ -43,6 +47,85 @@ export interface CliContext extends CliDeps {
 }
 
 const ANTHROPIC_TOKEN = /sk-ant-[a-z]+\d*-[A-Za-z0-9_-]+/g;
+
+const ESC = 0x1b;
+/** 8-bit CSI, and the 8-bit introducers of control strings (DCS, SOS, OSC, PM, APC). */
+const C1_CSI = 0x9b;
+const C1_STRINGS = new Set([0x90, 0x98, 0x9d, 0x9e, 0x9f]);
+/** After ESC: these letters open a control string that runs to BEL or ST (OSC, DCS, SOS, PM, APC). */
+const ESC_STRINGS = new Set([']', 'P', 'X', '^', '_']);
+
+/** C0 and C1 controls (but tab and newline), DEL, and the bidirectional overrides and isolates. */
+function isUnsafe(code: number): boolean {
+  return (
+    (code < 0x20 && code !== 0x09 && code !== 0x0a) ||
+    (code >= 0x7f && code <= 0x9f) ||
+    code === 0x200e ||
+    code === 0x200f ||
+    (code >= 0x202a && code <= 0x202e) ||
+    (code >= 0x2066 && code <= 0x2069)
+  );
+}
+
+/** The index after the control sequence starting at `i` (ECMA-48: CSI, control strings, ESC Fe/Fp). */
+function skipSequence(text: string, i: number): number {
+  const code = text.charCodeAt(i);
+  let j = i + 1;
+  const csi = code === C1_CSI || (code === ESC && text[j] === '[');
+  const controlString = C1_STRINGS.has(code) || (code === ESC && ESC_STRINGS.has(text[j] ?? ''));
+  if (code === ESC && (csi || controlString)) j++;
+  if (csi) {
+    while (j < text.length && text.charCodeAt(j) >= 0x20 && text.charCodeAt(j) <= 0x3f) j++;
+    // The final byte, if there is one.
+    if (j < text.length && text.charCodeAt(j) >= 0x40 && text.charCodeAt(j) <= 0x7e) j++;
+    return j;
+  }
+  if (controlString) {
+    // Up to BEL, ST (ESC \ or 0x9c), or the end: an unterminated string swallows the rest.
+    for (; j < text.length; j++) {
+      const c = text.charCodeAt(j);
+      if (c === 0x07 || c === 0x9c) return j + 1;
+      if (c === ESC) return text[j + 1] === '\\' ? j + 2 : j;
+    }
+    return j;
+  }
+  if (code === ESC) {
+    while (j < text.length && text.charCodeAt(j) >= 0x20 && text.charCodeAt(j) <= 0x2f) j++;
+    if (j < text.length && text.charCodeAt(j) >= 0x30 && text.charCodeAt(j) <= 0x7e) j++;
+  }
+  return j;
+}
+
+/**
+ * `text` made safe to print: escape sequences (7- and 8-bit CSI, OSC and other control strings)
+ * removed whole, then every other control character but tab and newline, DEL and bidirectional
+ * overrides removed. The one function every string passes through on its way to the terminal.
+ */
+export function forTerminal(text: string): string {
+  let out = '';
+  for (let i = 0; i < text.length; ) {
+    const code = text.charCodeAt(i);
+    if (code === ESC || code === C1_CSI || C1_STRINGS.has(code)) {
+      i = skipSequence(text, i);
+    } else {
+      if (!isUnsafe(code)) out += text[i];
+      i++;
+    }
+  }
+  return out;
+}
+
+/** `JSON.stringify(value, null, 2)` with the characters `forTerminal` removes kept as `\uXXXX` escapes. */
+export function jsonText(value: unknown): string {
+  const text = JSON.stringify(value, null, 2);
+  let out = '';
+  for (const char of text) {
+    const code = char.charCodeAt(0);
+    // JSON.stringify escapes C0 already; tab and newline here are its own indentation.
+    out += isUnsafe(code) ? `\\u${code.toString(16).padStart(4, '0')}` : char;
+  }
+  return out;
+}
 
 /** Masks anything shaped like an Anthropic token. */
 export function scrub(text: string): string {
@@ -86,8 +169,12 @@ export function describeError(error: unknown): string[] {
   return lines;
 }
 
-/** One line: the error's own message for ours, which already says what to do next. */
+/** One line: the error's own message for ours, which already says what to do next. Safe to print. */
 export function errorLine(error: unknown, debug: boolean): string {
+  return scrub(forTerminal(rawErrorLine(error, debug)));
+}
+
+function rawErrorLine(error: unknown, debug: boolean): string {
   if (error instanceof UsageError) {
     const help = error.command ? `${PROGRAM} ${error.command} --help` : `${PROGRAM} --help`;
     return `Error: ${error.message} Run \`${help}\` for usage.`;
@@ -99,9 +186,9 @@ export function errorLine(error: unknown, debug: boolean): string {
 
 export function createContext(deps: CliDeps, debug: boolean): CliContext {
   const write = (stream: Writable, text: string): void => {
-    stream.write(`${text}\n`);
+    stream.write(`${forTerminal(text)}\n`);
   };
-  const say = (text: string): void => write(deps.stderr, scrub(text));
+  const say = (text: string): void => write(deps.stderr, scrub(forTerminal(text)));
   const trace = (text: string): void => {
     if (debug) say(`debug: ${text}`);
   };

@@ -7,12 +7,15 @@
  * - only stderr a terminal (stdin piped): a `\r` spinner on stderr; lines are read from stdin.
  * - stderr not a terminal: each waiting message once, as a plain line; no escape codes.
  * Lines are buffered from the start, so an answer piped in early is not lost.
+ * Every text shown goes through `forTerminal` and `scrub`, as the context's lines do.
  */
 import { clearLine, clearScreenDown, createInterface, cursorTo, type Interface, moveCursor } from 'node:readline';
-import type { CliStreams } from './context.js';
+import { type CliStreams, forTerminal, scrub } from './context.js';
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 const FRAME_MS = 80;
+
+const safe = (text: string): string => scrub(forTerminal(text));
 
 export interface Waiting {
   /** The lines typed or piped on stdin, from the moment `startWaiting` was called. */
@@ -123,10 +126,10 @@ export function startWaiting(streams: CliStreams, onInterrupt: () => void): Wait
   return {
     lines,
     wait(next) {
-      text = next;
+      text = safe(next);
       if (!spinning) {
-        if (next !== shown) stderr.write(`${next}\n`);
-        shown = next;
+        if (text !== shown) stderr.write(`${text}\n`);
+        shown = text;
         return;
       }
       draw();
@@ -134,17 +137,17 @@ export function startWaiting(streams: CliStreams, onInterrupt: () => void): Wait
     },
     ask(prompt) {
       stopTimer();
-      text = prompt;
+      text = safe(prompt);
       if (interactive && open) {
-        rl.setPrompt(prompt);
+        rl.setPrompt(text);
         rl.prompt(true);
       } else {
-        stderr.write(`${prompt}\n`);
+        stderr.write(`${text}\n`);
       }
     },
     note(line) {
       clear();
-      stderr.write(`${line}\n`);
+      stderr.write(`${safe(line)}\n`);
       if (timer) draw();
       else if (interactive && open) rl.prompt(true);
     },

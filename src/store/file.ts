@@ -11,8 +11,11 @@
  * - `prepareSave()` proves a save possible before a refresh token is spent, and its commit keeps the
  *   renewed tokens in a journal or a rescue copy when the file cannot take them (`prepared.ts`,
  *   `pending.ts`); `load()` prefers such a copy while the file holds the login it replaced.
- * - A missing file is "not logged in" (`load()` returns `null`). Empty, truncated, non-JSON or
- *   wrongly typed contents are a `corrupt_file` error naming the path, never quoting the contents.
+ * - A missing file is "not logged in" (`load()` returns `null`). Empty, truncated, non-JSON,
+ *   wrongly typed or over 1 MiB contents are a `corrupt_file` error naming the path, never quoting
+ *   the contents; a leading byte order mark is skipped. A path that is not a regular file
+ *   (directory, FIFO, device, socket) is `read_failed`, found without blocking and without the
+ *   `chmod` advice, which would be wrong there.
  * - Refreshes, logins and logouts write under a cross-process lock beside the file (`lock()`, see
  *   `lock.ts`); `save()` and `clear()` do not take it themselves.
  * - A group- or world-accessible file is refused with the `chmod` to run, as the SDK does for its
@@ -28,6 +31,7 @@ import {
   readlinkSync,
   realpathSync,
   renameSync,
+  type Stats,
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -157,27 +161,28 @@ export class TokenStorage implements TokenStore {
 
   /** The token file alone. */
   async #loadFile(): Promise<OAuthTokens | null> {
-    let handle: fs.FileHandle;
+    // Only a regular file is a login. Checked before opening (a FIFO would block the open, a
+    // device may act on it), and again on the open descriptor in case the path changed between.
+    let before: Stats;
     try {
-      handle = await fs.open(this.path, 'r');
+      before = await fs.stat(this.path);
     } catch (error) {
       const code = errnoCode(error);
       if (code === 'ENOENT') return null;
-      if (code === 'EACCES' || code === 'EPERM') {
-        throw new TokenStorageError(
-          'permission_denied',
-          `Cannot read the token file ${this.path} (permission denied). Check its owner, or run \`chmod 600 ${this.path}\`.`,
-          { path: this.path, cause: error },
-        );
-      }
-      throw new TokenStorageError('read_failed', `Cannot read the token file ${this.path} (${code ?? 'error'}).`, {
-        path: this.path,
-        cause: error,
-      });
+      throw this.#unreadable(error);
+    }
+    if (!before.isFile()) throw this.#notAFile(before);
+    let handle: fs.FileHandle;
+    try {
+      handle = await fs.open(this.path, READ_FLAGS);
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return null;
+      throw this.#unreadable(error);
     }
     let text: string;
     try {
       const stat = await handle.stat();
+      if (!stat.isFile()) throw this.#notAFile(stat);
       const mode = stat.mode & 0o777;
       if (process.platform !== 'win32' && mode & 0o077) {
         throw new TokenStorageError(
@@ -186,21 +191,17 @@ export class TokenStorage implements TokenStore {
           { path: this.path },
         );
       }
-      text = await handle.readFile('utf8');
+      text = await this.#readCapped(handle);
     } catch (error) {
       if (error instanceof TokenStorageError) throw error;
-      // E.g. EISDIR when the path is a directory: still a typed error, never a raw one.
-      const code = errnoCode(error);
-      throw new TokenStorageError('read_failed', `Cannot read the token file ${this.path} (${code ?? 'error'}).`, {
-        path: this.path,
-        cause: error,
-      });
+      throw this.#unreadable(error);
     } finally {
       await handle.close();
     }
     let data: unknown;
     try {
-      data = JSON.parse(text);
+      // A byte order mark, as some Windows editors write, is not part of the JSON.
+      data = JSON.parse(text.startsWith('\uFEFF') ? text.slice(1) : text);
     } catch {
       throw new TokenStorageError(
         'corrupt_file',
@@ -209,6 +210,49 @@ export class TokenStorage implements TokenStore {
       );
     }
     return fromStoredCredentials(data, this.path);
+  }
+
+  /** Reads at most `MAX_FILE_BYTES`; a larger file (a login is under 2 KiB) is not a login. */
+  async #readCapped(handle: fs.FileHandle): Promise<string> {
+    const buffer = Buffer.alloc(MAX_FILE_BYTES + 1);
+    let size = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, size, buffer.length - size, size);
+      if (bytesRead === 0) break;
+      size += bytesRead;
+      if (size > MAX_FILE_BYTES) {
+        throw new TokenStorageError(
+          'corrupt_file',
+          `The token file ${this.path} is larger than 1 MiB, so it is not a login. Run \`npx anthropic-oauth login\` to replace it.`,
+          { path: this.path },
+        );
+      }
+    }
+    return buffer.toString('utf8', 0, size);
+  }
+
+  /** A path that exists but is not a regular file: nothing to read, and nothing to chmod. */
+  #notAFile(stat: Stats): TokenStorageError {
+    return new TokenStorageError(
+      'read_failed',
+      `The token file ${this.path} is ${describeFileType(stat)}, not a regular file, so no login can be read from it. Check the path (--storage, ANTHROPIC_OAUTH_TOKEN_FILE); nothing was changed.`,
+      { path: this.path },
+    );
+  }
+
+  #unreadable(error: unknown): TokenStorageError {
+    const code = errnoCode(error);
+    if (code === 'EACCES' || code === 'EPERM') {
+      return new TokenStorageError(
+        'permission_denied',
+        `Cannot read the token file ${this.path} (permission denied). Check its owner, or run \`chmod 600 ${this.path}\`.`,
+        { path: this.path, cause: error },
+      );
+    }
+    return new TokenStorageError('read_failed', `Cannot read the token file ${this.path} (${code ?? 'error'}).`, {
+      path: this.path,
+      cause: error,
+    });
   }
 
   async save(tokens: OAuthTokens): Promise<void> {
@@ -340,6 +384,19 @@ export class TokenStorage implements TokenStore {
     removeRescues(target);
     sweepOrphans(dirname(target), basename(target));
   }
+}
+
+/** A login is a few hundred bytes; reading stops past this (a 2 GB sparse file is not read). */
+const MAX_FILE_BYTES = 1 << 20;
+/** Opening never blocks (a FIFO would wait for a writer) nor takes a terminal as controlling tty. */
+const READ_FLAGS = fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0) | (fsConstants.O_NOCTTY ?? 0);
+
+function describeFileType(stat: Stats): string {
+  if (stat.isDirectory()) return 'a directory';
+  if (stat.isFIFO()) return 'a named pipe (FIFO)';
+  if (stat.isSocket()) return 'a socket';
+  if (stat.isCharacterDevice() || stat.isBlockDevice()) return 'a device';
+  return 'something else';
 }
 
 const serialize = (tokens: OAuthTokens) => `${JSON.stringify(toStoredCredentials(tokens), null, 2)}\n`;

@@ -74,8 +74,8 @@ describe('login in a real browser', () => {
     expect(await exists(tokenFile)).toBe(false);
   });
 
-  it('a wrong state: the loopback page refuses it and the CLI exits 1', async () => {
-    const cli = spawnCli(['login', '--no-browser'], env);
+  it('a wrong state: the loopback page refuses it and the CLI keeps waiting (here until its timeout)', async () => {
+    const cli = spawnCli(['login', '--no-browser', '--timeout', '3'], env);
     const url = await cli.authorizeUrl();
     const tampered = new URL(redirectUriOf(url));
     tampered.searchParams.set('code', 'a-code-from-somewhere-else');
@@ -84,10 +84,13 @@ describe('login in a real browser', () => {
     const response = await page.goto(tampered.href);
     expect(response?.status()).toBe(400);
     await expect(page.locator('h1').textContent()).resolves.toBe('This sign-in link does not match');
+    await expect(page.locator('p').textContent()).resolves.toContain('The terminal is still waiting');
 
     const result = await cli.done;
-    expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^Error: The state returned by the browser does not match/m);
+    expect(result.code).toBe(6);
+    expect(result.stderr).toContain(
+      'Refused a callback that does not belong to this login (wrong state); still waiting.',
+    );
     expect(emu.stats().authorizationCode).toBe(0);
     expect(await exists(tokenFile)).toBe(false);
   });

@@ -25,6 +25,7 @@ export async function login(ctx: CliContext, args: LoginArgs, target: Target): P
   const interrupt = new AbortController();
   const waiting = startWaiting(ctx, () => interrupt.abort(new DOMException('Interrupted', 'AbortError')));
   let answered = false;
+  let strayNoted = false;
   // Over SSH there is no display to open a browser on: only show the URL, as --no-browser does.
   const browser = args.browser && canOpenBrowser(ctx.env);
   if (args.browser && !browser)
@@ -57,6 +58,11 @@ export async function login(ctx: CliContext, args: LoginArgs, target: Target): P
         return;
       case 'invalid_answer':
         waiting.note(event.error.message);
+        return;
+      case 'stray_callback':
+        if (!strayNoted)
+          waiting.note('Refused a callback that does not belong to this login (wrong state); still waiting.');
+        strayNoted = true;
         return;
       case 'answered':
         answered = true;

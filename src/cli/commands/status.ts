@@ -1,14 +1,15 @@
 /**
  * `status`: where the login comes from and what it holds, without refreshing or any network call.
  * The source is decided as the library decides it: `--storage` alone when given, else the
- * environment variables, else the token file.
+ * environment variables, else the token file. Names and scopes come from a server or a file: the
+ * context makes every line safe to print (`forTerminal`), and JSON keeps them exact (`jsonText`).
  */
 import { loadTokensFromEnv } from '../../env.js';
 import { LOGIN_HINT } from '../../errors.js';
 import { maskToken } from '../../redact.js';
 import { listProfiles, TokenStorage } from '../../store/file.js';
 import type { OAuthTokens } from '../../types.js';
-import type { CliContext } from '../context.js';
+import { type CliContext, jsonText } from '../context.js';
 import { EXIT, type ExitCode } from '../exit.js';
 import { envTokenVariable, relativeTime } from './common.js';
 import { whoLine } from './login.js';
@@ -77,7 +78,7 @@ export async function status(ctx: CliContext, json: boolean, target: Target): Pr
   const profilesJson = listing ? { profiles: profiles.map((row) => ({ ...row, active: row.name === active })) } : {};
 
   if (!tokens) {
-    if (json) ctx.out(JSON.stringify({ logged_in: false, source: null, path, ...profilesJson }, null, 2));
+    if (json) ctx.out(jsonText({ logged_in: false, source: null, path, ...profilesJson }));
     else {
       const where = target.explicit ? `in ${path}` : `in the environment or in ${path}`;
       ctx.out(`Not logged in (no login ${where}). ${LOGIN_HINT}`);
@@ -93,27 +94,23 @@ export async function status(ctx: CliContext, json: boolean, target: Target): Pr
 
   if (json) {
     ctx.out(
-      JSON.stringify(
-        {
-          logged_in: true,
-          source: source.kind,
-          path: source.kind === 'file' ? source.path : null,
-          ...(source.kind === 'keychain' ? { keychain: source.where } : {}),
-          profile: target.profile ?? 'default',
-          env_variable: source.kind === 'env' ? source.variable : null,
-          account: tokens.account ? { email: tokens.account.emailAddress, uuid: tokens.account.uuid } : null,
-          organization: tokens.organization ? { name: tokens.organization.name, uuid: tokens.organization.uuid } : null,
-          scopes,
-          expires_at: tokens.expiresAt === null ? null : Math.floor(tokens.expiresAt),
-          expires_at_iso: tokens.expiresAt === null ? null : isoTime(tokens.expiresAt),
-          expired,
-          has_refresh_token: refreshable,
-          access_token_masked: maskToken(tokens.accessToken),
-          ...profilesJson,
-        },
-        null,
-        2,
-      ),
+      jsonText({
+        logged_in: true,
+        source: source.kind,
+        path: source.kind === 'file' ? source.path : null,
+        ...(source.kind === 'keychain' ? { keychain: source.where } : {}),
+        profile: target.profile ?? 'default',
+        env_variable: source.kind === 'env' ? source.variable : null,
+        account: tokens.account ? { email: tokens.account.emailAddress, uuid: tokens.account.uuid } : null,
+        organization: tokens.organization ? { name: tokens.organization.name, uuid: tokens.organization.uuid } : null,
+        scopes,
+        expires_at: tokens.expiresAt === null ? null : Math.floor(tokens.expiresAt),
+        expires_at_iso: tokens.expiresAt === null ? null : isoTime(tokens.expiresAt),
+        expired,
+        has_refresh_token: refreshable,
+        access_token_masked: maskToken(tokens.accessToken),
+        ...profilesJson,
+      }),
     );
     return code;
   }
