@@ -191,7 +191,7 @@ export class TokenStorage implements TokenStore {
           { path: this.path },
         );
       }
-      text = await this.#readCapped(handle);
+      text = await this.#readCapped(handle, stat.size);
     } catch (error) {
       if (error instanceof TokenStorageError) throw error;
       throw this.#unreadable(error);
@@ -212,21 +212,29 @@ export class TokenStorage implements TokenStore {
     return fromStoredCredentials(data, this.path);
   }
 
-  /** Reads at most `MAX_FILE_BYTES`; a larger file (a login is under 2 KiB) is not a login. */
-  async #readCapped(handle: fs.FileHandle): Promise<string> {
-    const buffer = Buffer.alloc(MAX_FILE_BYTES + 1);
+  /**
+   * Reads at most `MAX_FILE_BYTES`; a larger file (a login is under 2 KiB) is not a login. The buffer
+   * starts at the size `fstat` gave and grows only if the file grows while it is read.
+   */
+  async #readCapped(handle: fs.FileHandle, expected: number): Promise<string> {
+    let buffer = Buffer.allocUnsafe(Math.min(Math.max(expected, 0), MAX_FILE_BYTES) + 1);
     let size = 0;
     for (;;) {
+      if (size === buffer.length) {
+        if (size > MAX_FILE_BYTES) {
+          throw new TokenStorageError(
+            'corrupt_file',
+            `The token file ${this.path} is larger than 1 MiB, so it is not a login. Run \`npx anthropic-oauth login\` to replace it.`,
+            { path: this.path },
+          );
+        }
+        const grown = Buffer.allocUnsafe(Math.min(size * 2 + 4096, MAX_FILE_BYTES + 1));
+        buffer.copy(grown, 0, 0, size);
+        buffer = grown;
+      }
       const { bytesRead } = await handle.read(buffer, size, buffer.length - size, size);
       if (bytesRead === 0) break;
       size += bytesRead;
-      if (size > MAX_FILE_BYTES) {
-        throw new TokenStorageError(
-          'corrupt_file',
-          `The token file ${this.path} is larger than 1 MiB, so it is not a login. Run \`npx anthropic-oauth login\` to replace it.`,
-          { path: this.path },
-        );
-      }
     }
     return buffer.toString('utf8', 0, size);
   }
