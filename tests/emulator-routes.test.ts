@@ -38,7 +38,15 @@ describe('the route table', () => {
     expect(new Set(paths).size).toBe(paths.length);
     for (const route of ROUTES) expect(Object.keys(route.methods).length).toBeGreaterThan(0);
     expect(paths.sort()).toEqual(
-      ['/oauth/authorize', '/oauth/code/callback', '/v1/messages', '/v1/models', '/v1/oauth/token'].sort(),
+      [
+        '/oauth/authorize',
+        '/oauth/code/callback',
+        '/v1/messages',
+        '/v1/models',
+        '/v1/oauth/token',
+        '/api/oauth/profile',
+        '/api/oauth/usage',
+      ].sort(),
     );
     expect(findRoute('/v1/oauth/token')?.faults).toBe('token');
   });
