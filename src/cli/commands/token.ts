@@ -3,15 +3,23 @@
  * is within the expiry buffer and saves the rotated tokens before handing it out.
  */
 import { createTokenSource } from '../../provider.js';
+import type { OAuthTokens } from '../../types.js';
 import type { CliContext } from '../context.js';
 import { EXIT, type ExitCode } from '../exit.js';
+import { failExplained } from './account.js';
 import type { Target } from './target.js';
 
 export async function token(ctx: CliContext, json: boolean, target: Target): Promise<ExitCode> {
   const source = createTokenSource(
     target.explicit ? { tokenStorage: target.store, env: ctx.env } : { profile: target.profile, env: ctx.env },
   );
-  const tokens = await source.getTokens();
+  let tokens: OAuthTokens;
+  try {
+    tokens = await source.getTokens();
+  } catch (error) {
+    // A rate-limited token endpoint is explained with its reset time (describeApiError).
+    return failExplained(ctx, error);
+  }
   // Whole epoch seconds, rounded down: a script never believes the token lives longer than it does.
   const expiresAt = tokens.expiresAt === null ? null : Math.floor(tokens.expiresAt);
   ctx.out(json ? JSON.stringify({ access_token: tokens.accessToken, expires_at: expiresAt }) : tokens.accessToken);
