@@ -139,9 +139,13 @@ describe('GET /api/oauth/usage', () => {
     expect(body.extra_usage).toEqual({ is_enabled: false, monthly_limit: null, used_credits: null, utilization: null });
   });
 
-  it('requires the OAuth beta', async () => {
+  it('requires the OAuth beta (without it: the real 401)', async () => {
     const e = await start();
-    expect((await get(e, '/api/oauth/usage', e.issueTokens().accessToken, null)).status).not.toBe(200);
+    const response = await get(e, '/api/oauth/usage', e.issueTokens().accessToken, null);
+    expect(response.status).toBe(401);
+    expect(((await response.json()) as { error: { message: string } }).error.message).toBe(
+      'OAuth authentication is currently not supported.',
+    );
   });
 
   it('follows the usage option and setUsage (merged); extra usage in cents, a 0 % window has no reset', async () => {

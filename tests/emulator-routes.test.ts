@@ -115,8 +115,11 @@ describe('POST /v1/messages as a function of (request, state)', () => {
       request('POST', '/v1/messages', { authorization: `Bearer ${accessToken}` }, hi),
       state,
     );
-    expect(noBeta.status).toBe(400);
-    expect(JSON.parse(noBeta.body).error.message).toBe(`OAuth authentication requires the ${BETA} beta`);
+    expect(noBeta.status).toBe(401);
+    expect(JSON.parse(noBeta.body).error).toEqual({
+      type: 'authentication_error',
+      message: 'OAuth authentication is currently not supported.',
+    });
     state.ledger.expireAll();
     const expired = messagesEndpoint(
       request('POST', '/v1/messages', { authorization: `Bearer ${accessToken}`, 'anthropic-beta': BETA }, hi),

@@ -9,7 +9,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { apiError, jsonReply, type Reply } from '../http.js';
 import type { EmulatorState } from '../state.js';
-import { OAUTH_BETA } from '../wire.js';
+import { OAUTH_BETA, SUBSCRIPTION_ERRORS } from '../wire.js';
 
 export interface ApiAuthRules {
   /** Default true. */
@@ -18,7 +18,7 @@ export interface ApiAuthRules {
   scope?: string;
 }
 
-/** null when the request may proceed; else the 401 (or 400 for a missing beta, 403 for a scope) to answer. */
+/** null when the request may proceed; else the 401 (also for a missing beta) or the 403 for a scope to answer. */
 export function checkApiAuth(
   headers: IncomingHttpHeaders,
   emulator: EmulatorState,
@@ -50,8 +50,9 @@ export function checkApiAuth(
   }
   const betaHeader = headers['anthropic-beta'];
   const betas = (Array.isArray(betaHeader) ? betaHeader.join(',') : (betaHeader ?? '')).split(',');
+  // The real answer to a bearer OAuth token without the beta (not a 400: research/wire-facts A4).
   if (rules.requireBeta !== false && !betas.some((beta) => beta.trim() === OAUTH_BETA)) {
-    return refuse(400, 'invalid_request_error', `OAuth authentication requires the ${OAUTH_BETA} beta`);
+    return refuse(401, 'authentication_error', SUBSCRIPTION_ERRORS.oauthNotSupported);
   }
   if (rules.scope !== undefined && !emulator.ledger.hasScope(token, rules.scope)) {
     const requestId = emulator.nextId('req');
