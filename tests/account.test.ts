@@ -15,12 +15,15 @@ import {
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   AnthropicOAuth,
+  DEFAULT_API_BASE_URL,
   describeApiError,
   fetchProfile,
   fetchUsage,
   OAuthFlowError,
+  PROFILE_PATH,
   processProfileResponse,
   processUsageResponse,
+  USAGE_PATH,
 } from '../src/index.js';
 import { type Emulator, startEmulator } from '../src/testing/index.js';
 import { closedPort } from './helpers/cli-run.js';
@@ -210,6 +213,42 @@ describe('fetchProfile() and fetchUsage() with a bare token', () => {
   it('turn a refused connection into APIConnectionError', async () => {
     const error = await rejection(fetchUsage('tok', { baseURL: `http://127.0.0.1:${await closedPort()}` }));
     expect(error).toBeInstanceOf(APIConnectionError);
+  });
+});
+
+describe('where the account endpoints are', () => {
+  it('the constants are the documented URLs; a bare-token call goes to api.anthropic.com by default', async () => {
+    expect([DEFAULT_API_BASE_URL, PROFILE_PATH, USAGE_PATH]).toEqual([
+      'https://api.anthropic.com',
+      '/api/oauth/profile',
+      '/api/oauth/usage',
+    ]);
+    const seen: string[] = [];
+    const recordingFetch = async (input: string | URL | Request) => {
+      seen.push(String(input));
+      return new Response('{"account":{"uuid":"a","email":"e@example.com"}}');
+    };
+    await fetchProfile('tok', { fetch: recordingFetch, env: {} });
+    await fetchUsage('tok', { fetch: recordingFetch, env: {} }).catch(() => {});
+    expect(seen).toEqual(['https://api.anthropic.com/api/oauth/profile', 'https://api.anthropic.com/api/oauth/usage']);
+  });
+
+  it('the client follows ANTHROPIC_BASE_URL (read by the SDK) and ANTHROPIC_OAUTH_USAGE_URL', async () => {
+    process.env.ANTHROPIC_BASE_URL = emu.url;
+    const c = new AnthropicOAuth({
+      oauthConfig: emu.oauthConfig,
+      oauthTokens: tokensOf(emu.issueTokens()),
+      tokenStorage: null,
+    });
+    expect((await c.getProfile()).plan).toBe('max');
+    process.env.ANTHROPIC_BASE_URL = 'http://127.0.0.1:1';
+    process.env.ANTHROPIC_OAUTH_USAGE_URL = `${emu.url}/api/oauth/usage`;
+    const other = new AnthropicOAuth({
+      oauthConfig: emu.oauthConfig,
+      oauthTokens: tokensOf(emu.issueTokens()),
+      tokenStorage: null,
+    });
+    expect((await other.getUsage()).fiveHour?.utilization).toBe(37);
   });
 });
 
