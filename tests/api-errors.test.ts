@@ -122,6 +122,24 @@ describe('the subscription errors, thrown by the SDK unchanged', () => {
     });
   });
 
+  it('rate_limited: the window reset wins over a shorter Retry-After when the headers name a window', () => {
+    const reset = Math.floor(Date.now() / 1000) + 7200;
+    const error = new RateLimitError(
+      429,
+      { type: 'error', error: { type: 'rate_limit_error', message: 'Rate limited' } },
+      undefined,
+      new Headers({
+        'retry-after': '30',
+        'anthropic-ratelimit-unified-status': 'rejected',
+        'anthropic-ratelimit-unified-representative-claim': 'five_hour',
+        'anthropic-ratelimit-unified-reset': String(reset),
+      }),
+    );
+    const described = describeApiError(error);
+    expect(described?.resetsAt?.getTime()).toBe(reset * 1000);
+    expect(described?.window).toBe('five_hour');
+  });
+
   it('rate_limited at a full 5-hour window: the emulator answers the real 429 until extra usage takes over', async () => {
     emu.setUsage({ fiveHour: { utilization: 100, resetsInSeconds: 600 } });
     const error = await thrown(client().messages.create(hello));

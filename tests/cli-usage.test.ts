@@ -132,6 +132,17 @@ describe('usage', () => {
     expect(saved?.refreshToken).not.toBe(tokens.refreshToken);
   });
 
+  it('after a 401 refreshes once and retries once (a token replaced elsewhere)', async () => {
+    await setUp();
+    await logIn();
+    emu.expireAccessTokens();
+    const result = await runCli(['usage'], env);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(emu.stats().refresh).toBe(1);
+    expect(emu.requests.filter((r) => r.path === '/api/oauth/usage').map((r) => r.status)).toEqual([401, 200]);
+  });
+
   it('a login without user:profile gets a clear message to log in again (exit 4)', async () => {
     await setUp();
     await logIn(emu.issueTokens({ scope: 'user:inference' }), { scope: 'user:inference' });
