@@ -8,10 +8,12 @@ import { join } from 'node:path';
 import {
   AnthropicOAuth,
   buildAuthorizationUrl,
+  describeApiError,
   exchangeCodeForTokens,
   maskToken as mask,
   type OAuthTokens,
   parseAuthCode,
+  parseRateLimitHeaders,
   TokenStorage,
 } from '../src/index.js';
 import { startEmulator } from '../src/testing/index.js';
@@ -21,7 +23,33 @@ let n = 0;
 const step = (title: string) => console.log(`\n${++n}. ${title}`);
 const say = (line: string) => console.log(`   ${line}`);
 
-const emu = await startEmulator();
+const emu = await startEmulator({
+  plan: 'max',
+  usage: {
+    fiveHour: { utilization: 37, resetsInSeconds: 2 * 3600 + 14 * 60 },
+    sevenDay: 12,
+    extraUsage: { enabled: true, monthlyLimitCents: 5000, usedCents: 1234 },
+  },
+});
+/** `2h 14m`: the two largest units of a duration. */
+const until = (date: Date | null): string => {
+  if (date === null) return 'not used yet';
+  const s = Math.max(0, Math.round((date.getTime() - Date.now()) / 1000));
+  const parts: Array<[number, string]> = [
+    [Math.floor(s / 86_400), 'd'],
+    [Math.floor((s % 86_400) / 3600), 'h'],
+    [Math.floor((s % 3600) / 60), 'm'],
+  ];
+  const first = parts.findIndex(([value]) => value > 0);
+  return `resets in ${
+    first === -1
+      ? '<1m'
+      : parts
+          .slice(first, first + 2)
+          .map(([v, u]) => `${v}${u}`)
+          .join(' ')
+  }`;
+};
 const dir = await mkdtemp(join(tmpdir(), 'anthropic-oauth-demo-'));
 try {
   console.log(`anthropic-oauth demo — emulator at ${emu.url} (offline)`);
@@ -75,6 +103,48 @@ try {
   const final = await stream.finalMessage();
   say(`${deltas.length} text deltas: ${JSON.stringify(deltas.join(''))} (stop reason ${final.stop_reason})`);
 
+  step('Which plan is this? (client.getProfile(), scope user:profile)');
+  const profile = await client.getProfile();
+  say(
+    `${profile.account.email}: plan ${profile.plan} (${profile.organization?.rateLimitTier}), organization ${profile.organization?.name}, subscription ${profile.organization?.subscriptionStatus}`,
+  );
+
+  step('How much of the limits is left? (client.getUsage())');
+  const usage = await client.getUsage();
+  for (const [key, window] of Object.entries(usage.windows)) {
+    say(
+      `${key.padEnd(16)} ${String(Math.round(window.utilization ?? 0)).padStart(3)}% used, ${until(window.resetsAt)}`,
+    );
+  }
+  const extra = usage.extraUsage;
+  say(
+    `extra usage      ${extra?.isEnabled ? `on, $${((extra.usedCredits ?? 0) / 100).toFixed(2)} of ${extra.monthlyLimit === null ? 'no limit' : `$${(extra.monthlyLimit / 100).toFixed(2)}`} this month` : 'off'}`,
+  );
+  const { response } = await client.messages
+    .create({ model: MODEL, max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] })
+    .withResponse();
+  const limits = parseRateLimitHeaders(response.headers);
+  say(
+    `every reply's headers agree: ${limits?.representativeClaim} ${Math.round(limits?.fiveHour?.utilization ?? 0)}% (status ${limits?.status})`,
+  );
+
+  step('Why did this request fail? (describeApiError on the SDK error, thrown unchanged)');
+  emu.faults.messagesExtraUsageRequired();
+  emu.faults.messagesRateLimited(1, { window: 'five_hour', resetsInSeconds: 2 * 3600 + 14 * 60 });
+  for (let i = 0; i < 2; i++) {
+    try {
+      await client.messages.create(
+        { model: MODEL, max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] },
+        { maxRetries: 0 },
+      );
+    } catch (error) {
+      const described = describeApiError(error);
+      say(`${(error as Error).constructor.name} → ${described?.code}: ${described?.message}`);
+      if (described?.resetsAt) say(`  ${until(described.resetsAt)}`);
+      say(`  ${described?.hint}`);
+    }
+  }
+
   step('Force an expiry: the next request refreshes first, and the rotated tokens are saved');
   const stored = (await storage.load()) as OAuthTokens;
   await storage.save({ ...stored, expiresAt: Math.floor(Date.now() / 1000) - 1 });
@@ -88,7 +158,9 @@ try {
   );
   say(`new expiry ${new Date((rotated.expiresAt ?? 0) * 1000).toISOString()}, saved to ${storage.path}`);
 
-  console.log('\nDone: authorize → exchange → save → call → stream → refresh, all offline.');
+  console.log(
+    '\nDone: authorize → exchange → save → call → stream → plan and usage → errors explained → refresh, all offline.',
+  );
 } finally {
   await emu.close();
   await rm(dir, { recursive: true, force: true });

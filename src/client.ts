@@ -16,6 +16,9 @@
 
 import { inspect } from 'node:util';
 import { Anthropic, type ClientOptions } from '@anthropic-ai/sdk';
+import type { AccountRequestOptions } from './account/http.js';
+import { type Profile, requestProfile } from './account/profile.js';
+import { requestUsage, type Usage } from './account/usage.js';
 import type { Env } from './config.js';
 import { DEFAULT_OAUTH_BETAS, DEFAULT_USER_AGENT } from './constants.js';
 import { loadTokensFromEnv } from './env.js';
@@ -126,6 +129,21 @@ export class AnthropicOAuth extends Anthropic {
   /** The current tokens, refreshed first when they are close to expiry. */
   getTokens(): Promise<OAuthTokens> {
     return this.#source.getTokens();
+  }
+
+  // ── Account: plan and usage (src/account/) ─────────────────────────────────────────────────
+  /**
+   * The signed-in account's profile: account, organization and plan (`GET /api/oauth/profile`, scope
+   * `user:profile`). Sent like any request of this client: its token (refreshed), betas, user
+   * agent, base URL, retries and 401 retry; HTTP errors are the SDK's own (`describeApiError`).
+   */
+  getProfile(options?: AccountRequestOptions): Promise<Profile> {
+    return requestProfile(this, options);
+  }
+
+  /** The subscription's usage limits and extra usage (`GET /api/oauth/usage`, scope `user:profile`). */
+  getUsage(options?: AccountRequestOptions): Promise<Usage> {
+    return requestUsage(this, options);
   }
 
   protected override getUserAgent(): string {

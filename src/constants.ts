@@ -34,3 +34,18 @@ export const DEFAULT_USER_AGENT = 'claude-cli/2.1.2 (external, cli)';
 
 /** A token within this many seconds of its expiry is refreshed before it is used. */
 export const EXPIRY_BUFFER_SECONDS = 300;
+
+/**
+ * The API's base URL. Every `api.anthropic.com` URL follows `ANTHROPIC_BASE_URL` (as the SDK does)
+ * and, on `AnthropicOAuth`, the client's `baseURL`.
+ */
+export const DEFAULT_API_BASE_URL = 'https://api.anthropic.com';
+
+/** The account's profile (plan, organization); needs the `user:profile` scope. Overridable: `ANTHROPIC_OAUTH_PROFILE_URL`. */
+export const PROFILE_PATH = '/api/oauth/profile';
+
+/** The subscription's usage windows and extra usage; needs `user:profile`. Overridable: `ANTHROPIC_OAUTH_USAGE_URL`. */
+export const USAGE_PATH = '/api/oauth/usage';
+
+/** The API version header the SDK sends; sent on the account endpoints too. */
+export const ANTHROPIC_VERSION = '2023-06-01';

@@ -1,11 +1,31 @@
 /** The public surface of `anthropic-oauth`, listed by hand. */
 
+export {
+  type ApiErrorCode,
+  type ApiErrorDescription,
+  describeApiError,
+  describeApiResponse,
+  type OAuthRefusal,
+} from './account/api-errors.js';
+export type { AccountFetchOptions, AccountRequestOptions } from './account/http.js';
+export {
+  fetchProfile,
+  type Plan,
+  type Profile,
+  type ProfileAccount,
+  type ProfileOrganization,
+  processProfileResponse,
+} from './account/profile.js';
+export { parseRateLimitHeaders, type RateLimitInfo, type RateLimitWindow } from './account/rate-limit.js';
+export { type ExtraUsage, fetchUsage, processUsageResponse, type Usage, type UsageWindow } from './account/usage.js';
+
 export { buildAuthorizationUrl } from './authorize.js';
 export { openBrowser } from './browser.js';
 export { parseAuthCode } from './callback.js';
 export { AnthropicOAuth, type AnthropicOAuthOptions } from './client.js';
 export { resolveConfig } from './config.js';
 export {
+  DEFAULT_API_BASE_URL,
   DEFAULT_AUTHORIZE_URL,
   DEFAULT_CLIENT_ID,
   DEFAULT_OAUTH_BETAS,
@@ -14,6 +34,8 @@ export {
   DEFAULT_TOKEN_URL,
   DEFAULT_USER_AGENT,
   EXPIRY_BUFFER_SECONDS,
+  PROFILE_PATH,
+  USAGE_PATH,
 } from './constants.js';
 export { loadTokensFromEnv } from './env.js';
 export {

@@ -38,7 +38,15 @@ describe('the route table', () => {
     expect(new Set(paths).size).toBe(paths.length);
     for (const route of ROUTES) expect(Object.keys(route.methods).length).toBeGreaterThan(0);
     expect(paths.sort()).toEqual(
-      ['/oauth/authorize', '/oauth/code/callback', '/v1/messages', '/v1/models', '/v1/oauth/token'].sort(),
+      [
+        '/oauth/authorize',
+        '/oauth/code/callback',
+        '/v1/messages',
+        '/v1/models',
+        '/v1/oauth/token',
+        '/api/oauth/profile',
+        '/api/oauth/usage',
+      ].sort(),
     );
     expect(findRoute('/v1/oauth/token')?.faults).toBe('token');
   });
@@ -107,8 +115,11 @@ describe('POST /v1/messages as a function of (request, state)', () => {
       request('POST', '/v1/messages', { authorization: `Bearer ${accessToken}` }, hi),
       state,
     );
-    expect(noBeta.status).toBe(400);
-    expect(JSON.parse(noBeta.body).error.message).toBe(`OAuth authentication requires the ${BETA} beta`);
+    expect(noBeta.status).toBe(401);
+    expect(JSON.parse(noBeta.body).error).toEqual({
+      type: 'authentication_error',
+      message: 'OAuth authentication is currently not supported.',
+    });
     state.ledger.expireAll();
     const expired = messagesEndpoint(
       request('POST', '/v1/messages', { authorization: `Bearer ${accessToken}`, 'anthropic-beta': BETA }, hi),

@@ -551,16 +551,16 @@ describe('messages API', () => {
     await expectAuthError(await message(e, accessToken, undefined, { 'anthropic-beta': OAUTH_BETA, 'x-api-key': 'k' }));
   });
 
-  it('requires the OAuth beta, found anywhere in a comma list', async () => {
+  it('requires the OAuth beta, found anywhere in a comma list (without it: the real 401)', async () => {
     const e = await start();
     const { accessToken } = e.issueTokens();
     const missing = await message(e, accessToken, undefined, { 'anthropic-beta': 'claude-code-20250219' });
-    expect(missing.status).toBe(400);
+    expect(missing.status).toBe(401);
     expect(await missing.json()).toEqual({
       type: 'error',
-      error: { type: 'invalid_request_error', message: 'OAuth authentication requires the oauth-2025-04-20 beta' },
+      error: { type: 'authentication_error', message: 'OAuth authentication is currently not supported.' },
     });
-    expect((await message(e, accessToken, undefined, {})).status).toBe(400);
+    expect((await message(e, accessToken, undefined, {})).status).toBe(401);
     const listed = await message(e, accessToken, undefined, {
       'anthropic-beta': `claude-code-20250219 , ${OAUTH_BETA} ,interleaved-thinking-2025-05-14`,
     });

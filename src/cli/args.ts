@@ -10,7 +10,7 @@ import { UsageError } from './exit.js';
 
 export const PROGRAM = 'anthropic-oauth';
 
-export const COMMANDS = ['login', 'status', 'token', 'logout'] as const;
+export const COMMANDS = ['login', 'status', 'token', 'logout', 'usage'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -32,9 +32,10 @@ const PER_COMMAND: Readonly<Record<Command, Options>> = {
     manual: { type: 'boolean' },
     timeout: { type: 'string' },
   },
-  status: { json: { type: 'boolean' } },
+  status: { json: { type: 'boolean' }, offline: { type: 'boolean' } },
   token: { json: { type: 'boolean' } },
   logout: {},
+  usage: { json: { type: 'boolean' } },
 };
 
 export const STORES = ['file', 'keychain'] as const;
@@ -60,6 +61,8 @@ export type Invocation =
       allowFileFallback: boolean;
       debug: boolean;
       json: boolean;
+      /** `status --offline`: no call for the plan. */
+      offline: boolean;
       login: LoginArgs;
     };
 
@@ -194,6 +197,7 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
     allowFileFallback: values['allow-file-fallback'] === true,
     debug: values.debug === true,
     json: values.json === true,
+    offline: values.offline === true,
     login: {
       port: parsePort(values.port as string | undefined),
       browser: values['no-browser'] !== true,

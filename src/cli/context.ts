@@ -36,6 +36,11 @@ export interface CliContext extends CliDeps {
   readonly debug: boolean;
   /** A line of data on stdout. */
   out(text: string): void;
+  /**
+   * A line on stdout that keeps the SGR colour codes the caller added itself: every piece of text in
+   * it must already have been through `forTerminal` (or `oneLine`).
+   */
+  outPainted(text: string): void;
   /** A line for people on stderr. */
   say(text: string): void;
   /** A `debug:` line on stderr, only with `--debug`. */
@@ -113,6 +118,11 @@ export function forTerminal(text: string): string {
     }
   }
   return out;
+}
+
+/** `forTerminal`, with tabs and newlines turned into spaces: one value, one line. */
+export function oneLine(text: string): string {
+  return forTerminal(text).replace(/[\t\n]/g, ' ');
 }
 
 /** `JSON.stringify(value, null, 2)` with the characters `forTerminal` removes kept as `\uXXXX` escapes. */
@@ -197,6 +207,7 @@ export function createContext(deps: CliDeps, debug: boolean): CliContext {
     debug,
     fancy: deps.stderr.isTTY === true,
     out: (text) => write(deps.stdout, text),
+    outPainted: (text) => deps.stdout.write(`${text}\n`),
     say,
     trace,
     fail(error) {

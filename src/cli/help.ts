@@ -10,7 +10,11 @@ const ENVIRONMENT = `Environment:
   ANTHROPIC_REFRESH_TOKEN        (with ANTHROPIC_TOKEN_EXPIRES_AT, epoch seconds)
   ANTHROPIC_OAUTH_AUTHORIZE_URL, ANTHROPIC_OAUTH_TOKEN_URL, ANTHROPIC_OAUTH_CLIENT_ID,
   ANTHROPIC_OAUTH_SCOPES, ANTHROPIC_OAUTH_REDIRECT_URI
-                                 override the OAuth configuration (URLs must be https, except loopback)`;
+                                 override the OAuth configuration (URLs must be https, except loopback)
+  ANTHROPIC_BASE_URL             the API (default https://api.anthropic.com), for status and usage
+  ANTHROPIC_OAUTH_PROFILE_URL, ANTHROPIC_OAUTH_USAGE_URL
+                                 the account endpoints' whole URLs, instead of the API's paths
+  NO_COLOR                       no colours in usage`;
 
 const COMMON = `  --profile NAME   use the login of profile NAME, saved in ~/.anthropic/profiles/NAME.json
                    (NAME: 1-64 of A-Z a-z 0-9 _ . -); default: the default profile
@@ -30,8 +34,9 @@ Usage: ${PROGRAM} <command> [options]
 
 Commands:
   login    sign in with your browser and save the login
-  status   show who is logged in, from where, and until when
+  status   show who is logged in, from where, until when, and the plan
   token    print a valid access token (refreshed first when needed)
+  usage    show how much of the 5-hour and weekly limits is used, and the extra usage
   logout   delete the saved login
 
 Options:
@@ -71,11 +76,13 @@ Exit codes: 0 logged in, 1 denied or failed, 2 usage error, 5 network failure,
 
 Shows whether you are logged in, where the login comes from (environment variables or the token
 file), the account, organization, scopes, when the access token expires, and whether it can be
-refreshed. The access token is shown masked. Nothing is refreshed. Without --profile, every saved
-profile is then listed with its account (--json: a "profiles" array).
+refreshed. The access token is shown masked. Nothing is refreshed. The plan and organization come
+from the API (while the access token is valid; --json: "plan" and "plan_error"). Without
+--profile, every saved profile is then listed with its account (--json: a "profiles" array).
 
 Options:
   --json             print the status as JSON on stdout
+  --offline          do not ask the API for the plan
 ${COMMON}
 
 Exit codes: 0 logged in, 3 not logged in, 4 expired with no way to refresh, 1 unreadable file.
@@ -92,6 +99,21 @@ Options:
 ${COMMON}
 
 Exit codes: 0 printed, 3 not logged in, 4 login needed again, 5 network failure.
+`,
+  usage: `Usage: ${PROGRAM} usage [options]
+
+Shows each usage limit of your subscription (5-hour, weekly, per model) as a bar with the percent
+used and the time until it resets, then the extra usage: off, or spent of the monthly limit.
+Needs the user:profile scope (a normal login has it). The access token is refreshed first when
+needed. Colours only on a terminal, never with NO_COLOR.
+
+Options:
+  --json             print the usage as JSON on stdout (percent 0-100, times in ISO 8601,
+                     extra usage in cents)
+${COMMON}
+
+Exit codes: 0 shown, 3 not logged in, 4 log in again (no user:profile scope, login revoked),
+5 network failure, API failure or rate limit, 1 unexpected answer.
 `,
   logout: `Usage: ${PROGRAM} logout [options]
 

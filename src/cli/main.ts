@@ -9,6 +9,7 @@ import { logout } from './commands/logout.js';
 import { status } from './commands/status.js';
 import { resolveTarget } from './commands/target.js';
 import { token } from './commands/token.js';
+import { usage } from './commands/usage.js';
 import { type CliDeps, createContext, defaultDeps, errorLine } from './context.js';
 import { EXIT, type ExitCode } from './exit.js';
 import { COMMAND_HELP, MAIN_HELP } from './help.js';
@@ -23,11 +24,13 @@ async function dispatch(invocation: Extract<Invocation, { kind: 'run' }>, deps: 
       case 'login':
         return await login(ctx, invocation.login, target);
       case 'status':
-        return await status(ctx, invocation.json, target);
+        return await status(ctx, invocation.json, target, invocation.offline);
       case 'token':
         return await token(ctx, invocation.json, target);
       case 'logout':
         return await logout(ctx, target);
+      case 'usage':
+        return await usage(ctx, invocation.json, target);
     }
   } catch (error) {
     return ctx.fail(error);

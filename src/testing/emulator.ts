@@ -1,7 +1,9 @@
 /**
  * `startEmulator()`: a local, faithful stand-in for Anthropic's OAuth endpoints (authorize page,
- * manual code page, token endpoint) and the two API endpoints an OAuth client touches
- * (`POST /v1/messages`, `GET /v1/models`). Used by our tests, the offline demo and users' own tests.
+ * manual code page, token endpoint), the API endpoints an OAuth client touches (`POST /v1/messages`,
+ * `GET /v1/models`) and the account endpoints (`GET /api/oauth/profile`, `GET /api/oauth/usage`,
+ * with the plan and usage set by `plan`/`usage`). Used by our tests, the offline demo and users' own
+ * tests.
  *
  * Policy:
  * - Loopback only. It listens on 127.0.0.1 (a free port unless `port` is given) and never makes an
@@ -25,9 +27,10 @@
  */
 
 import { checkSeconds } from './checks.js';
-import { tokenFaultControls } from './faults.js';
+import { faultControls } from './faults.js';
 import { serve } from './server.js';
 import { createState, settingsFrom } from './state.js';
+import { setPlan, setUsage } from './subscription.js';
 import type { Emulator, EmulatorOptions } from './types.js';
 import { visit } from './visit.js';
 
@@ -53,12 +56,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     deny: (url) => visit(url, 'deny', urls),
     issueTokens: (opts = {}) => {
       const ttl = opts.ttl === undefined ? settings.accessTtlMs : checkSeconds('ttl', opts.ttl) * 1000;
-      return ledger.issue(ttl);
+      return ledger.issue(ttl, opts.scope);
     },
+    setPlan: (plan) => setPlan(state.subscription, plan),
+    setUsage: (usage) => setUsage(state.subscription, usage),
     revokeAccessToken: (token) => ledger.revokeAccess(token),
     expireAccessTokens: () => ledger.expireAll(),
     isRefreshTokenLive: (token) => ledger.isRefreshLive(token),
-    faults: tokenFaultControls(state.faults.token),
+    faults: faultControls(state.faults, state.nextId),
     close: () => server.close(),
   };
 }

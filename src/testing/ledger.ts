@@ -21,6 +21,8 @@ const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
 /** Every token descended from one login; revoking it kills them all (RFC 9700 reuse detection). */
 interface Family {
   revoked: boolean;
+  /** Space-separated scopes granted to this login (the profile and usage endpoints check them). */
+  scope: string;
 }
 
 /** What an authorization code is bound to, as the authorize step approved it. */
@@ -62,6 +64,8 @@ export interface LedgerSettings {
   clientId: string;
   accessTtlMs: number;
   codeTtlMs: number;
+  /** The scopes every login is granted unless `issue` says otherwise (what the token endpoint echoes). */
+  scopes: string;
 }
 
 export interface GrantLedger {
@@ -71,9 +75,11 @@ export interface GrantLedger {
   redeemCode(body: JsonObject): GrantResult;
   /** The `refresh_token` grant, on the parsed JSON body. */
   refresh(body: JsonObject): GrantResult;
-  /** A fresh family, as if a user had logged in. */
-  issue(ttlMs: number): IssuedTokens;
+  /** A fresh family, as if a user had logged in; `scope` defaults to the settings' scopes. */
+  issue(ttlMs: number, scope?: string): IssuedTokens;
   checkAccess(token: string): AccessCheck;
+  /** Whether the login of a known access token was granted `scope`. */
+  hasScope(token: string, scope: string): boolean;
   revokeAccess(token: string): void;
   /** Every access token issued so far expires now; refresh tokens stay valid. */
   expireAll(): void;
@@ -147,7 +153,7 @@ export function createGrantLedger(settings: LedgerSettings): GrantLedger {
       if (record.state !== body.state)
         return fail(400, 'invalid_grant', 'state does not match the authorization request');
 
-      const family: Family = { revoked: false };
+      const family: Family = { revoked: false, scope: settings.scopes };
       record.family = family;
       return { ok: true, tokens: mint(family, settings.accessTtlMs) };
     },
@@ -170,8 +176,8 @@ export function createGrantLedger(settings: LedgerSettings): GrantLedger {
       return { ok: true, tokens: mint(record.family, settings.accessTtlMs) };
     },
 
-    issue(ttlMs: number): IssuedTokens {
-      return mint({ revoked: false }, ttlMs);
+    issue(ttlMs: number, scope: string = settings.scopes): IssuedTokens {
+      return mint({ revoked: false, scope }, ttlMs);
     },
 
     checkAccess(token: string): AccessCheck {
@@ -180,6 +186,11 @@ export function createGrantLedger(settings: LedgerSettings): GrantLedger {
       if (record.revoked || record.family.revoked) return 'revoked';
       if (Date.now() >= record.expiresAtMs) return 'expired';
       return 'live';
+    },
+
+    hasScope(token: string, scope: string): boolean {
+      const record = accessTokens.get(token);
+      return record?.family.scope.split(/\s+/).includes(scope) === true;
     },
 
     revokeAccess(token: string): void {

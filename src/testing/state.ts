@@ -9,7 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { checkSeconds } from './checks.js';
 import { createFaultQueue, type FaultQueue, type FaultTarget } from './faults.js';
 import { createGrantLedger, type GrantLedger } from './ledger.js';
-import type { EmulatorOptions, EmulatorRequest, EmulatorStats } from './types.js';
+import { createSubscription, type Subscription } from './subscription.js';
+import type { EmulatorOptions, EmulatorPlan, EmulatorRequest, EmulatorStats, EmulatorUsage } from './types.js';
 import {
   DEFAULT_ACCESS_TOKEN_TTL,
   DEFAULT_ACCOUNT,
@@ -29,6 +30,8 @@ export interface EmulatorSettings {
   accessTtlMs: number;
   codeTtlMs: number;
   autoApprove: boolean;
+  plan: EmulatorPlan;
+  usage: EmulatorUsage;
 }
 
 export interface EmulatorUrls {
@@ -52,6 +55,8 @@ export interface EmulatorState {
   readonly urls: Readonly<EmulatorUrls>;
   readonly ledger: GrantLedger;
   readonly faults: Readonly<Record<FaultTarget, FaultQueue>>;
+  /** The plan, usage and rate-limit headers (`subscription.ts`); changed by `setPlan`/`setUsage`. */
+  readonly subscription: Subscription;
   /** The counters `stats()` copies. */
   readonly stats: EmulatorStats;
   readonly log: RequestLog;
@@ -69,6 +74,8 @@ export function settingsFrom(options: EmulatorOptions): EmulatorSettings {
     organization: { ...(options.organization ?? DEFAULT_ORGANIZATION) },
     scopes: options.scopes ?? PUBLIC_CLIENT.scopes,
     autoApprove: options.autoApprove ?? false,
+    plan: options.plan ?? 'max',
+    usage: { ...options.usage },
   };
 }
 
@@ -90,7 +97,13 @@ export function createState(settings: EmulatorSettings): EmulatorState {
     settings,
     urls: { origin: '', authorizeUrl: '', tokenUrl: '', manualRedirectUri: '' },
     ledger: createGrantLedger(settings),
-    faults: { token: createFaultQueue() },
+    faults: {
+      token: createFaultQueue(),
+      messages: createFaultQueue(),
+      profile: createFaultQueue(),
+      usage: createFaultQueue(),
+    },
+    subscription: createSubscription(settings.plan, settings.usage),
     stats: { authorizationCode: 0, refresh: 0, invalidGrant: 0, messages: 0, unauthorized: 0 },
     log: createRequestLog(),
     nextId: (prefix) => `${prefix}_emu${idTag}${(idCounter++).toString(36).padStart(6, '0')}`,

@@ -22,6 +22,29 @@ export interface EmulatorOptions {
   scopes?: string;
   /** `GET /oauth/authorize` redirects at once, as if Approve was clicked. Default false. */
   autoApprove?: boolean;
+  /** The subscription `GET /api/oauth/profile` describes. Default `max` (5x). */
+  plan?: EmulatorPlan;
+  /** What `GET /api/oauth/usage` and the rate-limit headers of `/v1/messages` report. */
+  usage?: EmulatorUsage;
+}
+
+export type EmulatorPlan = 'pro' | 'max' | 'max_20x' | 'team' | 'enterprise';
+
+/** Percent used (0–100), or `null` for a window the answer reports as `null`. */
+export type EmulatorWindow = number | null | { utilization: number; resetsInSeconds?: number };
+
+/**
+ * Usage to report. Windows default to 5-hour 37 %, weekly 12 %, weekly Sonnet 4 %, weekly Opus
+ * `null`; a window at 0 % has no reset time, as on the real service. At 100 % of the 5-hour or
+ * weekly window, `/v1/messages` answers 429 unless extra usage is on and not spent.
+ */
+export interface EmulatorUsage {
+  fiveHour?: EmulatorWindow;
+  sevenDay?: EmulatorWindow;
+  sevenDayOpus?: EmulatorWindow;
+  sevenDaySonnet?: EmulatorWindow;
+  /** Default off. `monthlyLimitCents: null` is no limit. `null` answers `extra_usage: null`. */
+  extraUsage?: { enabled: boolean; monthlyLimitCents?: number | null; usedCents?: number } | null;
 }
 
 /** One request as the emulator received it. */
@@ -70,6 +93,26 @@ export interface EmulatorFaults {
   tokenRateLimited(retryAfterSeconds: number, count?: number): void;
   /** Answer exactly this raw body (default status 200) as `application/json`. */
   tokenMalformed(body: string, count?: number, status?: number): void;
+  /**
+   * `/v1/messages` answers 400 "Third-party apps now draw from your extra usage…" (`organization`:
+   * the variant for a team member, "…Ask your workspace admin…").
+   */
+  messagesExtraUsageRequired(count?: number, variant?: 'personal' | 'organization'): void;
+  /** `/v1/messages` answers 400 "You're out of extra usage…". */
+  messagesOutOfExtraUsage(count?: number): void;
+  /** `/v1/messages` answers 400 "This credential is only authorized for use with Claude Code…". */
+  messagesClaudeCodeOnly(count?: number): void;
+  /** `/v1/messages` answers 401 "OAuth authentication is currently not supported." (a 401: clients refresh once). */
+  messagesOAuthNotSupported(count?: number): void;
+  /**
+   * `/v1/messages` answers 429 `rate_limit_error` with the unified headers (`status: rejected`, the
+   * window as `representative-claim`, its reset in epoch seconds) and `Retry-After`.
+   */
+  messagesRateLimited(count?: number, options?: { window?: string; resetsInSeconds?: number }): void;
+  /** `/api/oauth/profile` answers exactly this raw body (default status 200, `application/json`). */
+  profileMalformed(body: string, count?: number, status?: number, contentType?: string): void;
+  /** `/api/oauth/usage` answers exactly this raw body (default status 200, `application/json`). */
+  usageMalformed(body: string, count?: number, status?: number, contentType?: string): void;
   /** Read the request and never answer (until `close()`). */
   tokenHang(count?: number): void;
   /** Read and PROCESS the request (a refresh really rotates), then drop the connection unanswered. */
@@ -95,8 +138,16 @@ export interface Emulator {
   approve(authorizeUrl: string): Promise<string>;
   /** Same as `approve`, clicking Deny: resolves to `redirect_uri?error=access_denied&…&state=…`. */
   deny(authorizeUrl: string): Promise<string>;
-  /** Mints a fresh token family, as if a user had logged in. `ttl` overrides `accessTokenTtl`. */
-  issueTokens(opts?: { ttl?: number }): IssuedTokens;
+  /**
+   * Mints a fresh token family, as if a user had logged in. `ttl` overrides `accessTokenTtl`; `scope`
+   * (space-separated) overrides `scopes` for this login: without `user:profile`, the profile and
+   * usage endpoints answer 403.
+   */
+  issueTokens(opts?: { ttl?: number; scope?: string }): IssuedTokens;
+  /** From now on the profile describes this plan. */
+  setPlan(plan: EmulatorPlan): void;
+  /** From now on usage and the rate-limit headers report this (merged over the current usage). */
+  setUsage(usage: EmulatorUsage): void;
   /** That access token gets 401 from now on. */
   revokeAccessToken(token: string): void;
   /** Every access token issued so far gets 401 from now on, as if expired; refresh tokens stay valid. */

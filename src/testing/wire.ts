@@ -26,6 +26,55 @@ export const PATHS = Object.freeze({
   token: '/v1/oauth/token',
   messages: '/v1/messages',
   models: '/v1/models',
+  profile: '/api/oauth/profile',
+  usage: '/api/oauth/usage',
+});
+
+/** The scope the account endpoints (profile, usage) require. */
+export const PROFILE_SCOPE = 'user:profile';
+
+/** Each plan as the profile endpoint describes it (`organization_type`, `rate_limit_tier`). */
+export const PLANS = Object.freeze({
+  pro: { organizationType: 'claude_pro', rateLimitTier: 'default_claude_pro', pro: true, max: false },
+  max: { organizationType: 'claude_max', rateLimitTier: 'default_claude_max_5x', pro: false, max: true },
+  max_20x: { organizationType: 'claude_max', rateLimitTier: 'default_claude_max_20x', pro: false, max: true },
+  team: { organizationType: 'claude_team', rateLimitTier: 'default_claude_team', pro: false, max: false },
+  enterprise: {
+    organizationType: 'claude_enterprise',
+    rateLimitTier: 'default_claude_enterprise',
+    pro: false,
+    max: false,
+  },
+});
+
+/** The usage windows the emulator reports, by wire key, with their default use and time to reset. */
+export const USAGE_WINDOWS = Object.freeze({
+  five_hour: { option: 'fiveHour', header: '5h', utilization: 37, resetsInSeconds: 2 * 3600 + 14 * 60 },
+  seven_day: { option: 'sevenDay', header: '7d', utilization: 12, resetsInSeconds: 3 * 86_400 + 4 * 3600 },
+  seven_day_opus: { option: 'sevenDayOpus', header: null, utilization: null, resetsInSeconds: 0 },
+  seven_day_sonnet: { option: 'sevenDaySonnet', header: null, utilization: 4, resetsInSeconds: 3 * 86_400 + 4 * 3600 },
+} as const);
+
+/**
+ * Keys the real usage answer carries that no client knows yet (all `null` in a 2026 capture): sent
+ * so that clients are tested against an open map, as the real one is.
+ */
+export const UNKNOWN_USAGE_KEYS = Object.freeze(['seven_day_oauth_apps', 'seven_day_cowork', 'iguana_necktie']);
+
+export const RATE_LIMIT_HEADER_PREFIX = 'anthropic-ratelimit-unified-';
+
+/** The API's answers to subscription tokens in third-party programs, verbatim (2026 trackers). */
+export const SUBSCRIPTION_ERRORS = Object.freeze({
+  extraUsageRequired:
+    "Third-party apps now draw from your extra usage, not your plan limits. We've added a $20 credit to get you started. Claim it at claude.ai/settings/usage and keep going.",
+  extraUsageRequiredOrganization:
+    "Third-party apps now draw from extra usage, not plan limits. We've added a credit to your organization to get you started. Ask your workspace admin to claim it and keep going.",
+  outOfExtraUsage: "You're out of extra usage. Add more at claude.ai/settings/usage and keep going.",
+  claudeCodeOnly:
+    'This credential is only authorized for use with Claude Code and cannot be used for other API requests.',
+  oauthNotSupported: 'OAuth authentication is currently not supported.',
+  rateLimited: "This request would exceed your account's rate limit. Please try again later.",
+  scopeMissing: 'OAuth token does not meet scope requirement user:profile',
 });
 
 /** Real tokens start like this; the emulator's fake ones do too, so redaction code sees the real shape. */

@@ -13,13 +13,17 @@ export const CLI = resolve('dist/cli.js');
 
 export type CliEnv = Record<string, string>;
 
-/** The child's environment: ours without `ANTHROPIC_*`, HOME set, the emulator's URLs and client id. */
+/**
+ * The child's environment: ours without `ANTHROPIC_*`, HOME set, the emulator's URLs and client id,
+ * and the API base URL (`status` asks it for the plan): the emulator, else a closed loopback port.
+ */
 export function cliEnv(home: string, emu?: Emulator, extra: CliEnv = {}): CliEnv {
   const env: CliEnv = {};
   for (const [name, value] of Object.entries(process.env)) {
     if (value !== undefined && !name.startsWith('ANTHROPIC_')) env[name] = value;
   }
   env.HOME = home;
+  env.ANTHROPIC_BASE_URL = emu?.url ?? 'http://127.0.0.1:1';
   if (emu) {
     env.ANTHROPIC_OAUTH_AUTHORIZE_URL = emu.authorizeUrl;
     env.ANTHROPIC_OAUTH_TOKEN_URL = emu.tokenUrl;

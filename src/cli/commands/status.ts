@@ -1,8 +1,9 @@
 /**
- * `status`: where the login comes from and what it holds, without refreshing or any network call.
- * The source is decided as the library decides it: `--storage` alone when given, else the
- * environment variables, else the token file. Names and scopes come from a server or a file: the
- * context makes every line safe to print (`forTerminal`), and JSON keeps them exact (`jsonText`).
+ * `status`: where the login comes from and what it holds, without refreshing. The source is decided
+ * as the library decides it: `--storage` alone when given, else the environment variables, else the
+ * token file. The one network call is the plan (`plan.ts`): with a valid token, not with `--offline`.
+ * Names and scopes come from a server or a file: the context makes every line safe to print
+ * (`forTerminal`), and JSON keeps them exact (`jsonText`).
  */
 import { loadTokensFromEnv } from '../../env.js';
 import { LOGIN_HINT } from '../../errors.js';
@@ -13,6 +14,7 @@ import { type CliContext, jsonText } from '../context.js';
 import { EXIT, type ExitCode } from '../exit.js';
 import { envTokenVariable, relativeTime } from './common.js';
 import { whoLine } from './login.js';
+import { planStatus } from './plan.js';
 import type { Target } from './target.js';
 
 type Source = { kind: 'env'; variable: string } | { kind: 'file'; path: string } | { kind: 'keychain'; where: string };
@@ -56,7 +58,7 @@ function isoTime(epochSeconds: number): string {
   return new Date(epochSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-export async function status(ctx: CliContext, json: boolean, target: Target): Promise<ExitCode> {
+export async function status(ctx: CliContext, json: boolean, target: Target, offline = false): Promise<ExitCode> {
   const now = ctx.now() / 1000;
   const path = target.where;
   const fileSource: Source = target.kind === 'keychain' ? { kind: 'keychain', where: path } : { kind: 'file', path };
@@ -91,6 +93,7 @@ export async function status(ctx: CliContext, json: boolean, target: Target): Pr
   const refreshable = tokens.refreshToken !== '';
   const scopes = tokens.scope.split(/\s+/).filter(Boolean);
   const code = expired && !refreshable ? EXIT.loginAgain : EXIT.ok;
+  const plan = await planStatus(ctx, tokens, { offline, expired });
 
   if (json) {
     ctx.out(
@@ -109,6 +112,7 @@ export async function status(ctx: CliContext, json: boolean, target: Target): Pr
         expired,
         has_refresh_token: refreshable,
         access_token_masked: maskToken(tokens.accessToken),
+        ...plan.json,
         ...profilesJson,
       }),
     );
@@ -133,6 +137,7 @@ export async function status(ctx: CliContext, json: boolean, target: Target): Pr
     ['Expires', expiry],
     ['Refresh token', refreshable ? 'yes' : 'no'],
     ['Access token', maskToken(tokens.accessToken)],
+    ...plan.rows,
   ];
   const who = whoLine(tokens);
   ctx.out(source.kind === 'env' && !tokens.account ? `${who} (account unknown: environment variables)` : who);

@@ -10,6 +10,7 @@ import { createTokenSource } from '../../provider.js';
 import type { OAuthTokens } from '../../types.js';
 import type { CliContext } from '../context.js';
 import { EXIT, type ExitCode } from '../exit.js';
+import { failExplained } from './account.js';
 import type { Target } from './target.js';
 
 export async function token(ctx: CliContext, json: boolean, target: Target): Promise<ExitCode> {
@@ -20,7 +21,10 @@ export async function token(ctx: CliContext, json: boolean, target: Target): Pro
   try {
     tokens = await source.getTokens();
   } catch (error) {
-    if (!(error instanceof TokenStorageError && error.code === 'saved_elsewhere')) throw error;
+    if (!(error instanceof TokenStorageError && error.code === 'saved_elsewhere')) {
+      // A rate-limited token endpoint is explained with its reset time (describeApiError).
+      return failExplained(ctx, error);
+    }
     ctx.say(`WARNING: ${error.message}`);
     tokens = await source.getTokens();
   }

@@ -1,16 +1,29 @@
 /**
  * The API's rules for OAuth callers, shared by every API endpoint: `Authorization: Bearer` with a
  * live access token, no `x-api-key`, and the OAuth beta in `anthropic-beta` (any position, spaces
- * allowed). Messages mirror the real API's wording where it is known.
+ * allowed). The account endpoints add a scope (`user:profile`), refused with the real 403
+ * `permission_error`; the profile endpoint does not insist on the beta (Claude Code sends none
+ * there). Messages mirror the real API's wording where it is known.
  */
 
 import type { IncomingHttpHeaders } from 'node:http';
-import { apiError, type Reply } from '../http.js';
+import { apiError, jsonReply, type Reply } from '../http.js';
 import type { EmulatorState } from '../state.js';
-import { OAUTH_BETA } from '../wire.js';
+import { OAUTH_BETA, SUBSCRIPTION_ERRORS } from '../wire.js';
 
-/** null when the request may proceed; else the 401 (or 400 for a missing beta) to answer. */
-export function checkApiAuth(headers: IncomingHttpHeaders, emulator: EmulatorState): Reply | null {
+export interface ApiAuthRules {
+  /** Default true. */
+  requireBeta?: boolean;
+  /** A scope the token's login must have been granted. */
+  scope?: string;
+}
+
+/** null when the request may proceed; else the 401 (also for a missing beta) or the 403 for a scope to answer. */
+export function checkApiAuth(
+  headers: IncomingHttpHeaders,
+  emulator: EmulatorState,
+  rules: ApiAuthRules = {},
+): Reply | null {
   const refuse = (status: number, type: string, message: string) =>
     apiError(emulator.nextId('req'), status, type, message);
   if (headers['x-api-key'] !== undefined) {
@@ -20,7 +33,8 @@ export function checkApiAuth(headers: IncomingHttpHeaders, emulator: EmulatorSta
   if (match === null) {
     return refuse(401, 'authentication_error', 'Missing bearer token: send Authorization: Bearer <access token>');
   }
-  switch (emulator.ledger.checkAccess(match[1] ?? '')) {
+  const token = match[1] ?? '';
+  switch (emulator.ledger.checkAccess(token)) {
     case 'unknown':
       return refuse(401, 'authentication_error', 'Invalid bearer token');
     case 'revoked':
@@ -36,8 +50,25 @@ export function checkApiAuth(headers: IncomingHttpHeaders, emulator: EmulatorSta
   }
   const betaHeader = headers['anthropic-beta'];
   const betas = (Array.isArray(betaHeader) ? betaHeader.join(',') : (betaHeader ?? '')).split(',');
-  if (!betas.some((beta) => beta.trim() === OAUTH_BETA)) {
-    return refuse(400, 'invalid_request_error', `OAuth authentication requires the ${OAUTH_BETA} beta`);
+  // The real answer to a bearer OAuth token without the beta (not a 400: research/wire-facts A4).
+  if (rules.requireBeta !== false && !betas.some((beta) => beta.trim() === OAUTH_BETA)) {
+    return refuse(401, 'authentication_error', SUBSCRIPTION_ERRORS.oauthNotSupported);
+  }
+  if (rules.scope !== undefined && !emulator.ledger.hasScope(token, rules.scope)) {
+    const requestId = emulator.nextId('req');
+    return jsonReply(
+      403,
+      {
+        type: 'error',
+        error: {
+          type: 'permission_error',
+          message: `OAuth token does not meet scope requirement ${rules.scope}`,
+          details: { error_visibility: 'user_facing' },
+        },
+        request_id: requestId,
+      },
+      { 'request-id': requestId },
+    );
   }
   return null;
 }

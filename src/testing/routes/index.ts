@@ -10,9 +10,19 @@ import type { EmulatorState } from '../state.js';
 import { authorizeRoute, manualCallbackRoute } from './authorize.js';
 import { messagesRoute } from './messages.js';
 import { modelsRoute } from './models.js';
+import { profileRoute } from './profile.js';
 import { tokenRoute } from './token.js';
+import { usageRoute } from './usage.js';
 
-export const ROUTES: readonly Route[] = [authorizeRoute, manualCallbackRoute, tokenRoute, messagesRoute, modelsRoute];
+export const ROUTES: readonly Route[] = [
+  authorizeRoute,
+  manualCallbackRoute,
+  tokenRoute,
+  messagesRoute,
+  modelsRoute,
+  profileRoute,
+  usageRoute,
+];
 
 const byPath = new Map(ROUTES.map((route) => [route.path, route]));
 

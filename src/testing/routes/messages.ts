@@ -2,14 +2,18 @@
  * `POST /v1/messages`, streaming or not, as a function from request to reply: the API's OAuth rules
  * (`api-auth.ts`), the few body checks the real API makes first, then the fake model's answer
  * (`messages-content.ts`) as one JSON message or as the real event stream, in a single write.
+ * Every answer carries the subscription's `anthropic-ratelimit-unified-*` headers
+ * (`subscription.ts`); with the plan's limit reached and no extra usage, the answer is the real 429.
+ * Faults: `faults.messages*` (the subscription errors, verbatim).
  *
  * Cheap on purpose (benchmarks run through it): no crypto, ids from the state's counter.
  */
 
+import type { OutgoingHttpHeaders } from 'node:http';
 import { apiError, isObject, jsonBody, jsonReply, type Reply, type RouteRequest } from '../http.js';
 import type { Route } from '../route.js';
 import type { EmulatorState } from '../state.js';
-import { PATHS } from '../wire.js';
+import { PATHS, RATE_LIMIT_HEADER_PREFIX, SUBSCRIPTION_ERRORS } from '../wire.js';
 import { checkApiAuth } from './api-auth.js';
 import { estimateTokens, inputChars, replyText, toolCallFor } from './messages-content.js';
 
@@ -29,7 +33,7 @@ interface Answer {
 }
 
 /** The real event order; one delta per word so clients see more than one chunk. */
-function streamReply(answer: Answer): Reply {
+function streamReply(answer: Answer, rateLimit: OutgoingHttpHeaders): Reply {
   const { id, model, toolUse, text, inputJson, stopReason, usage } = answer;
   let stream = sseEvent('message_start', {
     type: 'message_start',
@@ -74,6 +78,7 @@ function streamReply(answer: Answer): Reply {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
       'request-id': answer.requestId,
+      ...rateLimit,
     },
     body: stream,
   };
@@ -96,6 +101,14 @@ export function messagesEndpoint(request: RouteRequest, emulator: EmulatorState)
   }
   if (body.tools !== undefined && !Array.isArray(body.tools)) return invalid('tools: Input should be a valid list');
 
+  const sub = emulator.subscription;
+  if (sub.rejected) {
+    const reply = apiError(emulator.nextId('req'), 429, 'rate_limit_error', SUBSCRIPTION_ERRORS.rateLimited);
+    const reset = Number(sub.headers[`${RATE_LIMIT_HEADER_PREFIX}reset`] ?? Number.NaN);
+    const retryAfter = Number.isFinite(reset) ? Math.max(0, Math.ceil(reset - Date.now() / 1000)) : 60;
+    Object.assign(reply.headers, sub.headers, { 'retry-after': String(retryAfter) });
+    return reply;
+  }
   emulator.stats.messages++;
   const call = toolCallFor(body, body.messages);
   const text = call === null ? replyText(body.messages) : '';
@@ -117,7 +130,7 @@ export function messagesEndpoint(request: RouteRequest, emulator: EmulatorState)
     id: emulator.nextId('msg'),
     requestId: emulator.nextId('req'),
   };
-  if (body.stream === true) return streamReply(answer);
+  if (body.stream === true) return streamReply(answer, sub.headers);
   return jsonReply(
     200,
     {
@@ -130,7 +143,7 @@ export function messagesEndpoint(request: RouteRequest, emulator: EmulatorState)
       stop_sequence: null,
       usage: answer.usage,
     },
-    { 'request-id': answer.requestId },
+    { 'request-id': answer.requestId, ...sub.headers },
   );
 }
 
@@ -138,4 +151,5 @@ export const messagesRoute: Route = {
   path: PATHS.messages,
   methods: { POST: messagesEndpoint },
   dialect: 'api',
+  faults: 'messages',
 };

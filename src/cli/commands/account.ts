@@ -1,0 +1,135 @@
+/**
+ * What the account commands (`usage`, the plan in `status`) share: calling an account endpoint with
+ * the login of the target, explaining API errors with `describeApiError`, plan labels, and making
+ * server-supplied text safe to print.
+ *
+ * - The call goes through the token source, as `token` does: refreshed first when close to expiry,
+ *   rotated tokens saved; a 401 (or a 403 "token has been revoked") refreshes once and retries
+ *   once. The SDK client is not loaded.
+ * - An error is one line: what happened and what to do next (`describeApiError`'s message and
+ *   hint), the server's own words and the code only with `--debug`. Exit codes: 4 for a login to
+ *   renew (scope missing, revoked), 5 for the network, a 5xx or a rate limit, else as usual.
+ */
+import { type ApiErrorDescription, describeApiError } from '../../account/api-errors.js';
+import type { AccountFetchOptions } from '../../account/http.js';
+import type { Plan, Profile } from '../../account/profile.js';
+import { DEFAULT_API_BASE_URL } from '../../constants.js';
+import { OAuthFlowError, TokenStorageError } from '../../errors.js';
+import { createTokenSource } from '../../provider.js';
+import type { OAuthTokens } from '../../types.js';
+import { type CliContext, describeError, oneLine } from '../context.js';
+import { EXIT, type ExitCode } from '../exit.js';
+import { relativeTime } from './common.js';
+import type { Target } from './target.js';
+
+/** The options every bare-token call of the CLI uses: the environment's base URL, a short timeout. */
+export function accountOptions(ctx: CliContext, timeoutMs = 10_000): AccountFetchOptions {
+  return { env: ctx.env, timeoutMs };
+}
+
+/** Runs `call` with the target's access token; a 401 refreshes once and retries once. */
+export async function withLogin<T>(
+  ctx: CliContext,
+  target: Target,
+  call: (token: string, tokens: OAuthTokens) => Promise<T>,
+): Promise<T> {
+  const source = createTokenSource(
+    target.explicit ? { tokenStorage: target.store, env: ctx.env } : { profile: target.profile, env: ctx.env },
+  );
+  const tokens = await source.getTokens();
+  const { accessToken } = tokens;
+  try {
+    return await call(accessToken, tokens);
+  } catch (error) {
+    // A 401, or the 403 of a revoked token: the token was replaced elsewhere, or is dead.
+    const rejected =
+      (error as { status?: unknown }).status === 401 || describeApiError(error)?.code === 'token_revoked';
+    if (!rejected) throw error;
+    ctx.trace('the API refused the access token: refreshing once and retrying once');
+    source.markRejected(accessToken);
+    const fresh = await source.refreshAfterRejection(accessToken);
+    if (fresh.accessToken === accessToken) throw error;
+    return call(fresh.accessToken, fresh);
+  }
+}
+
+/** The described error as one line for people: message, when it resets, hint. */
+export function explanationLine(ctx: CliContext, described: ApiErrorDescription): string {
+  const at = described.resetsAt;
+  const when = at
+    ? ` It resets ${relativeTime(at.getTime() / 1000, ctx.now() / 1000)}, at ${at.toISOString().replace(/\.\d{3}Z$/, 'Z')}.`
+    : '';
+  return `${described.message}${when} ${described.hint}`;
+}
+
+function exitCodeOf(error: unknown, described: ApiErrorDescription | null): ExitCode {
+  switch (described?.code) {
+    case 'scope_missing':
+    case 'token_revoked':
+      return EXIT.loginAgain;
+    case 'rate_limited':
+      return EXIT.network;
+    case undefined:
+      break;
+    default:
+      return EXIT.error;
+  }
+  const { status } = error as { status?: unknown };
+  return typeof status === 'number' && status >= 500 ? EXIT.network : EXIT.error;
+}
+
+/**
+ * Prints `error` as one line and returns its exit code. Our own errors keep their messages (they
+ * say what to do); an API error is explained by `describeApiError`, else summarized in one line
+ * without its body (an HTML error page is not printed).
+ */
+export function failExplained(ctx: CliContext, error: unknown): ExitCode {
+  const described = describeApiError(error);
+  if (described === null && (error instanceof OAuthFlowError || error instanceof TokenStorageError)) {
+    return ctx.fail(error);
+  }
+  const name = error instanceof Error ? error.name : '';
+  if (described === null && name.startsWith('APIConnection')) {
+    const base = ctx.env.ANTHROPIC_BASE_URL?.trim() || DEFAULT_API_BASE_URL;
+    ctx.say(
+      `Error: ${name === 'APIConnectionTimeoutError' ? 'The API did not answer in time' : 'Could not reach the API'} (${oneLine(base)}). Check your connection (and any proxy or ANTHROPIC_BASE_URL) and try again.`,
+    );
+    for (const line of describeError(error)) ctx.trace(line);
+    return EXIT.network;
+  }
+  if (described === null) {
+    const status = (error as { status?: unknown }).status;
+    if (typeof status !== 'number') return ctx.fail(error);
+    const type = (error as { type?: unknown }).type;
+    const next =
+      status >= 500
+        ? ' This is usually temporary: try again shortly.'
+        : ctx.debug
+          ? ''
+          : ' Run again with --debug for details.';
+    ctx.say(`Error: The API answered HTTP ${status}${typeof type === 'string' ? ` (${oneLine(type)})` : ''}.${next}`);
+  } else {
+    ctx.say(`Error: ${explanationLine(ctx, described)}`);
+    ctx.trace(`error: code=${described.code} status=${described.status ?? 'none'}`);
+  }
+  const server = (error as { apiMessage?: unknown }).apiMessage ?? described?.serverMessage;
+  if (typeof server === 'string') ctx.trace(`the API said: ${oneLine(server).slice(0, 500)}`);
+  return exitCodeOf(error, described);
+}
+
+const PLAN_NAMES: Readonly<Record<Plan, string>> = {
+  pro: 'Claude Pro',
+  max: 'Claude Max',
+  team: 'Claude Team',
+  enterprise: 'Claude Enterprise',
+};
+
+/** `Claude Max 5x`, `Claude Pro`, or the organization type as sent for a plan not known yet. */
+export function planLabel(profile: Profile): string {
+  const org = profile.organization;
+  if (profile.plan === null) {
+    return org?.organizationType ? `plan ${oneLine(org.organizationType)}` : 'no subscription plan reported';
+  }
+  const multiplier = profile.plan === 'max' ? /_(\d+)x$/.exec(org?.rateLimitTier ?? '')?.[1] : undefined;
+  return `${PLAN_NAMES[profile.plan]}${multiplier ? ` ${multiplier}x` : ''}`;
+}

@@ -1,0 +1,343 @@
+/**
+ * `anthropic-oauth usage`, the plan in `status`, and API errors explained, run as the built CLI in
+ * a temporary HOME against the emulator (the screen read as a user sees it); colours checked
+ * in-process, where stdout can be a terminal.
+ */
+import { PassThrough } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { main } from '../src/cli/main.js';
+import { TokenStorage } from '../src/store/file.js';
+import { type Emulator, type EmulatorOptions, type IssuedTokens, startEmulator } from '../src/testing/index.js';
+import type { OAuthTokens } from '../src/types.js';
+import { type CliEnv, cliEnv, leakedIn, runCli, tokenFileIn } from './helpers/cli-run.js';
+import { makeTempDir, nowSeconds, tokensOf } from './helpers/fixtures.js';
+
+let emu: Emulator;
+let temp: Awaited<ReturnType<typeof makeTempDir>>;
+let env: CliEnv;
+
+const EXTRA = { enabled: true, monthlyLimitCents: 5000, usedCents: 1234 };
+
+async function setUp(options: EmulatorOptions = {}): Promise<void> {
+  emu = await startEmulator(options);
+  env = cliEnv(temp.dir, emu);
+}
+
+beforeEach(async () => {
+  temp = await makeTempDir('anthropic-oauth-cli-usage-');
+});
+
+afterEach(async () => {
+  await emu?.close();
+  await temp.cleanup();
+});
+
+async function logIn(issued: IssuedTokens = emu.issueTokens(), overrides: Partial<OAuthTokens> = {}) {
+  const tokens = tokensOf(issued, {
+    scope: 'org:create_api_key user:profile user:inference',
+    account: { uuid: 'acc-1', emailAddress: 'user@example.com' },
+    organization: { uuid: 'org-1', name: 'Example Org' },
+    ...overrides,
+  });
+  await new TokenStorage(tokenFileIn(temp.dir)).save(tokens);
+  return tokens;
+}
+
+/** A duration as `usage` prints it, one second either side (the screen is read a moment later). */
+const around = (seconds: number): string => {
+  const options = [seconds, seconds - 1, seconds - 2].map((s) => {
+    const d = Math.floor(s / 86_400);
+    const h = Math.floor((s % 86_400) / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    return d > 0 ? `${d}d ${h}h` : `${h}h ${m}m`;
+  });
+  return `(${[...new Set(options)].join('|')})`;
+};
+
+describe('usage', () => {
+  it('shows each window as a labelled bar with percent used and time to reset, and the extra usage', async () => {
+    await setUp({ usage: { extraUsage: EXTRA } });
+    const tokens = await logIn();
+    const result = await runCli(['usage'], env);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const lines = result.stdout.split('\n');
+    expect(lines[0]).toBe('Usage of user@example.com (Example Org)');
+    expect(lines[1]).toBe('');
+    expect(lines[2]).toMatch(new RegExp(`^ {2}5-hour {10}\\[█{7}░{13}\\]  37% used   resets in ${around(8040)}$`));
+    expect(lines[3]).toMatch(new RegExp(`^ {2}Weekly {10}\\[█{2}░{18}\\]  12% used   resets in ${around(273_600)}$`));
+    expect(lines[4]).toMatch(/^ {2}Weekly Sonnet {3}\[█░{19}\] {3}4% used {3}resets in 3d [34]h$/);
+    expect(lines[5]).toBe('  Extra usage     [█████░░░░░░░░░░░░░░░]  25% used   $12.34 of $50.00 this month');
+    expect(lines.slice(6)).toEqual(['']);
+    // Not a terminal: no escape sequences at all.
+    expect(result.stdout).not.toContain('\u001b');
+    expect(leakedIn(result.stdout, [tokens.accessToken, tokens.refreshToken])).toEqual([]);
+  });
+
+  it('names a new window from its key, says "not used yet" at 0 %, and extra usage off or unlimited', async () => {
+    await setUp({ usage: { fiveHour: 0, sevenDaySonnet: null } });
+    await logIn();
+    const off = await runCli(['usage'], env);
+    expect(off.stdout).toContain('  5-hour          [░░░░░░░░░░░░░░░░░░░░]   0% used   not used yet\n');
+    expect(off.stdout).not.toContain('Sonnet');
+    expect(off.stdout).toContain('  Extra usage     off (turn it on at claude.ai/settings/usage)\n');
+    emu.setUsage({ extraUsage: { enabled: true, monthlyLimitCents: null, usedCents: 250 } });
+    expect((await runCli(['usage'], env)).stdout).toContain(
+      '  Extra usage     on, $2.50 spent this month (no limit)\n',
+    );
+    emu.faults.usageMalformed(
+      JSON.stringify({
+        five_hour: { utilization: 99.6, resets_at: new Date(Date.now() + 90_000).toISOString() },
+        seven_day_cowork: { utilization: 50, resets_at: null },
+        'evil\u001b[2J_window': { utilization: 1, resets_at: null },
+        extra_usage: null,
+      }),
+    );
+    const shown = await runCli(['usage'], env);
+    expect(shown.stdout).toMatch(/ {2}5-hour {10}\[█{20}\] 100% used {3}resets in 1m \d+s\n/);
+    expect(shown.stdout).toContain('  Seven day cowork[██████████░░░░░░░░░░]  50% used   not used yet\n');
+    expect(shown.stdout).toContain('  Evil window     [');
+    expect(shown.stdout).not.toContain('\u001b');
+    expect(shown.stdout).toContain('  Extra usage     not reported\n');
+  });
+
+  it('--json prints the normalized object', async () => {
+    await setUp({ usage: { extraUsage: EXTRA } });
+    await logIn();
+    const result = await runCli(['usage', '--json'], env);
+    expect(result.code).toBe(0);
+    const json = JSON.parse(result.stdout);
+    expect(json).toEqual({
+      fiveHour: { utilization: 37, resetsAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/) },
+      sevenDay: { utilization: 12, resetsAt: expect.any(String) },
+      sevenDayOpus: null,
+      sevenDaySonnet: { utilization: 4, resetsAt: expect.any(String) },
+      sevenDayOauthApps: null,
+      windows: {
+        five_hour: json.fiveHour,
+        seven_day: json.sevenDay,
+        seven_day_sonnet: json.sevenDaySonnet,
+      },
+      extraUsage: { isEnabled: true, monthlyLimit: 5000, usedCredits: 1234, utilization: 24.68, currency: 'USD' },
+    });
+  });
+
+  it('refreshes an expired login first and saves the rotated tokens', async () => {
+    await setUp();
+    const tokens = await logIn(emu.issueTokens(), { expiresAt: nowSeconds() - 60 });
+    const result = await runCli(['usage'], env);
+    expect(result.code).toBe(0);
+    expect(emu.stats().refresh).toBe(1);
+    const saved = await new TokenStorage(tokenFileIn(temp.dir)).load();
+    expect(saved?.refreshToken).not.toBe(tokens.refreshToken);
+  });
+
+  it('after a 401 refreshes once and retries once (a token replaced elsewhere)', async () => {
+    await setUp();
+    await logIn();
+    emu.expireAccessTokens();
+    const result = await runCli(['usage'], env);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(emu.stats().refresh).toBe(1);
+    expect(emu.requests.filter((r) => r.path === '/api/oauth/usage').map((r) => r.status)).toEqual([401, 200]);
+  });
+
+  it('a login without user:profile gets a clear message to log in again (exit 4)', async () => {
+    await setUp();
+    await logIn(emu.issueTokens({ scope: 'user:inference' }), { scope: 'user:inference' });
+    const result = await runCli(['usage'], env);
+    expect(result.code).toBe(4);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(
+      'Error: This login lacks the `user:profile` scope (a long-lived or inference-only login has only `user:inference`). Sign in again to grant it: Run `npx anthropic-oauth login` to sign in.\n',
+    );
+  });
+
+  it('not logged in: exit 3 with the login hint', async () => {
+    await setUp();
+    const result = await runCli(['usage'], env);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(/^Error: Not logged in: .*anthropic-oauth login/);
+  });
+
+  it.each([
+    [
+      'malformed JSON',
+      '{"five_hour":',
+      200,
+      'application/json',
+      1,
+      /^Error: The usage endpoint did not answer with JSON \(HTTP 200\)\./,
+    ],
+    [
+      'an HTML error page',
+      '<html><body><h1>502 Bad Gateway</h1></body></html>',
+      502,
+      'text/html',
+      5,
+      /^Error: The API answered HTTP 502\. This is usually temporary: try again shortly\.\n$/,
+    ],
+    [
+      'a 403 with another message',
+      '{"type":"error","error":{"type":"permission_error","message":"Org \\u001b[31mdisabled"}}',
+      403,
+      'application/json',
+      1,
+      /^Error: The API answered HTTP 403 \(permission_error\)\. Run again with --debug for details\.\n$/,
+    ],
+  ])('%s: one line, no body, no escape sequence', async (_, body, status, type, code, line) => {
+    await setUp();
+    await logIn();
+    emu.faults.usageMalformed(body, 3, status, type);
+    const result = await runCli(['usage'], env);
+    expect(result.code).toBe(code);
+    expect(result.stderr).toMatch(line);
+    expect(result.stderr).not.toContain('<html>');
+    expect(result.stderr).not.toContain('\u001b');
+  });
+
+  it('--debug adds the server message, stripped of escape sequences', async () => {
+    await setUp();
+    await logIn();
+    emu.faults.usageMalformed(
+      '{"type":"error","error":{"type":"permission_error","message":"Org \\u001b[31mdisabled"}}',
+      1,
+      403,
+    );
+    const result = await runCli(['usage', '--debug'], env);
+    expect(result.stderr).toContain('Error: The API answered HTTP 403 (permission_error).\n');
+    expect(result.stderr).toContain('debug: the API said: Org disabled\n');
+    expect(result.stderr).not.toContain('\u001b');
+  });
+});
+
+describe('colours', () => {
+  /** Runs the CLI in-process with stdout as a terminal (or not). */
+  async function screen(tty: boolean, extraEnv: Record<string, string> = {}): Promise<string> {
+    const stdout = Object.assign(new PassThrough(), { isTTY: tty });
+    const stderr = new PassThrough();
+    let out = '';
+    stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString('utf8');
+    });
+    const code = await main(['usage', '--storage', tokenFileIn(temp.dir)], {
+      env: { ...env, ...extraEnv },
+      stdin: new PassThrough(),
+      stdout,
+      stderr,
+      openBrowser: async () => {},
+      now: () => Date.now(),
+    });
+    expect(code).toBe(0);
+    return out;
+  }
+
+  it('on a terminal only, and never with NO_COLOR', async () => {
+    await setUp({ usage: { fiveHour: 95, sevenDay: 80, sevenDaySonnet: 10 } });
+    await logIn();
+    const coloured = await screen(true);
+    expect(coloured).toContain('\u001b[31m███████████████████\u001b[39m'); // 95 %: red
+    expect(coloured).toContain('\u001b[33m████████████████\u001b[39m'); // 80 %: yellow
+    expect(coloured).toContain('\u001b[32m██\u001b[39m'); // 10 %: green
+    expect(await screen(true, { NO_COLOR: '1' })).not.toContain('\u001b');
+    expect(await screen(false)).not.toContain('\u001b');
+    // An empty NO_COLOR does not count (no-color.org).
+    expect(await screen(true, { NO_COLOR: '' })).toContain('\u001b[');
+  });
+});
+
+describe('status shows the plan', () => {
+  it('plan and organization from the profile, after the login lines', async () => {
+    await setUp({ plan: 'max_20x' });
+    await logIn();
+    const result = await runCli(['status'], env);
+    expect(result.code).toBe(0);
+    const lines = result.stdout.split('\n');
+    expect(lines[6]).toBe('  Plan:           Claude Max 20x, active');
+    expect(lines[7]).toBe('  Organization:   Example Org (claude_max, default_claude_max_20x, stripe_subscription)');
+    const json = JSON.parse((await runCli(['status', '--json'], env)).stdout);
+    expect(json.plan).toEqual({
+      plan: 'max',
+      label: 'Claude Max 20x',
+      email: 'user@example.com',
+      organization: {
+        uuid: '9e8d7c6b-5a49-4382-9170-f6e5d4c3b2a1',
+        name: 'Example Org',
+        organization_type: 'claude_max',
+        rate_limit_tier: 'default_claude_max_20x',
+        billing_type: 'stripe_subscription',
+        subscription_status: 'active',
+        has_extra_usage_enabled: false,
+      },
+    });
+    expect(json.plan_error).toBeNull();
+  });
+
+  it('strips escape sequences from the organization name the server sends', async () => {
+    await setUp({ organization: { uuid: 'org-x', name: 'Evil\u001b]0;pwned\u0007 \u001b[2JOrg\u202e' } });
+    await logIn();
+    const result = await runCli(['status'], env);
+    expect(result.stdout).toContain('  Organization:   Evil Org (claude_max,');
+    const plan = result.stdout.split('\n').filter((line) => line.startsWith('  Organization:'));
+    const unsafe = [...plan.join('')].filter((c) => c.charCodeAt(0) < 0x20 || c === '\u007f' || c === '\u202e');
+    expect(unsafe).toEqual([]);
+  });
+
+  it('without user:profile, or with --offline, or expired: plan unknown, exit code unchanged, no refresh', async () => {
+    await setUp();
+    await logIn(emu.issueTokens({ scope: 'user:inference' }));
+    const noScope = await runCli(['status'], env);
+    expect(noScope.code).toBe(0);
+    expect(noScope.stdout).toContain(
+      '  Plan:           unknown (this login lacks the user:profile scope; log in again to see it)\n',
+    );
+    const before = emu.requests.length;
+    const offline = await runCli(['status', '--offline', '--json'], env);
+    expect(JSON.parse(offline.stdout)).toMatchObject({ plan: null, plan_error: { code: 'offline' } });
+    expect(emu.requests.length).toBe(before);
+    await logIn(emu.issueTokens(), { expiresAt: nowSeconds() - 60 });
+    const expired = await runCli(['status'], env);
+    expect(expired.stdout).toContain(
+      '  Plan:           unknown (the access token has expired; `usage` refreshes it)\n',
+    );
+    expect(emu.stats().refresh).toBe(0);
+  });
+
+  it('an unreachable API leaves the plan unknown and the status intact', async () => {
+    await setUp();
+    await logIn();
+    const result = await runCli(['status'], { ...env, ANTHROPIC_BASE_URL: 'http://127.0.0.1:1' });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('  Plan:           unknown (the API could not be reached)\n');
+  });
+});
+
+describe('errors explained', () => {
+  it('token: a rate-limited token endpoint is explained with its reset time', async () => {
+    await setUp();
+    await logIn(emu.issueTokens(), { expiresAt: nowSeconds() - 60 });
+    emu.faults.tokenRateLimited(1, 3);
+    const result = await runCli(['token'], env);
+    expect(result.code).toBe(5);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(
+      /^Error: The token endpoint is rate limiting requests \(HTTP 429\)\. It resets in [01]s, at \S+Z\. Wait and try again; the login is kept\.\n$/,
+    );
+  });
+
+  it('usage: a 429 of the usage endpoint is explained in one line', async () => {
+    await setUp();
+    await logIn();
+    emu.faults.usageMalformed(
+      '{"type":"error","error":{"type":"rate_limit_error","message":"This request would exceed your account\'s rate limit. Please try again later."}}',
+      3,
+      429,
+    );
+    const result = await runCli(['usage'], env);
+    expect(result.code).toBe(5);
+    expect(result.stderr).toBe(
+      'Error: The API is rate limiting requests (HTTP 429). Wait until it resets; `npx anthropic-oauth usage` shows every limit.\n',
+    );
+  });
+});
