@@ -653,6 +653,13 @@ describe('withOptions with an SDK credential (the SDK helpers pass authToken)', 
     expect(JSON.stringify(api.requests)).not.toContain(issued.accessToken);
   });
 
+  it('withOptions({ profile }) is the SDK client on that profile: built at once, the missing profile reported on use', async () => {
+    const c = client({ oauthTokens: tokensOf(emu.issueTokens()) });
+    const copy = c.withOptions({ profile: 'nowhere' });
+    await expect(copy.models.list()).rejects.toThrow(/Profile "nowhere" could not be resolved/);
+    expect(api.requests).toHaveLength(0);
+  });
+
   it('a copy given OAuth options again is an OAuth client; both kinds at once are refused', async () => {
     const issued = emu.issueTokens();
     const plain = client({ oauthTokens: tokensOf(emu.issueTokens()) }).withOptions({ authToken: 'x' });
