@@ -1,17 +1,26 @@
 /**
  * `AnthropicOAuth`: the official `Anthropic` client, signed in with OAuth.
  *
- * It overrides as little as possible (the shape of the SDK's own platform clients):
- * - the token source is handed to the SDK as `credentials`, so the SDK's token cache, its refresh
- *   coalescing and its one retry after a 401 do the work;
+ * It overrides as little as possible (the shape of the SDK's own platform clients). What it relies
+ * on in the SDK beyond the documented options is listed, with the SDK version, in `sdk-seam.ts`.
+ * - The token source is handed to the SDK as `credentials`, so the SDK's token cache, its refresh
+ *   coalescing and its one retry after a 401 do the work.
  * - `getUserAgent()` returns the configured user agent, `buildURL()` adds `beta=true`, and
  *   `prepareRequest()` (before the SDK's own) merges the configured betas with the request's own,
- *   drops any `x-api-key`, and swaps a token that a 401 already replaced for its successor;
- * - `fetchWithTimeout()` watches for 401: it marks the token rejected (so simultaneous 401s cause
- *   a single refresh), and, where the SDK will not retry (`maxRetries: 0`, or retries used up),
- *   refreshes and sends the request once more itself. Never more than once per request.
+ *   drops any `x-api-key`, and swaps a token that a rejection already replaced for its successor.
+ * - `fetchWithTimeout()` watches for rejections (a 401, or a 403 for a revoked token: `replay.ts`).
+ *   It marks the token rejected (so simultaneous rejections cause one refresh) and, where the SDK
+ *   will not retry (`maxRetries: 0`, retries used up, any 403), refreshes and sends the request once
+ *   more itself. One refresh per top-level call at most, like the SDK's own 401 retry, and the mark
+ *   lasts that call only. A refresh that fails there reaches the caller as the `OAuthFlowError` or
+ *   `TokenStorageError` it is (through `makeStatusError()`), as when the SDK's retry refreshes.
+ * - `withOptions()` keeps the OAuth options, or takes new ones. Given one of the SDK's credentials
+ *   instead (`apiKey`, `authToken`, …: the SDK's own helpers pass `authToken`), the copy is the SDK
+ *   client with that credential, as `Anthropic.withOptions()` makes it: no OAuth token, betas,
+ *   user agent, `beta=true` or replay.
  *
- * It never reads `ANTHROPIC_API_KEY`, `ANTHROPIC_AUTH_TOKEN` or the SDK's config profiles.
+ * It never reads `ANTHROPIC_API_KEY`, `ANTHROPIC_AUTH_TOKEN` or the SDK's config profiles, except in
+ * a copy given an SDK credential, where the SDK does with it what it always does.
  */
 
 import { inspect } from 'node:util';
@@ -19,42 +28,59 @@ import { Anthropic, type ClientOptions } from '@anthropic-ai/sdk';
 import type { AccountRequestOptions } from './account/http.js';
 import { type Profile, requestProfile } from './account/profile.js';
 import { requestUsage, type Usage } from './account/usage.js';
-import type { Env } from './config.js';
 import { DEFAULT_OAUTH_BETAS, DEFAULT_USER_AGENT } from './constants.js';
 import { loadTokensFromEnv } from './env.js';
 import { LOGIN_HINT, OAuthFlowError } from './errors.js';
 import { oauthBetaApplier } from './headers.js';
 import { authorizeManually, type LoginIO } from './login.js';
 import { createTokenSource, resolveStore, type TokenSource } from './provider.js';
-import { TokenStorage } from './store/file.js';
+import { discard, mayRejectToken, rejectsToken, tokenAfterRejection } from './replay.js';
+import {
+  attemptOf,
+  type FetchWithTimeoutArgs,
+  SDK_CREDENTIAL_OPTIONS,
+  type SdkCredentialOption,
+  type SdkRequestOptions,
+  sdkCredentials,
+} from './sdk-seam.js';
+import { defaultTokenPath, TokenStorage } from './store/file.js';
 import type { TokenStore } from './store/types.js';
 import type { OAuthClientOptions, OAuthConfig, OAuthTokens } from './types.js';
 
-type ForbiddenOption = 'apiKey' | 'authToken' | 'credentials' | 'config' | 'profile';
-const FORBIDDEN_OPTIONS: readonly ForbiddenOption[] = ['apiKey', 'authToken', 'credentials', 'config', 'profile'];
+export type AnthropicOAuthOptions = Omit<ClientOptions, SdkCredentialOption> & OAuthClientOptions;
 
-export type AnthropicOAuthOptions = Omit<ClientOptions, ForbiddenOption> & OAuthClientOptions;
+/** Where a client's tokens come from: what `withOptions()` copies or replaces. */
+type Login = Pick<OAuthClientOptions, 'oauthTokens' | 'oauthConfig' | 'tokenStorage' | 'oauthProfile' | 'env' | 'now'>;
 
-/** What `withOptions()` hands the clone's constructor; never part of the public options. */
+/** What `withOptions()` hands the copy's constructor; never part of the public options. */
 interface Inherited {
   source: TokenSource;
-  oauth: Pick<OAuthClientOptions, 'oauthTokens' | 'oauthConfig' | 'tokenStorage' | 'oauthProfile'>;
+  login: Login;
   betas: readonly string[];
   userAgent: string;
+  /** The copy was given an SDK credential: it is the SDK client with that credential. */
+  plain: boolean;
 }
 const INHERITED = Symbol('anthropic-oauth.inherited');
-/**
- * The headers a request was last sent with (its own middleware may have replaced the SDK's), read
- * after a 401. Kept on the SDK's options object of the request, non-enumerable: the SDK's debug log
- * copies that object with a spread, which leaves it out. Not a WeakMap keyed by the request: an
- * entry per request costs about twice as much, and its keys die young in a long-lived table.
- */
-const SENT = Symbol('anthropic-oauth.sent');
-type InternalOptions = AnthropicOAuthOptions & { credentials?: ClientOptions['credentials']; [INHERITED]?: Inherited };
+type InternalOptions = AnthropicOAuthOptions & Partial<Pick<ClientOptions, SdkCredentialOption>>;
+
+/** The first SDK credential option set in `options`, if any. */
+function sdkCredentialIn(options: object): SdkCredentialOption | undefined {
+  return SDK_CREDENTIAL_OPTIONS.find((name) => (options as Record<string, unknown>)[name] != null);
+}
+
+function sourceFor(login: Login, fetch: ClientOptions['fetch']): TokenSource {
+  const { oauthProfile, ...rest } = login;
+  return createTokenSource({ ...rest, profile: oauthProfile, fetch: fetch ?? undefined });
+}
 
 function bearerOf(headers: Headers): string | undefined {
   const value = headers.get('authorization');
   return value?.startsWith('Bearer ') ? value.slice(7) : undefined;
+}
+
+function headersOf(init: RequestInit | undefined): Headers {
+  return init?.headers instanceof Headers ? init.headers : new Headers(init?.headers);
 }
 
 function isEmpty(value: object | null | undefined): boolean {
@@ -63,6 +89,7 @@ function isEmpty(value: object | null | undefined): boolean {
   return true;
 }
 
+/** A body that can be sent twice (not a stream, which the first send has consumed). */
 function isReplayable(body: unknown): boolean {
   return (
     body === undefined ||
@@ -76,46 +103,51 @@ function isReplayable(body: unknown): boolean {
 
 export class AnthropicOAuth extends Anthropic {
   readonly #source: TokenSource;
-  readonly #oauth: Inherited['oauth'];
+  readonly #login: Login;
   readonly #betas: readonly string[];
   readonly #userAgent: string;
   readonly #applyBetas: (headers: Headers) => void;
-  /** Requests (by their SDK options object) that already had their one 401 replay. */
-  readonly #replayed = new WeakSet<object>();
+  readonly #plain: boolean;
   /** The caller's `fetch`, also used for token requests. */
   readonly #fetch: ClientOptions['fetch'];
+  /** Calls (by their SDK options, the same for every attempt) that had their one refresh. */
+  readonly #refreshedIn = new WeakSet<SdkRequestOptions>();
+  /** Whether any call was put in `#refreshedIn`: until then there is nothing to forget per call. */
+  #marked = false;
+  /** The token `prepareRequest()` last put in place of a replaced one, per call. */
+  readonly #swaps = new WeakMap<SdkRequestOptions, { from: string; to: string }>();
+  /** A failed refresh, by the headers of the response it leaves unanswered (`makeStatusError`). */
+  readonly #refreshFailures = new WeakMap<Headers, unknown>();
 
   constructor(options: AnthropicOAuthOptions = {}) {
-    const internal = options as InternalOptions;
+    const internal = options as InternalOptions & { [INHERITED]?: Inherited };
     const inherited = internal[INHERITED];
-    const { oauthTokens, oauthConfig, tokenStorage, oauthProfile, betas, userAgent, ...rest } = internal;
-    delete (rest as InternalOptions)[INHERITED];
-    for (const name of FORBIDDEN_OPTIONS) {
-      if (name === 'credentials' && inherited) continue;
-      if ((rest as Record<string, unknown>)[name] != null) {
-        throw new TypeError(
-          `AnthropicOAuth does not take \`${name}\`: it authenticates with OAuth tokens (oauthTokens, tokenStorage, or the environment). Use \`Anthropic\` for API keys.`,
-        );
-      }
+    const { oauthTokens, oauthConfig, tokenStorage, oauthProfile, env, now, betas, userAgent, ...rest } = internal;
+    delete (rest as typeof internal)[INHERITED];
+    const refused = inherited ? undefined : sdkCredentialIn(rest);
+    if (refused) {
+      throw new TypeError(
+        `AnthropicOAuth does not take \`${refused}\`: it authenticates with OAuth tokens (oauthTokens, tokenStorage, or the environment). Use \`Anthropic\` for API keys.`,
+      );
     }
-    const source =
-      inherited?.source ??
-      createTokenSource({
-        oauthTokens,
-        oauthConfig,
-        tokenStorage,
-        profile: oauthProfile,
-        fetch: rest.fetch ?? undefined,
-      });
-    super({
-      ...rest,
-      apiKey: null,
-      authToken: null,
-      credentials: inherited ? (internal.credentials ?? source.provider) : source.provider,
-    });
+    const login = inherited?.login ?? { oauthTokens, oauthConfig, tokenStorage, oauthProfile, env, now };
+    const source = inherited?.source ?? sourceFor(login, rest.fetch);
+    const plain = inherited?.plain === true;
+    super(
+      plain
+        ? rest
+        : {
+            ...rest,
+            apiKey: null,
+            authToken: null,
+            // A copy sharing the parent's source gets the parent's `credentials` (and token cache).
+            credentials: rest.credentials ?? sdkCredentials(source, login.now !== undefined),
+          },
+    );
     this.#source = source;
+    this.#login = login;
+    this.#plain = plain;
     this.#fetch = rest.fetch;
-    this.#oauth = inherited?.oauth ?? { oauthTokens, oauthConfig, tokenStorage, oauthProfile };
     this.#betas = inherited?.betas ?? [...(betas ?? DEFAULT_OAUTH_BETAS)];
     this.#userAgent = inherited?.userAgent ?? userAgent ?? DEFAULT_USER_AGENT;
     this.#applyBetas = oauthBetaApplier(this.#betas);
@@ -147,6 +179,8 @@ export class AnthropicOAuth extends Anthropic {
   }
 
   protected override getUserAgent(): string {
+    // The SDK's constructor asks for it before our fields exist (to resolve a `config`/`profile`).
+    if (!(#plain in this) || this.#plain) return super.getUserAgent();
     return this.#userAgent;
   }
 
@@ -159,6 +193,7 @@ export class AnthropicOAuth extends Anthropic {
     query: Record<string, unknown> | null | undefined,
     defaultBaseURL?: string | undefined,
   ): string {
+    if (this.#plain) return super.buildURL(path, query, defaultBaseURL);
     if (isEmpty(query) && isEmpty(this.defaultQuery())) {
       const url = super.buildURL(path, query, defaultBaseURL);
       if (!url.includes('?') && !url.includes('#')) return `${url}?beta=true`;
@@ -174,98 +209,136 @@ export class AnthropicOAuth extends Anthropic {
     request: RequestInit,
     context: Parameters<Anthropic['prepareRequest']>[1],
   ): Promise<void> {
+    if (this.#plain) return super.prepareRequest(request, context);
     const headers = request.headers instanceof Headers ? request.headers : new Headers(request.headers);
-    // The SDK's cache may still hold a token that a 401 elsewhere already replaced.
+    // The SDK's cache may still hold a token that a rejection elsewhere already replaced.
     const sent = bearerOf(headers);
     const newer = sent === undefined ? undefined : this.#source.replacementFor(sent);
-    if (newer !== undefined) headers.set('authorization', `Bearer ${newer}`);
+    if (sent !== undefined && newer !== undefined) {
+      headers.set('authorization', `Bearer ${newer}`);
+      this.#swaps.set(context.options, { from: sent, to: newer });
+    }
     this.#applyBetas(headers);
     request.headers = headers;
-    Object.defineProperty(context.options, SENT, { value: headers, writable: true, configurable: true });
     return super.prepareRequest(request, context);
   }
 
   /**
-   * Watches for 401 around the SDK's own fetch (after its middleware and `prepareRequest`): marks
-   * the token rejected (so simultaneous 401s cause a single refresh) and, where the SDK will not
-   * retry (`maxRetries: 0`, or retries used up), refreshes and sends the request once more itself.
-   * Never more than once per request. A wrapper here rather than a backend middleware: a backend
-   * middleware would turn the SDK's middleware chain on for every request.
+   * Watches for rejections around the SDK's own fetch (after its middleware and `prepareRequest`).
+   * A wrapper here rather than a backend middleware: a middleware would turn the SDK's middleware
+   * chain on for every request, which costs more than the whole of this class on the hot path.
    */
   override async fetchWithTimeout(
-    url: RequestInfo,
-    init: RequestInit | undefined,
-    ms: number,
-    controller: AbortController,
-    requestOptions?: Parameters<Anthropic['fetchWithTimeout']>[4],
-    logCtx?: Parameters<Anthropic['fetchWithTimeout']>[5],
+    url: FetchWithTimeoutArgs[0],
+    init: FetchWithTimeoutArgs[1],
+    ms: FetchWithTimeoutArgs[2],
+    controller: FetchWithTimeoutArgs[3],
+    options?: FetchWithTimeoutArgs[4],
+    logCtx?: FetchWithTimeoutArgs[5],
   ): Promise<Response> {
-    const response = await super.fetchWithTimeout(url, init, ms, controller, requestOptions, logCtx);
-    if (response.status !== 401 || requestOptions === undefined) return response;
-    const headers = (requestOptions as { [SENT]?: Headers })[SENT];
-    const used = headers && bearerOf(headers);
-    if (headers === undefined || used === undefined) return response;
-    this.#source.markRejected(used);
-    if (this.#replayed.has(requestOptions)) return response;
-    this.#replayed.add(requestOptions);
-    const maxRetries = requestOptions.maxRetries ?? this.maxRetries;
-    const attempt = Number(headers.get('x-stainless-retry-count') ?? 0);
-    // Where the SDK retries, it invalidates its cache and the provider refreshes (once, see provider.ts).
-    if (maxRetries - attempt > 0 || !isReplayable(init?.body)) return response;
-    const fresh = await this.#source.refreshAfterRejection(used);
-    if (fresh.accessToken === used) return response;
-    await response.body?.cancel().catch(() => {});
-    // prepareRequest() puts the fresh token in place of the rejected one.
-    return super.fetchWithTimeout(url, init, ms, controller, requestOptions, logCtx);
+    const response = await super.fetchWithTimeout(url, init, ms, controller, options, logCtx);
+    if (this.#plain || options === undefined) return response;
+    // A new top-level call (attempt 0) may reuse an options object: its refresh is not yet spent.
+    if (this.#marked && attemptOf(headersOf(init)) === 0) this.#refreshedIn.delete(options);
+    if (!mayRejectToken(response.status)) return response;
+    return this.#afterRejection(response, url, init, ms, controller, options, logCtx);
   }
 
-  override withOptions(options: Partial<AnthropicOAuthOptions>): this {
-    const { oauthTokens, oauthConfig, tokenStorage, oauthProfile, betas, userAgent, ...rest } = options;
-    for (const name of FORBIDDEN_OPTIONS) {
-      if ((rest as Record<string, unknown>)[name] != null) {
-        throw new TypeError(`AnthropicOAuth.withOptions does not take \`${name}\`.`);
-      }
+  async #afterRejection(
+    response: Response,
+    url: FetchWithTimeoutArgs[0],
+    init: FetchWithTimeoutArgs[1],
+    ms: FetchWithTimeoutArgs[2],
+    controller: FetchWithTimeoutArgs[3],
+    options: SdkRequestOptions,
+    logCtx: FetchWithTimeoutArgs[5],
+  ): Promise<Response> {
+    if (!(await rejectsToken(response))) return response;
+    const headers = headersOf(init);
+    // The token on the wire: `init`'s, unless prepareRequest() swapped it in a copy of the headers.
+    const inInit = bearerOf(headers);
+    const swap = this.#swaps.get(options);
+    const used = swap !== undefined && swap.from === inInit ? swap.to : inInit;
+    if (used === undefined) return response;
+    this.#source.markRejected(used);
+    if (this.#refreshedIn.has(options)) return response;
+    this.#refreshedIn.add(options);
+    this.#marked = true;
+    // A 401 the SDK will retry: it empties its cache and asks the provider to refresh (sdk-seam.ts).
+    const maxRetries = options.maxRetries ?? this.maxRetries;
+    if (response.status === 401 && maxRetries - attemptOf(headers) > 0) return response;
+    if (!isReplayable(init?.body)) return response;
+    let fresh: string | undefined;
+    try {
+      fresh = await tokenAfterRejection(this.#source, used);
+    } catch (error) {
+      // Thrown from here, the SDK would wrap it in an APIConnectionError: makeStatusError throws it.
+      this.#refreshFailures.set(response.headers, error);
+      return response;
     }
-    const newSource =
-      oauthTokens !== undefined ||
-      tokenStorage !== undefined ||
-      oauthConfig !== undefined ||
-      oauthProfile !== undefined;
-    const oauth = newSource
+    if (fresh === undefined) return response;
+    await discard(response);
+    // prepareRequest() puts the fresh token in place of the rejected one.
+    return super.fetchWithTimeout(url, init, ms, controller, options, logCtx);
+  }
+
+  protected override makeStatusError(
+    ...[status, error, message, headers]: Parameters<Anthropic['makeStatusError']>
+  ): ReturnType<Anthropic['makeStatusError']> {
+    const failure = this.#refreshFailures.get(headers);
+    if (failure !== undefined) throw failure;
+    return super.makeStatusError(status, error, message, headers);
+  }
+
+  override withOptions(
+    options: Partial<AnthropicOAuthOptions> & Partial<Pick<ClientOptions, SdkCredentialOption>>,
+  ): this {
+    const { oauthTokens, oauthConfig, tokenStorage, oauthProfile, env, now, betas, userAgent, ...rest } = options;
+    const credential = sdkCredentialIn(rest);
+    const newOrigin = oauthTokens !== undefined || tokenStorage !== undefined || oauthProfile !== undefined;
+    const newLogin = newOrigin || oauthConfig !== undefined || env !== undefined || now !== undefined;
+    if (credential && newLogin) {
+      throw new TypeError(`AnthropicOAuth.withOptions takes OAuth options or \`${credential}\`, not both.`);
+    }
+    const parent = this.#login;
+    const login: Login = newLogin
       ? {
-          oauthTokens: oauthTokens ?? (tokenStorage !== undefined ? undefined : this.#oauth.oauthTokens),
-          tokenStorage: tokenStorage !== undefined ? tokenStorage : this.#oauth.tokenStorage,
-          oauthConfig: { ...this.#oauth.oauthConfig, ...oauthConfig },
-          oauthProfile: oauthProfile ?? this.#oauth.oauthProfile,
+          // A new origin (tokens, a store, a profile) replaces the parent's whole origin.
+          ...(newOrigin
+            ? { oauthTokens, tokenStorage, oauthProfile }
+            : {
+                oauthTokens: parent.oauthTokens,
+                tokenStorage: parent.tokenStorage,
+                oauthProfile: parent.oauthProfile,
+              }),
+          oauthConfig: { ...parent.oauthConfig, ...oauthConfig },
+          env: env ?? parent.env,
+          now: now ?? parent.now,
         }
-      : this.#oauth;
-    const source = newSource
-      ? createTokenSource({ ...oauth, profile: oauth.oauthProfile, fetch: rest.fetch ?? this.#fetch })
-      : this.#source;
+      : parent;
+    const source = newLogin ? sourceFor(login, rest.fetch ?? this.#fetch) : this.#source;
     const inherited: Inherited = {
       source,
-      oauth,
+      login,
       betas: betas ? [...betas] : this.#betas,
       userAgent: userAgent ?? this.#userAgent,
+      plain: credential !== undefined || (!newLogin && this.#plain),
     };
     const passed: Partial<ClientOptions> & { [INHERITED]: Inherited } = { ...rest, [INHERITED]: inherited };
-    if (newSource) passed.credentials = source.provider;
+    if (newLogin) passed.credentials = sdkCredentials(source, login.now !== undefined);
     return super.withOptions(passed);
   }
 
-  /** A client on the tokens in the environment; throws `not_logged_in` (synchronously) when there are none. */
-  static fromEnv(
-    options: Omit<AnthropicOAuthOptions, 'oauthTokens' | 'tokenStorage'> & { env?: Env } = {},
-  ): AnthropicOAuth {
-    const { env, ...rest } = options;
-    const tokens = loadTokensFromEnv(env);
+  /** A client on the tokens in the environment (`env`, default `process.env`); throws `not_logged_in` (synchronously) when there are none. */
+  static fromEnv(options: Omit<AnthropicOAuthOptions, 'oauthTokens' | 'tokenStorage'> = {}): AnthropicOAuth {
+    const tokens = loadTokensFromEnv(options.env);
     if (!tokens) {
       throw new OAuthFlowError(
         'not_logged_in',
         `No OAuth token in the environment: set ANTHROPIC_OAUTH_ACCESS_TOKEN (and ANTHROPIC_REFRESH_TOKEN). ${LOGIN_HINT}`,
       );
     }
-    return new AnthropicOAuth({ ...rest, oauthTokens: tokens, tokenStorage: null });
+    return new AnthropicOAuth({ ...options, oauthTokens: tokens, tokenStorage: null });
   }
 
   /**
@@ -278,7 +351,8 @@ export class AnthropicOAuth extends Anthropic {
   ): AnthropicOAuth {
     return new AnthropicOAuth({
       ...options,
-      tokenStorage: storeOrPath === undefined ? new TokenStorage() : resolveStore(storeOrPath),
+      tokenStorage:
+        storeOrPath === undefined ? new TokenStorage(defaultTokenPath(options.env)) : resolveStore(storeOrPath),
     });
   }
 
@@ -294,6 +368,7 @@ export class AnthropicOAuth extends Anthropic {
   }
 
   [inspect.custom](): string {
+    if (this.#plain) return `AnthropicOAuth { baseURL: ${JSON.stringify(this.baseURL)}, credential: 'sdk' }`;
     return `AnthropicOAuth { baseURL: ${JSON.stringify(this.baseURL)}, betas: ${JSON.stringify(this.#betas)}, userAgent: ${JSON.stringify(this.#userAgent)} }`;
   }
 }

@@ -5,14 +5,16 @@
  * Every call: the current access token as `Authorization: Bearer` (refreshed first when close to
  * expiry), the configured betas merged with the request's own, the configured `User-Agent`,
  * `beta=true` in the query, and no `x-api-key` (clients that insist on an API key can be given any
- * placeholder). A 401 marks the token rejected, refreshes (once for any number of callers: they
- * share one token source) and replays the request once; a second 401 is returned as is. With no
- * usable login (not logged in, login needed again, a corrupt file) it answers a 401 itself.
+ * placeholder). A rejection (a 401, or a 403 for a revoked token: `replay.ts`) marks the token
+ * rejected, refreshes (once for any number of callers: they share one token source) and replays the
+ * request once; a second rejection is returned as is. With no usable login (not logged in, login
+ * needed again, a corrupt file) it answers a 401 itself. `env` and `now` are as for the token source.
  */
 import { DEFAULT_OAUTH_BETAS, DEFAULT_USER_AGENT } from './constants.js';
 import { OAuthFlowError, TokenStorageError } from './errors.js';
 import { oauthBetaApplier } from './headers.js';
 import { createTokenSource, type TokenSource } from './provider.js';
+import { discard, mayRejectToken, rejectsToken, tokenAfterRejection } from './replay.js';
 import type { Fetch, OAuthClientOptions, OAuthTokens } from './types.js';
 
 export interface OAuthFetchOptions extends OAuthClientOptions {
@@ -52,6 +54,8 @@ export function createOAuthFetch(options: OAuthFetchOptions = {}): OAuthFetch {
     oauthConfig: options.oauthConfig,
     tokenStorage: options.tokenStorage,
     profile: options.oauthProfile,
+    env: options.env,
+    now: options.now,
     fetch: base,
   });
   const applyBetas = oauthBetaApplier(options.betas ?? DEFAULT_OAUTH_BETAS);
@@ -84,18 +88,18 @@ export function createOAuthFetch(options: OAuthFetchOptions = {}): OAuthFetch {
       return finalAuthFailure(error);
     }
     const response = await send(request, body, accessToken);
-    if (response.status !== 401) return response;
+    if (!mayRejectToken(response.status) || !(await rejectsToken(response))) return response;
     source.markRejected(accessToken);
-    let fresh: OAuthTokens;
+    let fresh: string | undefined;
     try {
-      fresh = await source.refreshAfterRejection(accessToken);
+      fresh = await tokenAfterRejection(source, accessToken);
     } catch (error) {
-      await response.body?.cancel().catch(() => {});
+      await discard(response);
       return finalAuthFailure(error);
     }
-    if (fresh.accessToken === accessToken) return response;
-    await response.body?.cancel().catch(() => {});
-    return send(request, body, fresh.accessToken);
+    if (fresh === undefined) return response;
+    await discard(response);
+    return send(request, body, fresh);
   };
   return Object.assign(oauthFetch, { getTokens: () => source.getTokens() });
 }

@@ -1,6 +1,6 @@
 /**
  * The token source: where the tokens come from, when they are refreshed, and where rotated tokens go.
- * `AnthropicOAuth` hands `source.provider` to the SDK as its `credentials`; the SDK then caches the
+ * `AnthropicOAuth` hands it to the SDK as its `credentials` (`sdk-seam.ts`); the SDK then caches the
  * token, coalesces its own refreshes and retries once after a 401.
  *
  * Policy:
@@ -10,10 +10,8 @@
  *   is `not_logged_in`, with no fall-through). A failed load is retried on the next call.
  * - A token within the refresh buffer of its expiry is refreshed before use. The buffer is
  *   `EXPIRY_BUFFER_SECONDS`, or a quarter of the token's lifetime when the lifetime is shorter, so a token
- *   that lives minutes is still used for most of its life. The SDK's cache is handed an expiry
- *   shifted so that its advisory window opens exactly when our buffer starts: it keeps serving the
- *   still-valid token (>= 210 s left) while one background refresh runs. For short-lived tokens
- *   our threshold becomes its blocking point instead, so no request uses a token past it.
+ *   that lives minutes is still used for most of its life. (How the SDK's token cache is lined up
+ *   with this buffer: `sdk-seam.ts`.)
  * - One refresh at a time per source: every caller joins the refresh in flight, and if it fails
  *   transiently while the token still has more than 5 s to live, every one of them gets that token.
  * - Refreshes across processes, and what may be spent and saved, are `renewal.ts`: under the
@@ -31,7 +29,6 @@
  * - `invalid_grant` re-reads the store first (another process may have won the race); only then is
  *   it `reauth_required`. The stored login is never deleted or blanked on a failure.
  */
-import type { AccessToken, AccessTokenProvider } from '@anthropic-ai/sdk/lib/credentials';
 import { type Env, resolveConfig } from './config.js';
 import { EXPIRY_BUFFER_SECONDS } from './constants.js';
 import { loadTokensFromEnv } from './env.js';
@@ -42,10 +39,6 @@ import { isTokenStore, type TokenStore } from './store/types.js';
 import { nowSeconds } from './tokens.js';
 import type { Fetch, OAuthConfig, OAuthTokens } from './types.js';
 
-/** The SDK's TokenCache serves a cached token while more than this many seconds remain. */
-const SDK_ADVISORY_SECONDS = 120;
-/** …and blocks on a refresh when fewer than this many remain. */
-const SDK_MANDATORY_SECONDS = 30;
 const MAX_REJECTED = 32;
 /** After a transient failure, a still-valid token is served without retrying for this long. */
 const FAILURE_BACKOFF_SECONDS = 5;
@@ -72,12 +65,12 @@ export interface TokenSourceOptions {
 export type TokenOrigin = 'tokens' | 'store' | 'env' | 'file';
 
 export interface TokenSource {
-  /** The SDK hook (`credentials`). */
-  readonly provider: AccessTokenProvider;
   /** Valid tokens, refreshed first if they are within the buffer of expiry. */
   getTokens(): Promise<OAuthTokens>;
   /** Records that the API answered 401 to this access token. */
   markRejected(accessToken: string): void;
+  /** Whether the API rejected this access token. */
+  isRejected(accessToken: string): boolean;
   /** A newer access token to use instead of one that was rejected, if there is one. */
   replacementFor(accessToken: string): string | undefined;
   /** Refreshes unless a newer token than `rejected` already exists; the 401 path. */
@@ -222,27 +215,10 @@ export function createTokenSource(options: TokenSourceOptions = {}): TokenSource
     }
   }
 
-  function toAccessToken(tokens: OAuthTokens): AccessToken {
-    if (tokens.expiresAt === null) return { token: tokens.accessToken, expiresAt: null };
-    const buffer = refreshBuffer(tokens.expiresIn);
-    // Open the SDK's advisory window when our buffer starts, if its mandatory window (90 s later)
-    // still falls well before the real expiry; otherwise make our threshold its mandatory point.
-    const shift = buffer >= SDK_ADVISORY_SECONDS ? SDK_ADVISORY_SECONDS : SDK_MANDATORY_SECONDS;
-    return { token: tokens.accessToken, expiresAt: tokens.expiresAt - buffer + shift };
-  }
-
-  const provider: AccessTokenProvider = async (opts) => {
-    const tokens = await getTokens();
-    if (opts?.forceRefresh && rejected.has(tokens.accessToken)) {
-      return toAccessToken(await refreshAfterRejection(tokens.accessToken));
-    }
-    return toAccessToken(tokens);
-  };
-
   return {
-    provider,
     getTokens,
     markRejected,
+    isRejected: (accessToken) => rejected.has(accessToken),
     replacementFor(accessToken) {
       const { current } = state;
       if (!rejected.has(accessToken) || !current || current.accessToken === accessToken) return undefined;

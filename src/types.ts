@@ -1,4 +1,5 @@
 /** The plain data shapes of the public API. No behaviour lives here. */
+import type { Env } from './config.js';
 import type { TokenStore } from './store/types.js';
 
 export interface OAuthConfig {
@@ -65,4 +66,12 @@ export interface OAuthClientOptions {
   betas?: readonly string[] | undefined;
   /** Default: `DEFAULT_USER_AGENT`. */
   userAgent?: string | undefined;
+  /**
+   * Where the `ANTHROPIC_OAUTH_*` configuration, the token variables and the profile are read.
+   * Default: `process.env`. (The SDK's own variables, such as `ANTHROPIC_BASE_URL` or
+   * `ANTHROPIC_LOG`, are read by the SDK from `process.env` as always.)
+   */
+  env?: Env | undefined;
+  /** The clock deciding when tokens are refreshed, in epoch seconds. Default: the system clock. */
+  now?: (() => number) | undefined;
 }

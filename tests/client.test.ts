@@ -1,7 +1,15 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
-import { Anthropic, AnthropicError, AuthenticationError } from '@anthropic-ai/sdk';
+import {
+  Anthropic,
+  AnthropicError,
+  APIConnectionError,
+  AuthenticationError,
+  type Middleware,
+  PermissionDeniedError,
+} from '@anthropic-ai/sdk';
+import { copyClientForHelper } from '@anthropic-ai/sdk/lib/helper-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   AnthropicOAuth,
@@ -14,6 +22,7 @@ import {
   TokenStorage,
 } from '../src/index.js';
 import { type Emulator, startEmulator } from '../src/testing/index.js';
+import { closedPort } from './helpers/cli-run.js';
 import {
   hello,
   makeTempDir,
@@ -23,6 +32,7 @@ import {
   tokenRequests,
   tokensOf,
 } from './helpers/fixtures.js';
+import { type Received, revoked403, revokedAs403, startServer, type TestServer } from './helpers/server.js';
 
 let emu: Emulator;
 let temp: Awaited<ReturnType<typeof makeTempDir>>;
@@ -32,7 +42,8 @@ beforeEach(async () => {
   emu = await startEmulator();
   temp = await makeTempDir();
   restoreEnv = snapshotEnv();
-  // Nothing from the developer's machine may leak in: a fresh HOME and no token variables.
+  // Our variables come from the `env` option (see client()); the SDK reads its own (ANTHROPIC_LOG,
+  // ANTHROPIC_CUSTOM_HEADERS, …) and the home directory from process.env, so those are cleared here.
   for (const key of Object.keys(process.env)) {
     if (key.startsWith('ANTHROPIC_')) delete process.env[key];
   }
@@ -46,7 +57,7 @@ afterEach(async () => {
 });
 
 function client(options: ConstructorParameters<typeof AnthropicOAuth>[0] = {}) {
-  return new AnthropicOAuth({ baseURL: emu.url, oauthConfig: emu.oauthConfig, ...options });
+  return new AnthropicOAuth({ baseURL: emu.url, oauthConfig: emu.oauthConfig, env: {}, ...options });
 }
 
 describe('construction', () => {
@@ -144,19 +155,19 @@ describe('where the tokens come from', () => {
   it('prefers oauthTokens over the store and the environment', async () => {
     const a = emu.issueTokens();
     const b = emu.issueTokens();
-    process.env.ANTHROPIC_OAUTH_ACCESS_TOKEN = b.accessToken;
+    const env = { ANTHROPIC_OAUTH_ACCESS_TOKEN: b.accessToken };
     const store = new MemoryTokenStore(tokensOf(b));
-    await client({ oauthTokens: tokensOf(a), tokenStorage: store }).messages.create(hello);
+    await client({ oauthTokens: tokensOf(a), tokenStorage: store, env }).messages.create(hello);
     expect(messageRequests(emu)[0]?.headers.authorization).toBe(`Bearer ${a.accessToken}`);
   });
 
   it('uses the store before the environment, and an empty store is not_logged_in (no fall-through)', async () => {
     const a = emu.issueTokens();
     const b = emu.issueTokens();
-    process.env.ANTHROPIC_OAUTH_ACCESS_TOKEN = b.accessToken;
-    await client({ tokenStorage: new MemoryTokenStore(tokensOf(a)) }).messages.create(hello);
+    const env = { ANTHROPIC_OAUTH_ACCESS_TOKEN: b.accessToken };
+    await client({ tokenStorage: new MemoryTokenStore(tokensOf(a)), env }).messages.create(hello);
     expect(messageRequests(emu)[0]?.headers.authorization).toBe(`Bearer ${a.accessToken}`);
-    const empty = client({ tokenStorage: new MemoryTokenStore() });
+    const empty = client({ tokenStorage: new MemoryTokenStore(), env });
     await expect(empty.messages.create(hello)).rejects.toMatchObject({
       code: 'not_logged_in',
       message: expect.stringContaining('anthropic-oauth login'),
@@ -168,10 +179,8 @@ describe('where the tokens come from', () => {
     const fromFile = emu.issueTokens();
     await new TokenStorage(join(temp.dir, '.anthropic', 'oauth_tokens.json')).save(tokensOf(fromFile));
     const fromEnv = emu.issueTokens();
-    process.env.ANTHROPIC_ACCESS_TOKEN = fromEnv.accessToken;
-    await client().messages.create(hello);
-    delete process.env.ANTHROPIC_ACCESS_TOKEN;
-    await client().messages.create(hello);
+    await client({ env: { ANTHROPIC_ACCESS_TOKEN: fromEnv.accessToken } }).messages.create(hello);
+    await client({ env: {} }).messages.create(hello);
     expect(messageRequests(emu).map((r) => r.headers.authorization)).toEqual([
       `Bearer ${fromEnv.accessToken}`,
       `Bearer ${fromFile.accessToken}`,
@@ -237,10 +246,13 @@ describe('refresh', () => {
 
   it('keeps rotated tokens from the environment in memory and writes no file', async () => {
     const issued = emu.issueTokens();
-    process.env.ANTHROPIC_OAUTH_ACCESS_TOKEN = issued.accessToken;
-    process.env.ANTHROPIC_REFRESH_TOKEN = issued.refreshToken;
-    process.env.ANTHROPIC_TOKEN_EXPIRES_AT = String(nowSeconds() - 1);
-    const c = client();
+    const c = client({
+      env: {
+        ANTHROPIC_OAUTH_ACCESS_TOKEN: issued.accessToken,
+        ANTHROPIC_REFRESH_TOKEN: issued.refreshToken,
+        ANTHROPIC_TOKEN_EXPIRES_AT: String(nowSeconds() - 1),
+      },
+    });
     await c.messages.create(hello);
     await c.messages.create(hello);
     expect(emu.stats().refresh).toBe(1);
@@ -316,21 +328,189 @@ describe('401 on a token that looks fresh', () => {
     expect(emu.stats().refresh).toBe(1);
   });
 
-  it.each([0, 2])('never loops: a second 401 surfaces as AuthenticationError (maxRetries %i)', async (maxRetries) => {
-    // Every API call answers 401, whatever the token: only a loop guard ends this.
-    const rejectAll: typeof fetch = async (input, init) => {
-      const url = new URL(input instanceof Request ? input.url : input);
-      if (url.pathname === '/v1/messages') {
-        return new Response(JSON.stringify({ type: 'error', error: { type: 'authentication_error', message: 'no' } }), {
-          status: 401,
-          headers: { 'content-type': 'application/json' },
-        });
-      }
-      return fetch(input, init);
+  it.each([0, 1, 2])(
+    'never loops: a second 401 surfaces as AuthenticationError (maxRetries %i)',
+    async (maxRetries) => {
+      // Every API call answers 401, whatever the token: only a loop guard ends this.
+      const rejectAll: typeof fetch = async (input, init) => {
+        const url = new URL(input instanceof Request ? input.url : input);
+        if (url.pathname === '/v1/messages') {
+          return new Response(
+            JSON.stringify({ type: 'error', error: { type: 'authentication_error', message: 'no' } }),
+            {
+              status: 401,
+              headers: { 'content-type': 'application/json' },
+            },
+          );
+        }
+        return fetch(input, init);
+      };
+      const c = client({ oauthTokens: tokensOf(emu.issueTokens()), maxRetries, fetch: rejectAll });
+      await expect(c.messages.create(hello)).rejects.toBeInstanceOf(AuthenticationError);
+      expect(emu.stats().refresh).toBe(1);
+    },
+  );
+});
+
+describe('rejections: what the caller sees', () => {
+  it.each([0, 2])(
+    'a refresh that fails after a 401 is the OAuthFlowError itself, not an APIConnectionError (maxRetries %i)',
+    async (maxRetries) => {
+      const issued = emu.issueTokens();
+      const c = client({ oauthTokens: tokensOf(issued, { refreshToken: 'sk-ant-ort01-unknown' }), maxRetries });
+      emu.revokeAccessToken(issued.accessToken);
+      const error = await c.messages.create(hello).catch((e: unknown) => e);
+      expect(error).not.toBeInstanceOf(APIConnectionError);
+      expect(error).toBeInstanceOf(OAuthFlowError);
+      expect(error).toMatchObject({
+        code: 'reauth_required',
+        message: expect.stringContaining('anthropic-oauth login'),
+      });
+      expect(messageRequests(emu)).toHaveLength(1);
+    },
+  );
+
+  it('a request-options object reused across calls gets its refresh in each call (maxRetries 0)', async () => {
+    const c = client({ oauthTokens: tokensOf(emu.issueTokens()), maxRetries: 0 });
+    const options = { method: 'post' as const, path: '/v1/messages', body: hello };
+    await c.request(options);
+    for (let round = 1; round <= 2; round++) {
+      emu.revokeAccessToken((await c.getTokens()).accessToken);
+      expect(await c.request(options)).toMatchObject({ type: 'message' });
+      expect(emu.stats()).toMatchObject({ refresh: round, unauthorized: round });
+    }
+  });
+
+  it('marks the token that went out when it was swapped in a copy of the headers (middleware, tracing)', async () => {
+    // Like the SDK's tracing, this middleware hands prepareRequest() a copy of the headers.
+    const copying: Middleware = (request, next) => next({ ...request, headers: new Headers(request.headers) });
+    const c = client({ oauthTokens: tokensOf(emu.issueTokens()), maxRetries: 0, middleware: [copying] });
+    await c.messages.create(hello);
+    for (let round = 1; round <= 2; round++) {
+      // Our replay leaves the SDK's cache on the first token; later requests go out with its successor.
+      emu.revokeAccessToken((await c.getTokens()).accessToken);
+      expect((await c.messages.create(hello)).type).toBe('message');
+      expect(emu.stats()).toMatchObject({ refresh: round, unauthorized: round });
+    }
+  });
+
+  it('a body that cannot be sent twice is not replayed; the next request refreshes', async () => {
+    const issued = emu.issueTokens();
+    const c = client({ oauthTokens: tokensOf(issued), maxRetries: 0 });
+    emu.revokeAccessToken(issued.accessToken);
+    const json = new TextEncoder().encode(JSON.stringify(hello));
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(json);
+        controller.close();
+      },
+    });
+    await expect(
+      c.post('/v1/messages', { body: stream, headers: { 'content-type': 'application/json' } }),
+    ).rejects.toBeInstanceOf(AuthenticationError);
+    expect(emu.stats()).toMatchObject({ refresh: 0, unauthorized: 1 });
+    expect((await c.messages.create(hello)).type).toBe('message');
+    expect(emu.stats()).toMatchObject({ refresh: 1, unauthorized: 1, messages: 1 });
+  });
+});
+
+describe('403 for a revoked OAuth token (as the API answers it)', () => {
+  let gateway: TestServer;
+  beforeEach(async () => {
+    gateway = await startServer(revokedAs403(emu.url));
+  });
+  afterEach(() => gateway.close());
+
+  it.each([0, 2])('refreshes once and retries once, like a 401 (maxRetries %i)', async (maxRetries) => {
+    const issued = emu.issueTokens();
+    const store = new MemoryTokenStore(tokensOf(issued));
+    const c = client({ baseURL: gateway.url, tokenStorage: store, maxRetries });
+    await c.messages.create(hello);
+    emu.revokeAccessToken(issued.accessToken);
+    expect((await c.messages.create(hello)).type).toBe('message');
+    expect(emu.stats()).toMatchObject({ refresh: 1, messages: 2 });
+    expect(gateway.requests).toHaveLength(3);
+    expect((await store.load())?.accessToken).not.toBe(issued.accessToken);
+  });
+
+  it('many simultaneous 403s cause one refresh', async () => {
+    const issued = emu.issueTokens();
+    const c = client({ baseURL: gateway.url, oauthTokens: tokensOf(issued) });
+    emu.revokeAccessToken(issued.accessToken);
+    const results = await Promise.all(Array.from({ length: 32 }, () => c.messages.create(hello)));
+    expect(results).toHaveLength(32);
+    expect(emu.stats()).toMatchObject({ refresh: 1, messages: 32 });
+  });
+
+  it.each([0, 2])('never loops: a second 403 surfaces as PermissionDeniedError (maxRetries %i)', async (maxRetries) => {
+    const always = await startServer(() => revoked403());
+    try {
+      const c = client({ baseURL: always.url, oauthTokens: tokensOf(emu.issueTokens()), maxRetries });
+      await expect(c.messages.create(hello)).rejects.toBeInstanceOf(PermissionDeniedError);
+      expect(emu.stats().refresh).toBe(1);
+      expect(always.requests).toHaveLength(2);
+    } finally {
+      await always.close();
+    }
+  });
+
+  it('any other 403 goes to the caller as it is, with no refresh', async () => {
+    const scope = await startServer(() =>
+      Response.json(
+        {
+          type: 'error',
+          error: { type: 'permission_error', message: 'OAuth token does not meet scope requirement user:profile' },
+        },
+        { status: 403 },
+      ),
+    );
+    try {
+      const c = client({ baseURL: scope.url, oauthTokens: tokensOf(emu.issueTokens()), maxRetries: 0 });
+      await expect(c.messages.create(hello)).rejects.toBeInstanceOf(PermissionDeniedError);
+      expect(emu.stats().refresh).toBe(0);
+      expect(scope.requests).toHaveLength(1);
+    } finally {
+      await scope.close();
+    }
+  });
+});
+
+describe('env and now', () => {
+  it('reads the configuration and the tokens from env, not from process.env', async () => {
+    const issued = emu.issueTokens();
+    process.env.ANTHROPIC_OAUTH_TOKEN_URL = `http://127.0.0.1:${await closedPort()}/v1/oauth/token`;
+    process.env.ANTHROPIC_OAUTH_ACCESS_TOKEN = 'sk-ant-oat01-from-process-env';
+    const env = {
+      ANTHROPIC_OAUTH_TOKEN_URL: emu.tokenUrl,
+      ANTHROPIC_OAUTH_CLIENT_ID: emu.oauthConfig.clientId,
+      ANTHROPIC_OAUTH_ACCESS_TOKEN: issued.accessToken,
+      ANTHROPIC_REFRESH_TOKEN: issued.refreshToken,
+      ANTHROPIC_TOKEN_EXPIRES_AT: String(nowSeconds() - 1),
     };
-    const c = client({ oauthTokens: tokensOf(emu.issueTokens()), maxRetries, fetch: rejectAll });
-    await expect(c.messages.create(hello)).rejects.toBeInstanceOf(AuthenticationError);
+    const viaOption = new AnthropicOAuth({ baseURL: emu.url, env });
+    await viaOption.messages.create(hello);
     expect(emu.stats().refresh).toBe(1);
+    const fromEnv = AnthropicOAuth.fromEnv({
+      baseURL: emu.url,
+      env: { ...env, ANTHROPIC_REFRESH_TOKEN: emu.issueTokens().refreshToken },
+    });
+    await fromEnv.messages.create(hello);
+    expect(emu.stats().refresh).toBe(2);
+    expect(messageRequests(emu).map((r) => r.headers.authorization)).not.toContain(
+      'Bearer sk-ant-oat01-from-process-env',
+    );
+  });
+
+  it('now decides when tokens are refreshed, also between requests the SDK cache would serve', async () => {
+    let clock = nowSeconds();
+    const issued = emu.issueTokens();
+    const c = client({ oauthTokens: tokensOf(issued, { expiresAt: clock + 600 }), now: () => clock });
+    await c.messages.create(hello);
+    expect(emu.stats().refresh).toBe(0);
+    clock += 400;
+    await c.messages.create(hello);
+    expect(emu.stats().refresh).toBe(1);
+    expect(messageRequests(emu)[1]?.headers.authorization).not.toBe(`Bearer ${issued.accessToken}`);
   });
 });
 
@@ -365,9 +545,127 @@ describe('withOptions', () => {
     ]);
   });
 
-  it('refuses SDK credential options', () => {
+  it('withOptions({ tokenStorage }) uses that login, and the parent keeps its own', async () => {
+    const a = emu.issueTokens();
+    const b = emu.issueTokens();
+    const c = client({ oauthTokens: tokensOf(a) });
+    const store = new MemoryTokenStore(tokensOf(b, { expiresAt: nowSeconds() - 1 }));
+    const copy = c.withOptions({ tokenStorage: store });
+    await copy.messages.create(hello);
+    await c.messages.create(hello);
+    const rotated = (await store.load()) as OAuthTokens;
+    expect(rotated.accessToken).not.toBe(b.accessToken);
+    expect(messageRequests(emu).map((r) => r.headers.authorization)).toEqual([
+      `Bearer ${rotated.accessToken}`,
+      `Bearer ${a.accessToken}`,
+    ]);
+    expect(emu.stats().refresh).toBe(1);
+  });
+
+  it('withOptions({ oauthConfig }) merges over the parent configuration and refreshes there', async () => {
+    const other = await startEmulator();
+    try {
+      const store = new MemoryTokenStore(tokensOf(other.issueTokens(), { expiresAt: nowSeconds() - 1 }));
+      // The parent refreshes at `emu`, which does not know this login; the copy at `other`.
+      const parent = client({ baseURL: other.url, tokenStorage: store });
+      await expect(parent.messages.create(hello)).rejects.toMatchObject({ code: 'reauth_required' });
+      const copy = parent.withOptions({ oauthConfig: { tokenUrl: other.tokenUrl } });
+      expect((await copy.messages.create(hello)).type).toBe('message');
+      expect(other.stats().refresh).toBe(1);
+      expect(emu.stats()).toMatchObject({ refresh: 0, invalidGrant: 1 });
+    } finally {
+      await other.close();
+    }
+  });
+});
+
+describe('withOptions with an SDK credential (the SDK helpers pass authToken)', () => {
+  let api: TestServer;
+  beforeEach(async () => {
+    api = await startServer(({ url }) => {
+      if (url.startsWith('/v1/environments/env_1/work/poll')) return Response.json(work);
+      if (url.startsWith('/v1/environments/env_1/work/work_1')) return Response.json({});
+      return Response.json({ data: [], has_more: false, first_id: null, last_id: null });
+    });
+  });
+  afterEach(() => api.close());
+
+  const work = {
+    id: 'work_1',
+    type: 'work',
+    environment_id: 'env_1',
+    acknowledged_at: null,
+    created_at: '2026-11-30T00:00:00Z',
+    latest_heartbeat_at: null,
+    state: 'queued',
+    data: { type: 'healthcheck', id: 'hc_1' },
+  };
+
+  /** The request as the SDK client with `authToken` sends it: no trace of the OAuth login. */
+  function expectPlain(request: Received | undefined, token: string): void {
+    expect(request?.headers.authorization).toBe(`Bearer ${token}`);
+    expect(request?.headers['anthropic-beta'] ?? '').not.toContain('oauth-2025-04-20');
+    expect(request?.headers['user-agent']).toMatch(/^Anthropic\/JS /);
+    expect(request?.url).not.toContain('beta=true');
+  }
+
+  it('withOptions({ authToken }) is the SDK client with that token, and so are its copies', async () => {
+    const issued = emu.issueTokens();
+    const c = client({ baseURL: api.url, oauthTokens: tokensOf(issued) });
+    const copy = c.withOptions({ authToken: 'helper-token' });
+    expect(copy).toBeInstanceOf(AnthropicOAuth);
+    await copy.models.list();
+    await copy.withOptions({ timeout: 5_000 }).models.list();
+    await c.models.list();
+    expectPlain(api.requests[0], 'helper-token');
+    expectPlain(api.requests[1], 'helper-token');
+    expect(api.requests[2]?.headers.authorization).toBe(`Bearer ${issued.accessToken}`);
+    expect(api.requests[2]?.url).toContain('beta=true');
+  });
+
+  it("works through the SDK's own helper (copyClientForHelper), for the poller's and the worker's shapes", async () => {
+    const c = client({ baseURL: api.url, oauthTokens: tokensOf(emu.issueTokens()) });
+    for (const helper of ['environments-work-poller', 'environments-worker'] as const) {
+      await copyClientForHelper(c, { authToken: `key-${helper}`, helper }).models.list();
+      expectPlain(api.requests.at(-1), `key-${helper}`);
+      expect(api.requests.at(-1)?.headers['x-stainless-helper']).toBe(helper);
+    }
+  });
+
+  it('client.beta.environments.work.poller authenticates with the environment key', async () => {
+    const issued = emu.issueTokens();
+    const c = client({ baseURL: api.url, oauthTokens: tokensOf(issued) });
+    const seen: string[] = [];
+    for await (const item of c.beta.environments.work.poller({
+      environmentId: 'env_1',
+      environmentKey: 'env-key-1',
+      autoStop: false,
+    })) {
+      seen.push(item.id);
+      break;
+    }
+    expect(seen).toEqual(['work_1']);
+    expect(api.requests.map((r) => r.url.split('?')[0])).toEqual([
+      '/v1/environments/env_1/work/poll',
+      '/v1/environments/env_1/work/work_1/ack',
+    ]);
+    for (const request of api.requests) expectPlain(request, 'env-key-1');
+    expect(JSON.stringify(api.requests)).not.toContain(issued.accessToken);
+  });
+
+  it('withOptions({ profile }) is the SDK client on that profile: built at once, the missing profile reported on use', async () => {
     const c = client({ oauthTokens: tokensOf(emu.issueTokens()) });
-    expect(() => c.withOptions({ apiKey: 'x' } as never)).toThrow(TypeError);
+    const copy = c.withOptions({ profile: 'nowhere' });
+    await expect(copy.models.list()).rejects.toThrow(/Profile "nowhere" could not be resolved/);
+    expect(api.requests).toHaveLength(0);
+  });
+
+  it('a copy given OAuth options again is an OAuth client; both kinds at once are refused', async () => {
+    const issued = emu.issueTokens();
+    const plain = client({ oauthTokens: tokensOf(emu.issueTokens()) }).withOptions({ authToken: 'x' });
+    await plain.withOptions({ oauthTokens: tokensOf(issued) }).messages.create(hello);
+    expect(messageRequests(emu)[0]?.headers.authorization).toBe(`Bearer ${issued.accessToken}`);
+    expect(() => plain.withOptions({ authToken: 'y', oauthTokens: tokensOf(issued) })).toThrow(TypeError);
   });
 });
 

@@ -2,7 +2,9 @@ import { Anthropic, AuthenticationError } from '@anthropic-ai/sdk';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createOAuthFetch, DEFAULT_OAUTH_BETAS, DEFAULT_USER_AGENT, MemoryTokenStore } from '../src/index.js';
 import { type Emulator, startEmulator } from '../src/testing/index.js';
+import { closedPort } from './helpers/cli-run.js';
 import { hello, messageRequests, nowSeconds, tokensOf } from './helpers/fixtures.js';
+import { REVOKED_403_BODY, revoked403, revokedAs403, startServer } from './helpers/server.js';
 
 let emu: Emulator;
 beforeEach(async () => {
@@ -90,6 +92,101 @@ describe('createOAuthFetch', () => {
     const message = await client.messages.create(hello);
     expect(message.type).toBe('message');
     expect(messageRequests(emu)[0]?.headers.authorization).toBe(`Bearer ${issued.accessToken}`);
+  });
+});
+
+describe('createOAuthFetch: a 403 for a revoked OAuth token (as the API answers it)', () => {
+  it('refreshes once and replays once, like a 401, for any number of callers', async () => {
+    const gateway = await startServer(revokedAs403(emu.url));
+    try {
+      const issued = emu.issueTokens();
+      const oauthFetch = createOAuthFetch({ oauthTokens: tokensOf(issued), oauthConfig: emu.oauthConfig });
+      emu.revokeAccessToken(issued.accessToken);
+      const responses = await Promise.all(
+        Array.from({ length: 10 }, () =>
+          oauthFetch(`${gateway.url}/v1/messages`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(hello),
+          }),
+        ),
+      );
+      expect(responses.map((r) => r.status)).toEqual(Array(10).fill(200));
+      expect(emu.stats()).toMatchObject({ refresh: 1, messages: 10 });
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  it('returns a second 403 as is, its body readable (no loop)', async () => {
+    const always = await startServer(() => revoked403());
+    try {
+      const oauthFetch = createOAuthFetch({ oauthTokens: tokensOf(emu.issueTokens()), oauthConfig: emu.oauthConfig });
+      const response = await oauthFetch(`${always.url}/v1/messages`, { method: 'POST', body: '{}' });
+      expect(response.status).toBe(403);
+      expect(await response.json()).toEqual(REVOKED_403_BODY);
+      expect(emu.stats().refresh).toBe(1);
+      expect(always.requests).toHaveLength(2);
+    } finally {
+      await always.close();
+    }
+  });
+
+  it('returns any other 403 at once, with no refresh', async () => {
+    const body = {
+      type: 'error',
+      error: { type: 'permission_error', message: 'Your organization has been disabled.' },
+    };
+    const other = await startServer(() => Response.json(body, { status: 403 }));
+    try {
+      const oauthFetch = createOAuthFetch({ oauthTokens: tokensOf(emu.issueTokens()), oauthConfig: emu.oauthConfig });
+      const response = await oauthFetch(`${other.url}/v1/messages`, { method: 'POST', body: '{}' });
+      expect(response.status).toBe(403);
+      expect(await response.json()).toEqual(body);
+      expect(emu.stats().refresh).toBe(0);
+    } finally {
+      await other.close();
+    }
+  });
+});
+
+describe('createOAuthFetch: env and now', () => {
+  it('reads the configuration and the tokens from env, not from process.env', async () => {
+    const issued = emu.issueTokens();
+    const saved = process.env.ANTHROPIC_OAUTH_TOKEN_URL;
+    process.env.ANTHROPIC_OAUTH_TOKEN_URL = `http://127.0.0.1:${await closedPort()}/v1/oauth/token`;
+    try {
+      const oauthFetch = createOAuthFetch({
+        tokenStorage: null,
+        env: {
+          ANTHROPIC_OAUTH_TOKEN_URL: emu.tokenUrl,
+          ANTHROPIC_OAUTH_CLIENT_ID: emu.oauthConfig.clientId,
+          ANTHROPIC_OAUTH_ACCESS_TOKEN: issued.accessToken,
+          ANTHROPIC_REFRESH_TOKEN: issued.refreshToken,
+          ANTHROPIC_TOKEN_EXPIRES_AT: String(nowSeconds() - 1),
+        },
+      });
+      expect((await post(oauthFetch)).status).toBe(200);
+      expect(emu.stats().refresh).toBe(1);
+    } finally {
+      if (saved === undefined) delete process.env.ANTHROPIC_OAUTH_TOKEN_URL;
+      else process.env.ANTHROPIC_OAUTH_TOKEN_URL = saved;
+    }
+  });
+
+  it('now decides when tokens are refreshed', async () => {
+    let clock = nowSeconds();
+    const issued = emu.issueTokens();
+    const oauthFetch = createOAuthFetch({
+      oauthTokens: tokensOf(issued, { expiresAt: clock + 600 }),
+      oauthConfig: emu.oauthConfig,
+      now: () => clock,
+    });
+    await post(oauthFetch);
+    expect(emu.stats().refresh).toBe(0);
+    clock += 400;
+    await post(oauthFetch);
+    expect(emu.stats().refresh).toBe(1);
   });
 });
 

@@ -32,34 +32,6 @@ describe('refreshBuffer', () => {
   });
 });
 
-describe('the SDK provider', () => {
-  it('hands the SDK an expiry shifted so its advisory window opens when our 300 s buffer starts', async () => {
-    const expiresAt = nowSeconds() + 3600;
-    const s = source({ oauthTokens: tokensOf(emu.issueTokens(), { expiresAt }) });
-    // The SDK's cache serves while more than 120 s remain: expiresAt - 300 + 120.
-    expect(await s.provider()).toMatchObject({ expiresAt: expiresAt - 180 });
-  });
-
-  it('passes an unknown expiry through as null', async () => {
-    const s = source({ oauthTokens: tokensOf(emu.issueTokens(), { expiresAt: null }) });
-    expect((await s.provider()).expiresAt).toBeNull();
-  });
-
-  it('a forced refresh (the SDK after a 401) spends the refresh token only for the rejected token', async () => {
-    const issued = emu.issueTokens();
-    const s = source({ oauthTokens: tokensOf(issued) });
-    expect((await s.provider({ forceRefresh: true })).token).toBe(issued.accessToken);
-    expect(emu.stats().refresh).toBe(0);
-    s.markRejected(issued.accessToken);
-    const forced = await Promise.all([s.provider({ forceRefresh: true }), s.provider({ forceRefresh: true })]);
-    expect(emu.stats().refresh).toBe(1);
-    expect(forced[0].token).not.toBe(issued.accessToken);
-    expect(forced[1].token).toBe(forced[0].token);
-    expect(s.replacementFor(issued.accessToken)).toBe(forced[0].token);
-    expect(s.replacementFor(forced[0].token)).toBeUndefined();
-  });
-});
-
 describe('short-lived tokens', () => {
   it('are used for most of their life, not refreshed on every call', async () => {
     const short = await startEmulator({ accessTokenTtl: 8 });
