@@ -7,7 +7,7 @@
  * - Nothing secret is ever put into a message: token-endpoint error bodies keep only the RFC 6749
  *   §5.2 fields (`error`, `error_description`, `error_uri`), truncated.
  */
-import { AnthropicError } from '@anthropic-ai/sdk';
+import { AnthropicError } from '@anthropic-ai/sdk/core/error';
 
 export type OAuthFlowErrorCode =
   | 'state_mismatch'
