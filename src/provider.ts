@@ -39,6 +39,7 @@ import { LOGIN_HINT, OAuthFlowError } from './errors.js';
 import { profileFromEnv, TokenStorage, tokenPathForProfile } from './store/file.js';
 import { saveFreshTokens } from './store/guard.js';
 import { isTokenStore, type TokenStore } from './store/types.js';
+import { refreshAccessToken } from './token.js';
 import { lifetimeOf, nowSeconds } from './tokens.js';
 import type { Fetch, OAuthConfig, OAuthTokens } from './types.js';
 
@@ -190,7 +191,6 @@ export function createTokenSource(options: TokenSourceOptions = {}): TokenSource
       }
       let fresh: OAuthTokens;
       try {
-        const { refreshAccessToken } = await import('./token.js');
         fresh = await refreshAccessToken({ refreshToken, config, fetch: options.fetch, env });
       } catch (error) {
         if (error instanceof OAuthFlowError && error.code === 'invalid_grant') {
