@@ -1,22 +1,44 @@
-import { defineConfig } from 'tsup';
+import { builtinModules, createRequire } from 'node:module';
+import { defineConfig, type Options } from 'tsup';
+
+type Plugin = NonNullable<Options['esbuildPlugins']>[number];
+
+const BUILTIN = new RegExp(`^(node:.*|${builtinModules.map((name) => name.replace(/[/.]/g, '\\$&')).join('|')})$`);
 
 /**
- * Two builds into dist/:
- *
- * - The library (`index`, `testing`): ESM and CommonJS, one file per entry point, with types. The SDK
- *   is external, so `AnthropicError` is the SDK's own class (from `@anthropic-ai/sdk/core/error`, the
- *   module the SDK's root re-exports, in either format) and `instanceof AnthropicError` holds.
- * - The CLI (`cli.cjs`, the `bin`): one CommonJS file, nothing else. A command runs once per request
- *   in shells and scripts, so its start is measured against `node -e 0` (bench §5) and this build is
- *   shaped for it: CommonJS skips the ESM loader's start-up; one file, because every module file costs
- *   a resolve, a read and a compile (a file per command, as ESM chunks, measured slower than the one
- *   file); every module inside it runs only when a command imports it (each `await import()` in
- *   `src/cli` and below becomes a lazy initializer), and `open`, `proper-lockfile`, `@napi-rs/keyring`
- *   and `node:http` stay `import()`s and `readline` a lazy `require`, loaded by the commands that use
- *   them. The SDK's error base class is bundled in (tree-shaken to that class): resolving
- *   `@anthropic-ai/sdk` through its `exports` map at start cost more than the rest of `token`, and no
- *   error of the CLI process ever meets another copy of the class.
+ * In the ESM build, Node's built-ins come through `createRequire` instead of `import`. An `import` of
+ * a built-in makes Node build its ESM facade, which reads every export, and that runs the lazy ones:
+ * `import { … } from 'node:fs'` loads the streams (for `ReadStream`), `'node:util'` the argument
+ * parser and MIME types, about twenty internal modules in all: half the cost of importing the
+ * package after the SDK. Each built-in becomes a module of the bundle that requires it (from the
+ * `require` the banner makes) and exports its functions one by one, each read only if something
+ * imports it (the pure annotation lets esbuild drop the rest), so no lazy export is ever touched.
+ * An `import()` of a built-in (`node:http` for the loopback listener) is left as it is: it runs
+ * only on the path that needs it, and then it needs the whole module anyway.
  */
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+const builtinsThroughRequire: Plugin = {
+  name: 'builtins-through-require',
+  setup(build) {
+    if (build.initialOptions.format !== 'esm') return;
+    const require = createRequire(import.meta.url);
+    build.onResolve({ filter: BUILTIN }, (args) =>
+      args.kind === 'dynamic-import'
+        ? { path: args.path, external: true }
+        : { path: args.path, namespace: 'node-builtin' },
+    );
+    build.onLoad({ filter: /.*/, namespace: 'node-builtin' }, (args) => {
+      const names = Object.keys(require(args.path)).filter((name) => IDENTIFIER.test(name) && name !== 'default');
+      const lines = [
+        `const builtin = __nodeRequire(${JSON.stringify(args.path)});`,
+        'export default builtin;',
+        ...names.map((name) => `export const ${name} = /* @__PURE__ */ (() => builtin.${name})();`),
+      ];
+      return { contents: lines.join('\n'), loader: 'js' };
+    });
+  },
+};
+
 export default defineConfig([
   {
     entry: { index: 'src/index.ts', testing: 'src/testing/index.ts' },
@@ -27,9 +49,20 @@ export default defineConfig([
     clean: ['!cli.cjs', '!cli.cjs.map'],
     target: 'node20',
     splitting: false,
-    treeshake: true,
+    // esbuild's own tree shaking, not tsup's Rollup pass: that pass builds the CommonJS files from
+    // ESM, which would give them the plugin's ESM-only `require` below.
+    treeshake: false,
     keepNames: true,
     external: ['@anthropic-ai/sdk', 'open', '@napi-rs/keyring'],
+    esbuildPlugins: [builtinsThroughRequire],
+    // Keep `node:` specifiers as written: tsup's plugin that strips them would claim them first.
+    removeNodeProtocol: false,
+    banner: ({ format }) =>
+      format === 'esm'
+        ? {
+            js: "import { createRequire as __createRequire } from 'node:module';\nconst __nodeRequire = __createRequire(import.meta.url);",
+          }
+        : undefined,
   },
   {
     entry: { cli: 'src/cli/index.ts' },

@@ -113,7 +113,7 @@ class KeychainWorker {
   #worker: Worker | null = null;
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
-  /** Calls that timed out and have not returned: id → start time. */
+  /** Calls that timed out and have not returned: the start time of each, by id. */
   readonly #abandoned = new Map<number, number>();
 
   constructor(modulePath: string | null) {
