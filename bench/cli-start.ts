@@ -21,7 +21,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,6 +69,8 @@ export interface CliStartRow {
 
 export interface CliStartResult {
   options: CliStartOptions;
+  /** The CLI run, relative to the build directory. */
+  cli: string;
   rows: CliStartRow[];
 }
 
@@ -140,7 +142,11 @@ export async function measureCliStart(
   options: CliStartOptions,
   log: (line: string) => void = () => {},
 ): Promise<CliStartResult | null> {
-  const cli = join(BUILD, BUILT_ENTRIES.CLI);
+  // The package's own `bin`, so that a build measured with ANTHROPIC_OAUTH_BENCH_BUILD runs its own CLI.
+  const { bin } = JSON.parse(await readFile(join(BUILD, 'package.json'), 'utf8')) as {
+    bin?: string | Record<string, string>;
+  };
+  const cli = join(BUILD, (typeof bin === 'string' ? bin : bin?.['anthropic-oauth']) ?? BUILT_ENTRIES.CLI);
   if (!existsSync(cli)) return null;
   const home = await mkdtemp(join(tmpdir(), 'anthropic-oauth-bench-cli-'));
   const emu = await RemoteEmulator.start();
@@ -225,7 +231,7 @@ export async function measureCliStart(
         )
         .join('; ')}`,
     );
-    return { options, rows };
+    return { options, cli: cli.slice(BUILD.length + 1), rows };
   } finally {
     await emu.close();
     await rm(home, { recursive: true, force: true });
@@ -262,7 +268,7 @@ export function reportCliStart(result: CliStartResult | null): string {
     'lib/resource-usage.cjs preloaded for its peak memory and CPU time, in an order rotated from round to round. Each',
     'figure: median (lowest–highest) over rounds; each ratio is taken against `node -e 0` in the same round.',
     `† a goal: wall time and peak memory at most ${CLI_GOAL_RATIO}× \`node -e 0\` (median of the paired ratios). The command is`,
-    `\`node ${BUILT_ENTRIES.CLI} …\`, on a token file in a temporary HOME; only the refresh touches the network (the emulator).`,
+    `\`node ${result.cli} …\`, on a token file in a temporary HOME; only the refresh touches the network (the emulator).`,
     '',
     table,
   ].join('\n');
