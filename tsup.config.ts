@@ -1,6 +1,27 @@
 import { builtinModules, createRequire } from 'node:module';
 import { defineConfig, type Options } from 'tsup';
 
+/**
+ * Two builds into dist/, both shaped by what they cost at start (bench §4 and §5; what each loads is
+ * held by tests/module-graph.test.ts):
+ *
+ * - The library (`index`, `testing`): ESM and CommonJS, one file per entry point, with types. The SDK
+ *   is external, so `AnthropicError` is the SDK's own class and `instanceof AnthropicError` holds in
+ *   either format. The two plugins below trim what its `import` costs a program.
+ * - The CLI (`cli.cjs`, the `bin`): one CommonJS file, nothing else. A command runs once per request
+ *   in shells and scripts, so its start is measured against `node -e 0`: CommonJS skips the ESM
+ *   loader's start-up; one file, because every module file costs a resolve, a read and a compile (a
+ *   file per command, as ESM chunks, measured slower than the one file); every module inside it runs
+ *   only when a command imports it (each `await import()` in `src/cli` becomes a lazy initializer),
+ *   and `open`, `proper-lockfile`, `@napi-rs/keyring` and `node:http` stay `import()`s and `readline`
+ *   a lazy `require`, loaded by the commands that use them. The SDK's error base class is bundled in
+ *   (tree-shaken to that class): resolving `@anthropic-ai/sdk` through its `exports` map at start cost
+ *   more than the rest of `token`, and no error of the CLI process ever meets another copy of it.
+ *
+ * Every built file is ASCII (a test checks it): one other character anywhere makes Node decode, and
+ * V8 scan, the whole file as UTF-16.
+ */
+
 type Plugin = NonNullable<Options['esbuildPlugins']>[number];
 
 const BUILTIN = new RegExp(`^(node:.*|${builtinModules.map((name) => name.replace(/[/.]/g, '\\$&')).join('|')})$`);
@@ -39,6 +60,23 @@ const builtinsThroughRequire: Plugin = {
   },
 };
 
+/**
+ * In the library, `AnthropicError` comes from the SDK's root, the same class (the root re-exports
+ * `core/error`): the package imports the root anyway (`AnthropicOAuth` extends `Anthropic`), and a
+ * second subpath costs one more search of the SDK's `exports` map, whose patterns make a subpath
+ * slower to resolve than the root. The source imports `core/error`, which the CLI bundles alone.
+ */
+const SDK_ERROR = '@anthropic-ai/sdk/core/error';
+const sdkErrorFromRoot: Plugin = {
+  name: 'sdk-error-from-root',
+  setup(build) {
+    build.onResolve({ filter: /^@anthropic-ai\/sdk\/core\/error$/ }, () => ({
+      path: '@anthropic-ai/sdk',
+      external: true,
+    }));
+  },
+};
+
 export default defineConfig([
   {
     entry: { index: 'src/index.ts', testing: 'src/testing/index.ts' },
@@ -54,7 +92,9 @@ export default defineConfig([
     treeshake: false,
     keepNames: true,
     external: ['@anthropic-ai/sdk', 'open', '@napi-rs/keyring'],
-    esbuildPlugins: [builtinsThroughRequire],
+    // Not external to tsup, whose plugin would claim it before sdkErrorFromRoot.
+    noExternal: [SDK_ERROR],
+    esbuildPlugins: [sdkErrorFromRoot, builtinsThroughRequire],
     // Keep `node:` specifiers as written: tsup's plugin that strips them would claim them first.
     removeNodeProtocol: false,
     banner: ({ format }) =>
@@ -76,7 +116,7 @@ export default defineConfig([
     // unused code.
     treeshake: false,
     keepNames: true,
-    noExternal: ['@anthropic-ai/sdk/core/error'],
+    noExternal: [SDK_ERROR],
     external: ['open', '@napi-rs/keyring'],
   },
 ]);
