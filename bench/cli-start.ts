@@ -8,13 +8,14 @@
  * process of its own; the only variant that uses the network, shown for what a refresh adds).
  *
  * Pairing. The machine this runs on is small and shared, and how long a process takes to start
- * drifts by tens of percent from second to second. So a round runs every variant once, in an order
- * rotated from round to round, and each command is compared with the `node -e 0` of its own round:
- * the figures are the median of those per-round ratios, with the lowest and highest beside it.
+ * drifts by tens of percent from second to second. So every run of a command is paired with a run
+ * of `node -e 0` right before or right after it (alternately), and the figure is the median of the
+ * ratios within those pairs, with the lowest and highest beside it. A round runs each command once,
+ * in an order rotated from round to round. `node -e 0`'s own row gathers all its runs.
  *
- * Memory and CPU time. Each variant also runs once per round with lib/resource-usage.cjs preloaded,
- * which reports the process's peak resident memory and CPU time at exit (`process.resourceUsage()`);
- * the wall-time runs do not load it. Its ratios are paired the same way.
+ * Memory and CPU time. Each command also runs once per round with lib/resource-usage.cjs preloaded,
+ * paired the same way with a `node -e 0` that preloads it too; it reports the process's peak resident
+ * memory and CPU time at exit (`process.resourceUsage()`). The wall-time runs do not load it.
  *
  * What each command loads (and that it loads nothing more) is held by tests/module-graph.test.ts;
  * this measures what that costs.
@@ -191,38 +192,68 @@ export async function measureCliStart(
       },
     ];
 
-    const runs = new Map<string, Run[]>(variants.map((variant) => [variant.name, []]));
-    const usages = new Map<string, Run[]>(variants.map((variant) => [variant.name, []]));
+    const [node, ...commands] = variants as [Variant, ...Variant[]];
+    /** Per command: each of its runs with the `node -e 0` run next to it. */
+    const pairs = new Map<string, { wall: [Run, Run][]; usage: [Run, Run][] }>(
+      commands.map((variant) => [variant.name, { wall: [], usage: [] }]),
+    );
     const once = async (variant: Variant, measureUsage: boolean) => {
       await variant.prepare?.();
       return runProcess(variant.args, variant.env, measureUsage);
     };
+    /** The command and a `node -e 0` right before or after it (alternately), as a pair. */
+    const pair = async (variant: Variant, measureUsage: boolean, nodeFirst: boolean): Promise<[Run, Run]> => {
+      if (nodeFirst) {
+        const base = await once(node, measureUsage);
+        return [await once(variant, measureUsage), base];
+      }
+      const mine = await once(variant, measureUsage);
+      return [mine, await once(node, measureUsage)];
+    };
     for (const variant of variants) await once(variant, false); // fill the file cache; check they run
     for (let round = 0; round < options.rounds; round++) {
-      for (const variant of rotate(variants, round)) runs.get(variant.name)?.push(await once(variant, false));
-      for (const variant of rotate(variants, round + 1)) usages.get(variant.name)?.push(await once(variant, true));
+      for (const [i, variant] of rotate(commands, round).entries()) {
+        const nodeFirst = (round + i) % 2 === 0;
+        pairs.get(variant.name)?.wall.push(await pair(variant, false, nodeFirst));
+        pairs.get(variant.name)?.usage.push(await pair(variant, true, !nodeFirst));
+      }
     }
 
-    const base = { runs: runs.get('node') ?? [], usages: usages.get('node') ?? [] };
     const mib = (run: Run) => (run.usage?.maxRssKiB ?? Number.NaN) / 1024;
     const cpuMs = (run: Run) => (run.usage?.cpuUs ?? Number.NaN) / 1000;
-    const rows = variants.map((variant): CliStartRow => {
-      const own = runs.get(variant.name) ?? [];
-      const used = usages.get(variant.name) ?? [];
-      const paired = (mine: Run[], theirs: Run[], pick: (run: Run) => number) =>
-        spread(mine.map((run, i) => pick(run) / pick(theirs[i] as Run)));
-      return {
-        name: variant.name,
-        label: variant.label,
-        goal: variant.goal,
-        wall: spread(own.map((run) => run.wall)),
-        wallRatio: paired(own, base.runs, (run) => run.wall),
-        memory: spread(used.map(mib)),
-        memoryRatio: paired(used, base.usages, mib),
-        cpu: spread(used.map(cpuMs)),
-        cpuRatio: paired(used, base.usages, cpuMs),
-      };
-    });
+    const ratios = (list: [Run, Run][], pick: (run: Run) => number) =>
+      spread(list.map(([mine, base]) => pick(mine) / pick(base)));
+    const all = [...pairs.values()];
+    const nodeWalls = all.flatMap((p) => p.wall.map(([, base]) => base));
+    const nodeUsages = all.flatMap((p) => p.usage.map(([, base]) => base));
+    const none: Spread = { min: Number.NaN, median: Number.NaN, max: Number.NaN };
+    const rows: CliStartRow[] = [
+      {
+        name: node.name,
+        label: node.label,
+        goal: false,
+        wall: spread(nodeWalls.map((run) => run.wall)),
+        wallRatio: none,
+        memory: spread(nodeUsages.map(mib)),
+        memoryRatio: none,
+        cpu: spread(nodeUsages.map(cpuMs)),
+        cpuRatio: none,
+      },
+      ...commands.map((variant): CliStartRow => {
+        const { wall, usage } = pairs.get(variant.name) ?? { wall: [], usage: [] };
+        return {
+          name: variant.name,
+          label: variant.label,
+          goal: variant.goal,
+          wall: spread(wall.map(([mine]) => mine.wall)),
+          wallRatio: ratios(wall, (run) => run.wall),
+          memory: spread(usage.map(([mine]) => mib(mine))),
+          memoryRatio: ratios(usage, mib),
+          cpu: spread(usage.map(([mine]) => cpuMs(mine))),
+          cpuRatio: ratios(usage, cpuMs),
+        };
+      }),
+    ];
     log(
       `  ${rows
         .map(
@@ -264,9 +295,10 @@ export function reportCliStart(result: CliStartResult | null): string {
     }),
   });
   return [
-    `${result.options.rounds} rounds; in each, every process once for its wall time (spawn to exit) and once more with`,
-    'lib/resource-usage.cjs preloaded for its peak memory and CPU time, in an order rotated from round to round. Each',
-    'figure: median (lowest–highest) over rounds; each ratio is taken against `node -e 0` in the same round.',
+    `${result.options.rounds} rounds; in each, every command once for its wall time (spawn to exit) and once more with`,
+    'lib/resource-usage.cjs preloaded for its peak memory and CPU time, in an order rotated from round to round, each run',
+    'paired with a `node -e 0` run right before or after it. Each figure: median (lowest–highest); each ratio is taken',
+    'within its pair.',
     `† a goal: wall time and peak memory at most ${CLI_GOAL_RATIO}× \`node -e 0\` (median of the paired ratios). The command is`,
     `\`node ${result.cli} …\`, on a token file in a temporary HOME; only the refresh touches the network (the emulator).`,
     '',

@@ -42,7 +42,7 @@ const settings = quick
       storm: { runs: 2, requests: 1000 },
       many: { runs: 1, processes: 8, requests: 200, intervalMs: 10, ttl: 1 },
       imports: { rounds: 5 },
-      cliStart: { rounds: 5 },
+      cliStart: { rounds: 3 },
     }
   : {
       overhead: {
@@ -57,7 +57,7 @@ const settings = quick
       storm: { runs: 5, requests: 1000 },
       many: { runs: 3, processes: 8, requests: 500, intervalMs: 10, ttl: 1 },
       imports: { rounds: 30 },
-      cliStart: { rounds: 30 },
+      cliStart: { rounds: 20 },
     };
 
 const RESULTS = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
