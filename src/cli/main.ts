@@ -3,11 +3,12 @@
  * The only place that decides what reaches the terminal; `index.ts` only sets the exit code.
  *
  * Start-up is part of the interface: `token` runs once per request in shells, prompts and credential
- * helpers. So this module loads only the command line, the help texts and the exit codes; each command
- * (and the context, with the error family and the SDK's error base class) is imported when it runs,
- * and a command imports what it uses at the point of use: the browser opener, `readline`, the loopback
- * listener, the keychain binding, the lock and the refresh grant are loaded by the commands that
- * reach them, never at start. `tests/module-graph.test.ts` holds the built CLI to this.
+ * helpers. So this module loads only the command line, the help texts and the exit codes; the context
+ * and each command are imported when they run, and a command imports what it uses at the point of
+ * use: `readline`, the login flow and its loopback listener, the browser opener, the keychain store
+ * and its binding, and the lock are loaded by the commands that reach them, never at start. The
+ * build makes each `import()` here a lazy initializer inside the one CLI file (tsup.config.ts);
+ * `tests/module-graph.test.ts` holds the built CLI to this.
  */
 import { VERSION } from '../version.js';
 import { type Invocation, parseCommandLine } from './args.js';
