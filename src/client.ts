@@ -163,7 +163,7 @@ export class AnthropicOAuth extends Anthropic {
     return this.#source.getTokens();
   }
 
-  // ── Account: plan and usage (src/account/) ─────────────────────────────────────────────────
+  // Account: plan and usage (src/account/).
   /**
    * The signed-in account's profile: account, organization and plan (`GET /api/oauth/profile`, scope
    * `user:profile`). Sent like any request of this client: its token (refreshed), betas, user

@@ -11,7 +11,7 @@
  *   (`scrubSecrets`), from the body before truncating it, and from the message, stack and cause
  *   chain of any error it throws (`withoutSecrets`), so no shape of secret survives.
  */
-import { AnthropicError } from '@anthropic-ai/sdk';
+import { AnthropicError } from '@anthropic-ai/sdk/core/error';
 
 export type OAuthFlowErrorCode =
   | 'state_mismatch'

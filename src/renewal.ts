@@ -32,9 +32,10 @@
  *   remembers the refresh tokens it spent: a store still holding one is behind, not newer, and its
  *   token is never sent again.
  */
-import { createHash } from 'node:crypto';
+
 import type { Env } from './config.js';
 import { LOGIN_HINT, OAuthFlowError, TokenStorageError } from './errors.js';
+import { sha256Hex } from './node-crypto.js';
 import { TokenStorage } from './store/file.js';
 import { keepOnExit } from './store/guard.js';
 import type { PreparedSave, TokenStore } from './store/types.js';
@@ -101,7 +102,7 @@ export const storeName = (store: TokenStore | null): string =>
   store instanceof TokenStorage ? store.path : 'the token store';
 
 /** A refresh token, hashed: the source remembers which ones it has spent, not the tokens. */
-const spentKey = (refreshToken: string): string => createHash('sha256').update(refreshToken).digest('hex');
+const spentKey = (refreshToken: string): string => sha256Hex(refreshToken);
 
 /** `a` and `b` are the same login (both empty, or the same tokens). */
 const sameLogin = (a: OAuthTokens | null, b: OAuthTokens | null): boolean =>

@@ -23,7 +23,7 @@ export const BUILD_OVERRIDE = process.env.ANTHROPIC_OAUTH_BENCH_BUILD || undefin
 export const BUILD = BUILD_OVERRIDE
   ? resolve(BUILD_OVERRIDE)
   : join(ROOT, 'node_modules', '.cache', 'anthropic-oauth-bench');
-export const BUILT_ENTRIES = { library: 'dist/index.js', testing: 'dist/testing.js', CLI: 'dist/cli.js' } as const;
+export const BUILT_ENTRIES = { library: 'dist/index.js', testing: 'dist/testing.js', CLI: 'dist/cli.cjs' } as const;
 
 function checkBuild(): void {
   for (const entry of ['package.json', BUILT_ENTRIES.library, BUILT_ENTRIES.testing]) {

@@ -51,3 +51,24 @@ export function signed(value: number, decimals = 0): string {
 export function collectGarbage(): void {
   (globalThis as { gc?: (options?: { type: 'minor' | 'major' }) => void }).gc?.({ type: 'minor' });
 }
+
+/** Lowest, median and highest of a non-empty list. */
+export interface Spread {
+  min: number;
+  median: number;
+  max: number;
+}
+
+export function spread(values: readonly number[]): Spread {
+  return { min: Math.min(...values), median: median(values), max: Math.max(...values) };
+}
+
+/** `1.12 (1.05–1.31)`: a median with the lowest and highest value around it. */
+export function fmtSpread({ min, median: mid, max }: Spread, decimals = 2): string {
+  return `${fmt(mid, decimals)} (${fmt(min, decimals)}–${fmt(max, decimals)})`;
+}
+
+/** `+1.2 (−0.4…+3.1)`: the same for differences, signed. */
+export function fmtSignedSpread({ min, median: mid, max }: Spread, decimals = 1): string {
+  return `${signed(mid, decimals)} (${signed(min, decimals)}…${signed(max, decimals)})`;
+}

@@ -81,7 +81,7 @@ export function shownArgument(value: string): string {
   if (PLAIN_WORD.test(value) && !/^-{0,2}sk-ant-/i.test(value)) return value;
   const masked = maskToken(value.replace(/^-+/, ''));
   // The shown prefix must be plain too (no escape sequence, no quote).
-  return /^[A-Za-z0-9_.-]*…$/.test(masked) ? masked : '…';
+  return /^[A-Za-z0-9_.-]*\u2026$/.test(masked) ? masked : '…';
 }
 
 function isCommand(value: string): value is Command {

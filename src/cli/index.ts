@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** The `anthropic-oauth` executable (dist/cli.js). */
+/** The `anthropic-oauth` executable (dist/cli.cjs, see tsup.config.ts). */
 import { main } from './main.js';
 
 main(process.argv.slice(2)).then(

@@ -1,56 +1,66 @@
 /**
  * `anthropic-oauth <command>`: reads the command line, runs one command, returns its exit code.
  * The only place that decides what reaches the terminal; `index.ts` only sets the exit code.
+ *
+ * Start-up is part of the interface: `token` runs once per request in shells, prompts and credential
+ * helpers. So this module loads only the command line, the help texts and the exit codes; the context
+ * and each command are imported when they run, and a command imports what it uses at the point of
+ * use: `readline`, the login flow and its loopback listener, the browser opener, the keychain store
+ * and its binding, and the lock are loaded by the commands that reach them, never at start. The
+ * build makes each `import()` here a lazy initializer inside the one CLI file (tsup.config.ts);
+ * `tests/module-graph.test.ts` holds the built CLI to this.
  */
 import { VERSION } from '../version.js';
 import { type Invocation, parseCommandLine } from './args.js';
-import { login } from './commands/login.js';
-import { logout } from './commands/logout.js';
-import { status } from './commands/status.js';
-import { resolveTarget } from './commands/target.js';
-import { token } from './commands/token.js';
-import { usage } from './commands/usage.js';
-import { type CliDeps, createContext, defaultDeps, errorLine } from './context.js';
+import type { CliDeps } from './context.js';
 import { EXIT, type ExitCode } from './exit.js';
 import { COMMAND_HELP, MAIN_HELP } from './help.js';
 
-async function dispatch(invocation: Extract<Invocation, { kind: 'run' }>, deps: CliDeps): Promise<ExitCode> {
-  const ctx = createContext(deps, invocation.debug);
+type Run = Extract<Invocation, { kind: 'run' }>;
+
+async function dispatch(invocation: Run, deps: CliDeps | undefined): Promise<ExitCode> {
+  const { createContext, defaultDeps } = await import('./context.js');
+  const ctx = createContext(deps ?? defaultDeps(), invocation.debug);
   const { command, storage } = invocation;
   if (storage !== undefined) ctx.trace(`token file: ${storage} (--storage)`);
   try {
-    const target = resolveTarget(ctx, invocation);
+    const { resolveTarget } = await import('./commands/target.js');
+    const target = await resolveTarget(ctx, invocation);
     switch (command) {
       case 'login':
-        return await login(ctx, invocation.login, target);
+        return await (await import('./commands/login.js')).login(ctx, invocation.login, target);
       case 'status':
-        return await status(ctx, invocation.json, target, invocation.offline);
+        return await (await import('./commands/status.js')).status(ctx, invocation.json, target, invocation.offline);
       case 'token':
-        return await token(ctx, invocation.json, target);
+        return await (await import('./commands/token.js')).token(ctx, invocation.json, target);
       case 'logout':
-        return await logout(ctx, target);
+        return await (await import('./commands/logout.js')).logout(ctx, target);
       case 'usage':
-        return await usage(ctx, invocation.json, target);
+        return await (await import('./commands/usage.js')).usage(ctx, invocation.json, target);
     }
   } catch (error) {
     return ctx.fail(error);
   }
 }
 
-export async function main(argv: readonly string[], deps: CliDeps = defaultDeps()): Promise<ExitCode> {
+/** Runs the command line `argv`; `deps` default to the process's environment, streams and clock. */
+export async function main(argv: readonly string[], deps?: CliDeps): Promise<ExitCode> {
   let invocation: Invocation;
   try {
     invocation = parseCommandLine(argv);
   } catch (error) {
-    deps.stderr.write(`${errorLine(error, false)}\n`);
+    const { errorLine } = await import('./context.js');
+    (deps?.stderr ?? process.stderr).write(`${errorLine(error, false)}\n`);
     return EXIT.usage;
   }
   switch (invocation.kind) {
     case 'help':
-      deps.stdout.write(invocation.command ? (COMMAND_HELP[invocation.command] ?? MAIN_HELP) : MAIN_HELP);
+      (deps?.stdout ?? process.stdout).write(
+        invocation.command ? (COMMAND_HELP[invocation.command] ?? MAIN_HELP) : MAIN_HELP,
+      );
       return EXIT.ok;
     case 'version':
-      deps.stdout.write(`${VERSION}\n`);
+      (deps?.stdout ?? process.stdout).write(`${VERSION}\n`);
       return EXIT.ok;
     case 'run':
       return dispatch(invocation, deps);

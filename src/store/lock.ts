@@ -24,7 +24,7 @@
  *   only to read them under it.
  * - The lock is released on every path; `proper-lockfile` is loaded on first use only.
  */
-import * as nodeFs from 'node:fs';
+import nodeFs from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { errnoCode, TokenStorageError } from '../errors.js';
@@ -134,26 +134,29 @@ function forgetOwner(lockPath: string, nonce: string): void {
 /**
  * The file system `proper-lockfile` uses, with one change: it removes a lock directory (to take
  * over a lock whose mtime looks stale) only when no live process of this host is recorded in it,
- * and removes the record first. Our own release forgets the record before releasing.
+ * and removes the record first. Our own release forgets the record before releasing. Built on first
+ * use: spreading `node:fs` reads its lazy exports, which loads Node's file streams.
  */
-const lockFs = {
-  ...nodeFs,
-  rmdir(path: string, callback: (error: NodeJS.ErrnoException | null) => void): void {
-    const owner = readOwner(path);
-    if (owner && liveness(owner) === 'alive') {
-      callback(Object.assign(new Error('The lock is held by a live process.'), { code: 'ELOCKED' }));
-      return;
-    }
-    nodeFs.unlink(join(path, OWNER_FILE), () => nodeFs.rmdir(path, callback));
-  },
-  /** Used by `proper-lockfile` at exit, for the locks this process holds. */
-  rmdirSync(path: string): void {
-    try {
-      nodeFs.unlinkSync(join(path, OWNER_FILE));
-    } catch {}
-    nodeFs.rmdirSync(path);
-  },
-};
+let lockFsMade: typeof nodeFs | undefined;
+const lockFs = (): typeof nodeFs =>
+  (lockFsMade ??= {
+    ...nodeFs,
+    rmdir(path: string, callback: (error: NodeJS.ErrnoException | null) => void): void {
+      const owner = readOwner(path);
+      if (owner && liveness(owner) === 'alive') {
+        callback(Object.assign(new Error('The lock is held by a live process.'), { code: 'ELOCKED' }));
+        return;
+      }
+      nodeFs.unlink(join(path, OWNER_FILE), () => nodeFs.rmdir(path, callback));
+    },
+    /** Used by `proper-lockfile` at exit, for the locks this process holds. */
+    rmdirSync(path: string): void {
+      try {
+        nodeFs.unlinkSync(join(path, OWNER_FILE));
+      } catch {}
+      nodeFs.rmdirSync(path);
+    },
+  } as typeof nodeFs);
 
 /**
  * Removes the lock when its recorded holder is gone, or when it has no record and an mtime in the
@@ -245,7 +248,7 @@ export async function withFileLock<T>(
         stale: LOCK_STALE_MS,
         update: LOCK_UPDATE_MS,
         retries: 0,
-        fs: lockFs,
+        fs: lockFs(),
         // Compromise (the mtime could not be refreshed) is reported when releasing, not thrown in a timer.
         onCompromised: () => {},
       });

@@ -20,7 +20,7 @@
  * successful save leaves them stale (the file no longer holds what they replace) and removes them.
  * Only files we own, not group- or world-accessible and not symlinks are read.
  */
-import { createHash } from 'node:crypto';
+
 import {
   chmodSync,
   closeSync,
@@ -37,6 +37,7 @@ import {
 import { homedir, tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { errnoCode } from '../errors.js';
+import { sha256Hex } from '../node-crypto.js';
 import { fromStoredCredentials, toStoredCredentials } from '../tokens.js';
 import type { OAuthTokens } from '../types.js';
 import { done, fsyncDirectorySync, tempName, tempPath } from './atomic.js';
@@ -57,11 +58,9 @@ export interface Pending {
   file: string;
 }
 
-const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
-
 /** Names the login in a token file by its refresh token (hashed); `none` when there is no file. */
 export function lineageKey(tokens: OAuthTokens | null): string {
-  return tokens === null ? 'none' : sha256(`refresh:${tokens.refreshToken}`).slice(0, 32);
+  return tokens === null ? 'none' : sha256Hex(`refresh:${tokens.refreshToken}`).slice(0, 32);
 }
 
 /** The lineage of a login that replaces `current` (what the file holds) and `view` (what load() gave). */
@@ -125,12 +124,17 @@ export function rescueDirs(target: string): string[] {
   return [...new Set(dirs.map((dir) => resolve(dir)))].filter((dir) => dir !== own);
 }
 
-const rescueName = (target: string): string => `${sha256(`path:${target}`).slice(0, 32)}.json`;
+const rescueName = (target: string): string => `${sha256Hex(`path:${target}`).slice(0, 32)}.json`;
 
 /** The newest pending login for `target` that replaces what the file holds (`current`). */
 export async function findPending(target: string, current: OAuthTokens | null): Promise<Pending | undefined> {
-  const key = lineageKey(current);
-  const files = rescueDirs(target).map((dir) => join(dir, rescueName(target)));
+  // Hashing loads node:crypto, which a load with nothing pending (nearly every load) never needs.
+  const files: string[] = [];
+  for (const rescueDir of rescueDirs(target)) {
+    const names = await fs.readdir(rescueDir).catch(() => [] as string[]);
+    if (names.length > 0 && names.includes(rescueName(target))) files.push(join(rescueDir, rescueName(target)));
+  }
+  let key: string | undefined;
   const dir = dirname(target);
   const pattern = tempName(basename(target));
   for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
@@ -142,7 +146,9 @@ export async function findPending(target: string, current: OAuthTokens | null): 
   for (const file of files) {
     const text = await readPrivate(file);
     const pending = text === undefined ? undefined : parsePending(text, target, file);
-    if (pending === undefined || !pending.lineage.replaces.includes(key)) continue;
+    if (pending === undefined) continue;
+    key ??= lineageKey(current);
+    if (!pending.lineage.replaces.includes(key)) continue;
     if (best === undefined || pending.lineage.generation > best.lineage.generation) best = pending;
   }
   return best;

@@ -1,5 +1,5 @@
 /**
- * Running the built CLI (`dist/cli.js`, built by `pretest`) as a child process, the way a person
+ * Running the built CLI (`dist/cli.cjs`, built by `pretest`) as a child process, the way a person
  * or a script does: a temporary HOME, no `ANTHROPIC_*` variable from the test's own environment,
  * and the emulator configured through the `ANTHROPIC_OAUTH_*` variables.
  */
@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Emulator } from '../../src/testing/index.js';
 
-export const CLI = resolve('dist/cli.js');
+export const CLI = resolve('dist/cli.cjs');
 
 export type CliEnv = Record<string, string>;
 

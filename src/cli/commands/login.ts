@@ -4,12 +4,11 @@
  */
 import { canOpenBrowser } from '../../browser.js';
 import { OAuthFlowError } from '../../errors.js';
-import { type LoginEvent, loginManually, loginWithLoopback } from '../../login.js';
+import type { LoginEvent } from '../../login.js';
 import type { OAuthTokens } from '../../types.js';
 import { type LoginArgs, PROGRAM } from '../args.js';
 import type { CliContext } from '../context.js';
 import { EXIT, type ExitCode } from '../exit.js';
-import { startWaiting } from '../terminal.js';
 import { describeDuration, envTokenVariable } from './common.js';
 import type { Target } from './target.js';
 
@@ -23,6 +22,7 @@ export function whoLine(tokens: OAuthTokens): string {
 export async function login(ctx: CliContext, args: LoginArgs, target: Target): Promise<ExitCode> {
   const storage = target.store;
   const interrupt = new AbortController();
+  const { startWaiting } = await import('../terminal.js');
   const waiting = startWaiting(ctx, () => interrupt.abort(new DOMException('Interrupted', 'AbortError')));
   let answered = false;
   let strayNoted = false;
@@ -84,6 +84,7 @@ export async function login(ctx: CliContext, args: LoginArgs, target: Target): P
   };
   let tokens: OAuthTokens;
   try {
+    const { loginManually, loginWithLoopback } = await import('../../login.js');
     tokens = args.manual ? await loginManually(common) : await loginWithLoopback({ ...common, port: args.port });
   } catch (error) {
     waiting.stop();

@@ -6,7 +6,6 @@
  */
 import { resolve } from 'node:path';
 import { profileFromEnv, TokenStorage, tokenPathForProfile, validateProfileName } from '../../store/file.js';
-import { KeychainTokenStore } from '../../store/keychain.js';
 import type { TokenStore } from '../../store/types.js';
 import type { StoreKind } from '../args.js';
 import type { CliContext } from '../context.js';
@@ -33,7 +32,7 @@ export interface Target {
   profileFlag: boolean;
 }
 
-export function resolveTarget(ctx: CliContext, args: TargetArgs): Target {
+export async function resolveTarget(ctx: CliContext, args: TargetArgs): Promise<Target> {
   const fromEnv = profileFromEnv(ctx.env);
   const profile = args.profile ?? (fromEnv === undefined ? undefined : validateProfileName(fromEnv));
   const profileFlag = args.profile !== undefined;
@@ -43,6 +42,8 @@ export function resolveTarget(ctx: CliContext, args: TargetArgs): Target {
   }
   const path = tokenPathForProfile(profile, ctx.env);
   if (args.store === 'keychain') {
+    // Loaded here only: a command on the token file never loads the keychain store.
+    const { KeychainTokenStore } = await import('../../store/keychain.js');
     const store = new KeychainTokenStore({
       account: profile ?? 'default',
       fallback: args.allowFileFallback ? path : false,
