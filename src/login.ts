@@ -21,7 +21,7 @@
  */
 import { buildAuthorizationUrl } from './authorize.js';
 import { openBrowser as defaultOpenBrowser } from './browser.js';
-import { type AuthorizationCode, parseAuthCode } from './callback.js';
+import { type AuthorizationCode, checkState, parseAuthCode } from './callback.js';
 import type { Env } from './config.js';
 import { OAuthFlowError } from './errors.js';
 import { startLoopbackListener } from './loopback.js';
@@ -193,13 +193,7 @@ async function readPastedAnswer(
         }
         throw error;
       }
-      if (answer.state !== expectedState) {
-        throw new OAuthFlowError(
-          'state_mismatch',
-          'The pasted answer belongs to another login attempt (its state does not match). Start the login again and paste the answer from the page it opens.',
-        );
-      }
-      return answer;
+      return checkState(answer, expectedState, 'paste');
     }
   } finally {
     signal.removeEventListener('abort', stop);

@@ -22,7 +22,7 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { type AuthorizationCode, codeFromParams } from './callback.js';
+import { type AuthorizationCode, codeFromParams, isStateOf } from './callback.js';
 import { errnoCode, OAuthFlowError } from './errors.js';
 import { escapeHtml } from './html.js';
 
@@ -140,12 +140,6 @@ function isLoopbackHost(host: string | undefined, port: number): boolean {
   return allowed.includes(host.toLowerCase());
 }
 
-/** True when `params` carries exactly one `state`, equal to `expected`: the answer to this login. */
-function isOurs(params: URLSearchParams, expected: string | undefined): boolean {
-  const states = params.getAll('state');
-  return expected !== undefined && states.length === 1 && states[0] === expected;
-}
-
 /** The request target as a URL, or `undefined` when it does not parse (`//[`, `http://%zz/`). */
 function targetOf(req: IncomingMessage, port: number): URL | undefined {
   try {
@@ -221,7 +215,7 @@ export async function startLoopbackListener(options: LoopbackOptions = {}): Prom
       plain(res, 400, 'Bad Host header');
       return;
     }
-    if (!isOurs(url.searchParams, expectedState)) {
+    if (!isStateOf(url.searchParams.getAll('state'), expectedState)) {
       // Not the answer to this login (an older tab, another program): refused, and the wait goes on.
       void send(res, 400, STRAY_PAGE);
       try {

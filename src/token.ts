@@ -5,7 +5,7 @@
  * Sending is apart from interpreting: `postTokenRequest` performs the call and
  * `processTokenResponse` validates a `Response`, so validation is testable with `new Response()`.
  *
- * - A `state` that differs from the one we sent fails before any request (RFC 6749 §10.12).
+ * - A `state` that differs from the one we sent fails before any request (`checkState`, RFC 6749 §10.12).
  * - Redirects are not followed (a 3xx is an invalid response), bodies are read up to 1 MiB, and
  *   every call has a timeout (default 30 s) on top of the caller's `AbortSignal`.
  * - Error bodies keep only `error`, `error_description`, `error_uri`. `invalid_grant` is terminal;
@@ -16,6 +16,7 @@
  * - The refresh grant sends no `scope` (the service answers `invalid_scope` to it), and a response
  *   without `refresh_token` keeps the old one.
  */
+import { checkState } from './callback.js';
 import { type Env, resolveConfig } from './config.js';
 import { LOGIN_HINT, OAuthFlowError, redactErrorBody, withoutSecrets } from './errors.js';
 import { nowSeconds, tokensFromResponse } from './tokens.js';
@@ -239,12 +240,7 @@ export interface ExchangeCodeOptions extends TokenRequestOptions {
 /** Exchanges an authorization code for tokens, after checking `state`. */
 export async function exchangeCodeForTokens(options: ExchangeCodeOptions): Promise<OAuthTokens> {
   const { code, state, oauthState } = options;
-  if (state !== oauthState.state) {
-    throw new OAuthFlowError(
-      'state_mismatch',
-      'The state returned by the browser does not match this login attempt (possible CSRF, or a code from an older attempt). Start the login again.',
-    );
-  }
+  checkState({ code, state }, oauthState.state, 'browser');
   const config = resolveConfig(options.config, options.env);
   return requestTokens(
     config.tokenUrl,
