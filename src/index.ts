@@ -68,7 +68,7 @@ export {
 export { KeychainTokenStore, type KeychainTokenStoreOptions } from './store/keychain.js';
 export { MemoryTokenStore } from './store/memory.js';
 export type { PreparedSave, TokenStore } from './store/types.js';
-export { exchangeCodeForTokens, processTokenResponse, refreshAccessToken } from './token.js';
+export { exchangeCodeForTokens, processTokenResponse, refreshAccessToken } from './token-endpoint.js';
 export { isExpired, tokensFromResponse } from './tokens.js';
 export type {
   AccountInfo,

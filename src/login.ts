@@ -28,7 +28,7 @@ import { startLoopbackListener } from './loopback.js';
 import { resolveStore } from './provider.js';
 import { saveFreshTokens, underLock } from './store/guard.js';
 import type { TokenStore } from './store/types.js';
-import { exchangeCodeForTokens } from './token.js';
+import { exchangeCodeForTokens } from './token-endpoint.js';
 import type { Fetch, OAuthConfig, OAuthState, OAuthTokens } from './types.js';
 
 /** How long a login waits for the browser or a paste: 5 minutes, as the codes themselves live. */

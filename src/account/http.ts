@@ -27,6 +27,7 @@ import {
 import { type Env, requireSecureUrl } from '../config.js';
 import { ANTHROPIC_VERSION, DEFAULT_API_BASE_URL, DEFAULT_USER_AGENT, OAUTH_BETA } from '../constants.js';
 import { OAuthFlowError } from '../errors.js';
+import { isRedirect, parseJsonOrUndefined, readCappedText } from '../http-body.js';
 import type { Fetch } from '../types.js';
 
 export const MAX_ACCOUNT_RESPONSE_BYTES = 1 << 20;
@@ -91,39 +92,15 @@ function invalid(endpoint: AccountEndpoint, what: string, status: number): OAuth
   );
 }
 
-/** Reads at most `MAX_ACCOUNT_RESPONSE_BYTES` of a body; more is `invalid_response`. */
-export async function readCapped(response: Response, endpoint: AccountEndpoint): Promise<string> {
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_ACCOUNT_RESPONSE_BYTES) {
-      await reader.cancel().catch(() => {});
-      throw invalid(endpoint, 'sent a response larger than 1 MiB', response.status);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 /** The JSON object of a 2xx answer, or `invalid_response`. A non-2xx answer becomes the SDK's APIError. */
 export async function readJsonObject(response: Response, endpoint: AccountEndpoint): Promise<Record<string, unknown>> {
   const { status } = response;
-  if (status >= 300 && status < 400) {
-    await response.body?.cancel().catch(() => {});
+  if (await isRedirect(response)) {
     throw invalid(endpoint, `answered with a redirect (HTTP ${status}), which is never followed`, status);
   }
-  const text = await readCapped(response, endpoint);
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
+  const text = await readCappedText(response, MAX_ACCOUNT_RESPONSE_BYTES);
+  if (text === null) throw invalid(endpoint, 'sent a response larger than 1 MiB', status);
+  const json = parseJsonOrUndefined(text);
   if (status < 200 || status >= 300) {
     // As the SDK builds it: the parsed body, else the text as the message.
     throw APIError.generate(
