@@ -119,6 +119,7 @@ export function createTokenSource(options: TokenSourceOptions = {}): TokenSource
     config,
     fetch: options.fetch,
     env,
+    now,
     expiring,
     // Tokens found in the store that can be used as they are: not expiring, not rejected by the API.
     usable: (tokens) => !expiring(tokens) && !rejected.has(tokens.accessToken),

@@ -38,7 +38,7 @@ import { LOGIN_HINT, OAuthFlowError, TokenStorageError } from './errors.js';
 import { TokenStorage } from './store/file.js';
 import { keepOnExit } from './store/guard.js';
 import type { PreparedSave, TokenStore } from './store/types.js';
-import { refreshAccessToken } from './token.js';
+import { refreshAccessToken } from './token-endpoint.js';
 import type { Fetch, OAuthConfig, OAuthTokens } from './types.js';
 
 /** Transient token-endpoint failures are retried this many times, with backoff (ms). */
@@ -68,6 +68,8 @@ export interface RenewalOptions {
   config: OAuthConfig;
   fetch: Fetch | undefined;
   env: Env;
+  /** The token source's clock (epoch seconds): the renewed tokens' expiry is counted from it. */
+  now: () => number;
   /** Within the refresh buffer of its expiry. */
   expiring(tokens: OAuthTokens): boolean;
   /** Usable as it is: not expiring, not rejected by the API. */
@@ -200,6 +202,7 @@ export function createRenewal(state: SourceState, options: RenewalOptions) {
             config,
             fetch: options.fetch,
             env,
+            now: options.now,
             timeoutMs: Math.floor(left()),
           });
         } catch (error) {

@@ -53,6 +53,22 @@ describe('short-lived tokens', () => {
   });
 });
 
+describe('the clock', () => {
+  it('dates renewed tokens by the source’s own clock, which then finds them fresh', async () => {
+    // Years away from the system clock: expiries dated by the system clock would look long past.
+    const NOW = nowSeconds() + 10 * 365 * 86_400;
+    const path = join(temp.dir, 'login.json');
+    await new TokenStorage(path).save(tokensOf(emu.issueTokens(), { expiresAt: NOW - 1 }));
+    const s = source({ tokenStorage: path, now: () => NOW });
+    const fresh = await s.getTokens();
+    expect(fresh.expiresIn).toBeGreaterThan(300);
+    expect(fresh.expiresAt).toBe(NOW + (fresh.expiresIn ?? Number.NaN));
+    expect((await new TokenStorage(path).load())?.expiresAt).toBe(fresh.expiresAt);
+    expect((await s.getTokens()).accessToken).toBe(fresh.accessToken);
+    expect(emu.stats().refresh).toBe(1);
+  });
+});
+
 describe('another process rotated first', () => {
   it('uses the tokens already in the store without a network call', async () => {
     const path = join(temp.dir, 'login.json');
