@@ -30,7 +30,8 @@ const ENV_VARIABLES: Readonly<Record<keyof OAuthConfig, string>> = {
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
-export function isLoopbackHost(hostname: string): boolean {
+/** Whether a URL's hostname is the local machine (`localhost`, 127.0.0.0/8, `::1`): http is allowed there. */
+export function isLoopbackHostname(hostname: string): boolean {
   return LOOPBACK_HOSTS.has(hostname.toLowerCase()) || /^127(\.\d{1,3}){3}$/.test(hostname);
 }
 
@@ -53,7 +54,7 @@ export function requireSecureUrl(value: string, what: string): URL {
     );
   }
   if (url.protocol === 'https:') return url;
-  if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return url;
+  if (url.protocol === 'http:' && isLoopbackHostname(url.hostname)) return url;
   throw new OAuthFlowError(
     'insecure_url',
     `The ${what} must use https (http is allowed only on localhost). Got ${url.protocol}//${url.host}.`,
