@@ -206,3 +206,19 @@ export async function requestVia<T>(
   stalled.catch(() => {});
   return Promise.race([interpret(response), stalled]);
 }
+
+/**
+ * The three ways to an account endpoint, built from its parser: `process` interprets a `Response`
+ * (send apart from interpret: testable with `new Response()`), `fetch` sends with a bare token,
+ * `request` sends through the client's request path. `profile.ts` and `usage.ts` export them.
+ */
+export function accountEndpoint<T>(endpoint: AccountEndpoint, path: string, parse: (json: unknown) => T) {
+  const process = async (response: Response): Promise<T> => parse(await readJsonObject(response, endpoint));
+  return {
+    process,
+    fetch: async (accessToken: string, options: AccountFetchOptions = {}): Promise<T> =>
+      getWithToken(endpoint, endpointUrl(endpoint, path, options), accessToken, options, process),
+    request: async (client: SdkGetter, options: AccountRequestOptions = {}): Promise<T> =>
+      requestVia(client, endpoint, path, options, process),
+  };
+}
