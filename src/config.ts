@@ -16,9 +16,7 @@ import {
   DEFAULT_TOKEN_URL,
 } from './constants.js';
 import { OAuthFlowError } from './errors.js';
-import type { OAuthConfig } from './types.js';
-
-export type Env = Readonly<Record<string, string | undefined>>;
+import type { Env, OAuthConfig } from './types.js';
 
 const ENV_VARIABLES: Readonly<Record<keyof OAuthConfig, string>> = {
   clientId: 'ANTHROPIC_OAUTH_CLIENT_ID',

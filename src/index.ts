@@ -23,6 +23,7 @@ export { buildAuthorizationUrl } from './authorize.js';
 export { openBrowser } from './browser.js';
 export { parseAuthCode } from './callback.js';
 export { AnthropicOAuth, type AnthropicOAuthOptions } from './client.js';
+export type { OAuthClientOptions } from './client-options.js';
 export { resolveConfig } from './config.js';
 export {
   DEFAULT_API_BASE_URL,
@@ -73,7 +74,6 @@ export { isExpired, tokensFromResponse } from './tokens.js';
 export type {
   AccountInfo,
   Fetch,
-  OAuthClientOptions,
   OAuthConfig,
   OAuthState,
   OAuthTokens,

@@ -22,14 +22,13 @@
 import { buildAuthorizationUrl } from './authorize.js';
 import { openBrowser as defaultOpenBrowser } from './browser.js';
 import { type AuthorizationCode, checkState, parseAuthCode } from './callback.js';
-import type { Env } from './config.js';
 import { OAuthFlowError } from './errors.js';
 import { startLoopbackListener } from './loopback.js';
 import { resolveStore } from './provider.js';
 import { saveFreshTokens, underLock } from './store/guard.js';
 import type { TokenStore } from './store/types.js';
 import { exchangeCodeForTokens } from './token-endpoint.js';
-import type { Fetch, OAuthConfig, OAuthState, OAuthTokens } from './types.js';
+import type { Env, Fetch, OAuthConfig, OAuthState, OAuthTokens } from './types.js';
 
 /** How long a login waits for the browser or a paste: 5 minutes, as the codes themselves live. */
 export const DEFAULT_LOGIN_TIMEOUT_MS = 5 * 60_000;

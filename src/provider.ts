@@ -29,7 +29,7 @@
  * - `invalid_grant` re-reads the store first (another process may have won the race); only then is
  *   it `reauth_required`. The stored login is never deleted or blanked on a failure.
  */
-import { type Env, resolveConfig } from './config.js';
+import { resolveConfig } from './config.js';
 import { EXPIRY_BUFFER_SECONDS } from './constants.js';
 import { loadTokensFromEnv } from './env.js';
 import { LOGIN_HINT, OAuthFlowError } from './errors.js';
@@ -37,7 +37,7 @@ import { createRenewal, isOutage, type Refresh, type SourceState, storeName } fr
 import { profileFromEnv, TokenStorage, tokenPathForProfile } from './store/file.js';
 import { isTokenStore, type TokenStore } from './store/types.js';
 import { nowSeconds } from './tokens.js';
-import type { Fetch, OAuthConfig, OAuthTokens } from './types.js';
+import type { Env, Fetch, OAuthConfig, OAuthTokens } from './types.js';
 
 const MAX_REJECTED = 32;
 /** After a transient failure, a still-valid token is served without retrying for this long. */

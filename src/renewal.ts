@@ -33,13 +33,12 @@
  *   token is never sent again.
  */
 import { createHash } from 'node:crypto';
-import type { Env } from './config.js';
 import { LOGIN_HINT, OAuthFlowError, TokenStorageError } from './errors.js';
 import { TokenStorage } from './store/file.js';
 import { keepOnExit } from './store/guard.js';
 import type { PreparedSave, TokenStore } from './store/types.js';
 import { refreshAccessToken } from './token-endpoint.js';
-import type { Fetch, OAuthConfig, OAuthTokens } from './types.js';
+import type { Env, Fetch, OAuthConfig, OAuthTokens } from './types.js';
 
 /** Transient token-endpoint failures are retried this many times, with backoff (ms). */
 const RETRY_DELAYS_MS = [250, 1_000];

@@ -18,11 +18,11 @@
  *   without `refresh_token` keeps the old one.
  */
 import { checkState } from './callback.js';
-import { type Env, resolveConfig } from './config.js';
+import { resolveConfig } from './config.js';
 import { LOGIN_HINT, OAuthFlowError, redactErrorBody, withoutSecrets } from './errors.js';
 import { isRedirect, parseJsonOrUndefined, readCappedText } from './http-body.js';
 import { nowSeconds, tokensFromResponse } from './tokens.js';
-import type { Fetch, OAuthConfig, OAuthState, OAuthTokens } from './types.js';
+import type { Env, Fetch, OAuthConfig, OAuthState, OAuthTokens } from './types.js';
 import { VERSION } from './version.js';
 
 export const MAX_TOKEN_RESPONSE_BYTES = 1 << 20;

@@ -24,11 +24,11 @@ import {
   APIError,
   APIUserAbortError,
 } from '@anthropic-ai/sdk/core/error';
-import { type Env, requireSecureUrl } from '../config.js';
+import { requireSecureUrl } from '../config.js';
 import { ANTHROPIC_VERSION, DEFAULT_API_BASE_URL, DEFAULT_USER_AGENT, OAUTH_BETA } from '../constants.js';
 import { OAuthFlowError } from '../errors.js';
 import { isRedirect, parseJsonOrUndefined, readCappedText } from '../http-body.js';
-import type { Fetch } from '../types.js';
+import type { Env, Fetch } from '../types.js';
 
 export const MAX_ACCOUNT_RESPONSE_BYTES = 1 << 20;
 export const DEFAULT_ACCOUNT_TIMEOUT_MS = 10_000;
