@@ -4,6 +4,8 @@
  * token, coalesces its own refreshes and retries once after a 401.
  *
  * Policy:
+ * - Explicit `oauthTokens` are checked when the source is made (`checkGivenTokens`): a token that
+ *   could not go into a header is `invalid_config` then, not a `TypeError` on every request.
  * - Origin, decided on first use: explicit `oauthTokens`, else `tokenStorage`, else the environment
  *   variables, else the token file of the profile (`profile`, else `ANTHROPIC_OAUTH_PROFILE`, else the
  *   default file). An explicit source is the only source (an empty store
@@ -36,7 +38,7 @@ import { LOGIN_HINT, OAuthFlowError } from './errors.js';
 import { createRenewal, isOutage, type Refresh, type SourceState, storeName } from './renewal.js';
 import { profileFromEnv, TokenStorage, tokenPathForProfile } from './store/file.js';
 import { isTokenStore, type TokenStore } from './store/types.js';
-import { nowSeconds } from './tokens.js';
+import { checkGivenTokens, nowSeconds } from './tokens.js';
 import type { Env, Fetch, OAuthConfig, OAuthTokens } from './types.js';
 
 const MAX_REJECTED = 32;
@@ -106,7 +108,7 @@ export function createTokenSource(options: TokenSourceOptions = {}): TokenSource
 
   const state: SourceState = {
     store: explicitStore,
-    current: options.oauthTokens ? { ...options.oauthTokens } : null,
+    current: options.oauthTokens ? { ...checkGivenTokens(options.oauthTokens) } : null,
     storeHeld: false,
     spent: new Set(),
   };

@@ -68,6 +68,33 @@ describe('construction', () => {
     expect(new OAuthFlowError('not_logged_in', 'x')).toBeInstanceOf(AnthropicError);
   });
 
+  it('refuses oauthTokens with a line break in a token when it is made, never quoting the token', () => {
+    const issued = emu.issueTokens();
+    const attempt = (overrides: Partial<OAuthTokens>) => {
+      try {
+        client({ oauthTokens: tokensOf(issued, overrides) });
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    };
+    for (const overrides of [
+      { accessToken: `${issued.accessToken}\n` },
+      { refreshToken: `${issued.refreshToken}\r\nx: 1` },
+    ]) {
+      const error = attempt(overrides);
+      expect(error).toBeInstanceOf(OAuthFlowError);
+      expect(error).toMatchObject({ code: 'invalid_config' });
+      expect(String((error as Error).message)).not.toContain(issued.accessToken);
+      expect(String((error as Error).message)).not.toContain(issued.refreshToken);
+    }
+    const good = client({ oauthTokens: tokensOf(issued) });
+    expect(() => good.withOptions({ oauthTokens: tokensOf(issued, { expiresAt: Date.now() }) })).toThrow(
+      /milliseconds are not accepted/,
+    );
+    expect(emu.requests).toEqual([]);
+  });
+
   it.each(['apiKey', 'authToken', 'config', 'profile', 'credentials'])(
     'refuses the SDK credential option %s',
     (name) => {
