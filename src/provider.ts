@@ -35,7 +35,7 @@ import { resolveConfig } from './config.js';
 import { EXPIRY_BUFFER_SECONDS } from './constants.js';
 import { loadTokensFromEnv } from './env.js';
 import { LOGIN_HINT, OAuthFlowError } from './errors.js';
-import { createRenewal, isOutage, type Refresh, type SourceState, storeName } from './renewal.js';
+import { createRenewal, isOutage, type Refresh, type RefreshTimer, type SourceState, storeName } from './renewal.js';
 import { profileFromEnv, TokenStorage, tokenPathForProfile } from './store/file.js';
 import { isTokenStore, type TokenStore } from './store/types.js';
 import { checkGivenTokens, nowSeconds } from './tokens.js';
@@ -62,6 +62,8 @@ export interface TokenSourceOptions {
   profile?: string | undefined;
   /** Clock in epoch seconds (tests pass their own). */
   now?: (() => number) | undefined;
+  /** The deadlines and waits of a refresh's retries (tests pass a timer that does not sleep). */
+  timer?: RefreshTimer | undefined;
 }
 
 export type TokenOrigin = 'tokens' | 'store' | 'env' | 'file';
@@ -122,6 +124,7 @@ export function createTokenSource(options: TokenSourceOptions = {}): TokenSource
     fetch: options.fetch,
     env,
     now,
+    timer: options.timer,
     expiring,
     // Tokens found in the store that can be used as they are: not expiring, not rejected by the API.
     usable: (tokens) => !expiring(tokens) && !rejected.has(tokens.accessToken),
