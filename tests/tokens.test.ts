@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { OAuthFlowError, TokenStorageError } from '../src/errors.js';
 import { createTokenSource } from '../src/provider.js';
 import { startEmulator } from '../src/testing/index.js';
+import { processTokenResponse } from '../src/token-endpoint.js';
 import {
   checkGivenTokens,
   fromStoredCredentials,
@@ -142,8 +143,12 @@ describe('tokensFromResponse (seed: TestOAuthTypes.test_from_token_response)', (
     expect(err.message).toContain('token endpoint');
   });
 
-  it('parses 1e400 as Infinity (the test body really is infinite)', () => {
-    expect(JSON.parse('{"expires_in":1e400}').expires_in).toBe(Number.POSITIVE_INFINITY);
+  it('refuses expires_in 1e400 as it comes over the wire (JSON reads it as Infinity, which is not clamped)', async () => {
+    const wire = '{"access_token":"sk-ant-oat01-a","expires_in":1e400,"token_type":"Bearer"}';
+    await expect(processTokenResponse(new Response(wire), NOW)).rejects.toMatchObject({
+      code: 'invalid_response',
+      message: expect.stringContaining('`expires_in` is not a finite'),
+    });
   });
 
   it('never quotes a token in its errors', () => {
