@@ -5,9 +5,9 @@
  * `state` is its own random value, independent of the PKCE verifier (RFC 6749 §10.12), and
  * `code=true` asks the server to show the code on the manual redirect page.
  */
-import { type Env, resolveConfig } from './config.js';
+import { resolveConfig } from './config.js';
 import { generatePkce, randomBase64url } from './pkce.js';
-import type { OAuthConfig, OAuthState } from './types.js';
+import type { Env, OAuthConfig, OAuthState } from './types.js';
 
 export interface AuthorizationRequest {
   url: string;

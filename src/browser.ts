@@ -2,7 +2,7 @@
  * Opening the user's browser. The `open` package is loaded only when this is called, so importing
  * the library costs nothing for programs that never log in interactively.
  */
-import type { Env } from './config.js';
+import type { Env } from './types.js';
 
 export async function openBrowser(url: string): Promise<void> {
   const parsed = new URL(url);

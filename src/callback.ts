@@ -8,6 +8,11 @@
  * server's own error code in the message). Anything else, including input over 16 KiB (a real
  * answer is a few hundred characters), is an `invalid_code` error that never quotes the input: it
  * may hold a code.
+ *
+ * The `state` check (RFC 6749 §10.12) is here, once: an answer belongs to this login only when it
+ * carries exactly one `state`, equal to the one the authorize URL sent (`isStateOf`). The loopback
+ * listener refuses any other callback and keeps waiting; a pasted answer or a code handed to the
+ * exchange with another `state` is `state_mismatch` (`checkState`), before any token request.
  */
 import { OAuthFlowError } from './errors.js';
 
@@ -55,6 +60,31 @@ function checked(code: string | null, state: string | null): AuthorizationCode {
     );
   }
   return { code, state };
+}
+
+/**
+ * Whether `received` (the `state` values an answer carries) is exactly the `expected` state of this
+ * login: one value, equal to it. `undefined` expected (no login waiting) matches nothing.
+ */
+export function isStateOf(received: string | readonly string[] | null, expected: string | undefined): boolean {
+  const values = received === null ? [] : typeof received === 'string' ? [received] : received;
+  return expected !== undefined && values.length === 1 && values[0] === expected;
+}
+
+/** Where an answer came from, for the message of a `state_mismatch`. */
+export type AnswerSource = 'browser' | 'paste';
+
+const MISMATCH: Readonly<Record<AnswerSource, string>> = {
+  browser:
+    'The state returned by the browser does not match this login attempt (possible CSRF, or a code from an older attempt). Start the login again.',
+  paste:
+    'The pasted answer belongs to another login attempt (its state does not match). Start the login again and paste the answer from the page it opens.',
+};
+
+/** `answer` when its `state` is this login's (`isStateOf`); otherwise a `state_mismatch` error. */
+export function checkState<T extends AuthorizationCode>(answer: T, expected: string, source: AnswerSource): T {
+  if (isStateOf(answer.state, expected)) return answer;
+  throw new OAuthFlowError('state_mismatch', MISMATCH[source]);
 }
 
 export function parseAuthCode(raw: string): AuthorizationCode {

@@ -28,6 +28,7 @@ import { Anthropic, type ClientOptions } from '@anthropic-ai/sdk';
 import type { AccountRequestOptions } from './account/http.js';
 import { type Profile, requestProfile } from './account/profile.js';
 import { requestUsage, type Usage } from './account/usage.js';
+import type { OAuthClientOptions } from './client-options.js';
 import { DEFAULT_OAUTH_BETAS, DEFAULT_USER_AGENT } from './constants.js';
 import { loadTokensFromEnv } from './env.js';
 import { LOGIN_HINT, OAuthFlowError } from './errors.js';
@@ -45,7 +46,7 @@ import {
 } from './sdk-seam.js';
 import { defaultTokenPath, TokenStorage } from './store/file.js';
 import type { TokenStore } from './store/types.js';
-import type { OAuthClientOptions, OAuthConfig, OAuthTokens } from './types.js';
+import type { OAuthConfig, OAuthTokens } from './types.js';
 
 export type AnthropicOAuthOptions = Omit<ClientOptions, SdkCredentialOption> & OAuthClientOptions;
 

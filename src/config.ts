@@ -16,9 +16,7 @@ import {
   DEFAULT_TOKEN_URL,
 } from './constants.js';
 import { OAuthFlowError } from './errors.js';
-import type { OAuthConfig } from './types.js';
-
-export type Env = Readonly<Record<string, string | undefined>>;
+import type { Env, OAuthConfig } from './types.js';
 
 const ENV_VARIABLES: Readonly<Record<keyof OAuthConfig, string>> = {
   clientId: 'ANTHROPIC_OAUTH_CLIENT_ID',
@@ -30,7 +28,8 @@ const ENV_VARIABLES: Readonly<Record<keyof OAuthConfig, string>> = {
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
-export function isLoopbackHost(hostname: string): boolean {
+/** Whether a URL's hostname is the local machine (`localhost`, 127.0.0.0/8, `::1`): http is allowed there. */
+export function isLoopbackHostname(hostname: string): boolean {
   return LOOPBACK_HOSTS.has(hostname.toLowerCase()) || /^127(\.\d{1,3}){3}$/.test(hostname);
 }
 
@@ -53,7 +52,7 @@ export function requireSecureUrl(value: string, what: string): URL {
     );
   }
   if (url.protocol === 'https:') return url;
-  if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return url;
+  if (url.protocol === 'http:' && isLoopbackHostname(url.hostname)) return url;
   throw new OAuthFlowError(
     'insecure_url',
     `The ${what} must use https (http is allowed only on localhost). Got ${url.protocol}//${url.host}.`,

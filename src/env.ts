@@ -10,10 +10,9 @@
  * it would break every request's `Authorization` header), and the expiry whole or fractional epoch
  * seconds up to `MAX_EPOCH_SECONDS` (a larger number is taken for milliseconds and refused).
  */
-import type { Env } from './config.js';
 import { OAuthFlowError } from './errors.js';
 import { isValidToken, MAX_EPOCH_SECONDS, TOKEN_RULE } from './tokens.js';
-import type { OAuthTokens } from './types.js';
+import type { Env, OAuthTokens } from './types.js';
 
 export const ENV_ACCESS_TOKEN = 'ANTHROPIC_OAUTH_ACCESS_TOKEN';
 export const ENV_ACCESS_TOKEN_ALT = 'ANTHROPIC_ACCESS_TOKEN';

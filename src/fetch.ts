@@ -10,12 +10,14 @@
  * request once; a second rejection is returned as is. With no usable login (not logged in, login
  * needed again, a corrupt file) it answers a 401 itself. `env` and `now` are as for the token source.
  */
+
+import type { OAuthClientOptions } from './client-options.js';
 import { DEFAULT_OAUTH_BETAS, DEFAULT_USER_AGENT } from './constants.js';
 import { OAuthFlowError, TokenStorageError } from './errors.js';
 import { oauthBetaApplier } from './headers.js';
 import { createTokenSource, type TokenSource } from './provider.js';
 import { discard, mayRejectToken, rejectsToken, tokenAfterRejection } from './replay.js';
-import type { Fetch, OAuthClientOptions, OAuthTokens } from './types.js';
+import type { Fetch, OAuthTokens } from './types.js';
 
 export interface OAuthFetchOptions extends OAuthClientOptions {
   /** The `fetch` to wrap (default: the global one); also used for token requests. */

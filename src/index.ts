@@ -23,6 +23,7 @@ export { buildAuthorizationUrl } from './authorize.js';
 export { openBrowser } from './browser.js';
 export { parseAuthCode } from './callback.js';
 export { AnthropicOAuth, type AnthropicOAuthOptions } from './client.js';
+export type { OAuthClientOptions } from './client-options.js';
 export { resolveConfig } from './config.js';
 export {
   DEFAULT_API_BASE_URL,
@@ -68,12 +69,11 @@ export {
 export { KeychainTokenStore, type KeychainTokenStoreOptions } from './store/keychain.js';
 export { MemoryTokenStore } from './store/memory.js';
 export type { PreparedSave, TokenStore } from './store/types.js';
-export { exchangeCodeForTokens, processTokenResponse, refreshAccessToken } from './token.js';
+export { exchangeCodeForTokens, processTokenResponse, refreshAccessToken } from './token-endpoint.js';
 export { isExpired, tokensFromResponse } from './tokens.js';
 export type {
   AccountInfo,
   Fetch,
-  OAuthClientOptions,
   OAuthConfig,
   OAuthState,
   OAuthTokens,

@@ -21,15 +21,14 @@
  */
 import { buildAuthorizationUrl } from './authorize.js';
 import { openBrowser as defaultOpenBrowser } from './browser.js';
-import { type AuthorizationCode, parseAuthCode } from './callback.js';
-import type { Env } from './config.js';
+import { type AuthorizationCode, checkState, parseAuthCode } from './callback.js';
 import { OAuthFlowError } from './errors.js';
 import { startLoopbackListener } from './loopback.js';
 import { resolveStore } from './provider.js';
 import { saveFreshTokens, underLock } from './store/guard.js';
 import type { TokenStore } from './store/types.js';
-import { exchangeCodeForTokens } from './token.js';
-import type { Fetch, OAuthConfig, OAuthState, OAuthTokens } from './types.js';
+import { exchangeCodeForTokens } from './token-endpoint.js';
+import type { Env, Fetch, OAuthConfig, OAuthState, OAuthTokens } from './types.js';
 
 /** How long a login waits for the browser or a paste: 5 minutes, as the codes themselves live. */
 export const DEFAULT_LOGIN_TIMEOUT_MS = 5 * 60_000;
@@ -193,13 +192,7 @@ async function readPastedAnswer(
         }
         throw error;
       }
-      if (answer.state !== expectedState) {
-        throw new OAuthFlowError(
-          'state_mismatch',
-          'The pasted answer belongs to another login attempt (its state does not match). Start the login again and paste the answer from the page it opens.',
-        );
-      }
-      return answer;
+      return checkState(answer, expectedState, 'paste');
     }
   } finally {
     signal.removeEventListener('abort', stop);

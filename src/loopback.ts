@@ -22,7 +22,7 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { type AuthorizationCode, codeFromParams } from './callback.js';
+import { type AuthorizationCode, codeFromParams, isStateOf } from './callback.js';
 import { errnoCode, OAuthFlowError } from './errors.js';
 import { escapeHtml } from './html.js';
 
@@ -96,28 +96,25 @@ const PAGE_HEADERS = {
   connection: 'close',
 } as const;
 
-/** The page the browser lands on. `outcome` is a stable hook for tests (`data-outcome`). */
+const PAGE_STYLE = [
+  '  body { font: 16px/1.5 system-ui, sans-serif; background: #f5f4ef; color: #1f1e1d; margin: 0; }',
+  '  main { max-width: 32rem; margin: 4rem auto; background: #fff; border-radius: 12px; padding: 2rem; }',
+  '  h1 { font-size: 1.4rem; margin-top: 0; }',
+].join('\n');
+
+/**
+ * The page the browser lands on: a title and one sentence, styled inline (the policy allows no other
+ * source). `outcome` is a stable hook for tests (`#result[data-outcome]`).
+ */
 function page(outcome: 'success' | 'error', title: string, text: string): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title>
-<style>
-  body { font: 16px/1.5 system-ui, sans-serif; background: #f5f4ef; color: #1f1e1d; margin: 0; }
-  main { max-width: 32rem; margin: 4rem auto; background: #fff; border-radius: 12px; padding: 2rem; }
-  h1 { font-size: 1.4rem; margin-top: 0; }
-</style>
-</head>
-<body>
-<main id="result" data-outcome="${outcome}">
-<h1>${escapeHtml(title)}</h1>
-<p>${escapeHtml(text)}</p>
-</main>
-</body>
-</html>
-`;
+  const head = [
+    '<meta charset="utf-8">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<title>${escapeHtml(title)}</title>`,
+    `<style>\n${PAGE_STYLE}\n</style>`,
+  ];
+  const main = `<main id="result" data-outcome="${outcome}">\n<h1>${escapeHtml(title)}</h1>\n<p>${escapeHtml(text)}</p>\n</main>`;
+  return `<!doctype html>\n<html lang="en">\n<head>\n${head.join('\n')}\n</head>\n<body>\n${main}\n</body>\n</html>\n`;
 }
 
 function send(res: ServerResponse, status: number, html: string): Promise<void> {
@@ -133,17 +130,14 @@ function plain(res: ServerResponse, status: number, text: string, extra: Record<
   res.end(`${text}\n`);
 }
 
-/** `localhost`, `127.0.0.1` or `[::1]`, with our port: anything else may be a rebinding attack. */
-function isLoopbackHost(host: string | undefined, port: number): boolean {
-  if (host === undefined) return false;
+/**
+ * Whether an authority (`Host` header, or the target's `host:port`) names this listener:
+ * `localhost`, `127.0.0.1` or `[::1]` with our port. Anything else may be a DNS rebinding attack.
+ */
+function isListenerAuthority(authority: string | undefined, port: number): boolean {
+  if (authority === undefined) return false;
   const allowed = ['localhost', IPV4, `[${IPV6}]`].map((name) => `${name}:${port}`);
-  return allowed.includes(host.toLowerCase());
-}
-
-/** True when `params` carries exactly one `state`, equal to `expected`: the answer to this login. */
-function isOurs(params: URLSearchParams, expected: string | undefined): boolean {
-  const states = params.getAll('state');
-  return expected !== undefined && states.length === 1 && states[0] === expected;
+  return allowed.includes(authority.toLowerCase());
 }
 
 /** The request target as a URL, or `undefined` when it does not parse (`//[`, `http://%zz/`). */
@@ -217,11 +211,11 @@ export async function startLoopbackListener(options: LoopbackOptions = {}): Prom
       return;
     }
     // The Host header, and the target's own authority when it is in absolute form (`GET http://…`).
-    if (!isLoopbackHost(req.headers.host, port) || !isLoopbackHost(url.host, port)) {
+    if (!isListenerAuthority(req.headers.host, port) || !isListenerAuthority(url.host, port)) {
       plain(res, 400, 'Bad Host header');
       return;
     }
-    if (!isOurs(url.searchParams, expectedState)) {
+    if (!isStateOf(url.searchParams.getAll('state'), expectedState)) {
       // Not the answer to this login (an older tab, another program): refused, and the wait goes on.
       void send(res, 400, STRAY_PAGE);
       try {

@@ -4,6 +4,8 @@
  * token, coalesces its own refreshes and retries once after a 401.
  *
  * Policy:
+ * - Explicit `oauthTokens` are checked when the source is made (`checkGivenTokens`): a token that
+ *   could not go into a header is `invalid_config` then, not a `TypeError` on every request.
  * - Origin, decided on first use: explicit `oauthTokens`, else `tokenStorage`, else the environment
  *   variables, else the token file of the profile (`profile`, else `ANTHROPIC_OAUTH_PROFILE`, else the
  *   default file). An explicit source is the only source (an empty store
@@ -29,15 +31,15 @@
  * - `invalid_grant` re-reads the store first (another process may have won the race); only then is
  *   it `reauth_required`. The stored login is never deleted or blanked on a failure.
  */
-import { type Env, resolveConfig } from './config.js';
+import { resolveConfig } from './config.js';
 import { EXPIRY_BUFFER_SECONDS } from './constants.js';
 import { loadTokensFromEnv } from './env.js';
 import { LOGIN_HINT, OAuthFlowError } from './errors.js';
-import { createRenewal, isOutage, type Refresh, type SourceState, storeName } from './renewal.js';
+import { createRenewal, isOutage, type Refresh, type RefreshTimer, type SourceState, storeName } from './renewal.js';
 import { profileFromEnv, TokenStorage, tokenPathForProfile } from './store/file.js';
 import { isTokenStore, type TokenStore } from './store/types.js';
-import { nowSeconds } from './tokens.js';
-import type { Fetch, OAuthConfig, OAuthTokens } from './types.js';
+import { checkGivenTokens, nowSeconds } from './tokens.js';
+import type { Env, Fetch, OAuthConfig, OAuthTokens } from './types.js';
 
 const MAX_REJECTED = 32;
 /** After a transient failure, a still-valid token is served without retrying for this long. */
@@ -60,6 +62,8 @@ export interface TokenSourceOptions {
   profile?: string | undefined;
   /** Clock in epoch seconds (tests pass their own). */
   now?: (() => number) | undefined;
+  /** The deadlines and waits of a refresh's retries (tests pass a timer that does not sleep). */
+  timer?: RefreshTimer | undefined;
 }
 
 export type TokenOrigin = 'tokens' | 'store' | 'env' | 'file';
@@ -106,7 +110,7 @@ export function createTokenSource(options: TokenSourceOptions = {}): TokenSource
 
   const state: SourceState = {
     store: explicitStore,
-    current: options.oauthTokens ? { ...options.oauthTokens } : null,
+    current: options.oauthTokens ? { ...checkGivenTokens(options.oauthTokens) } : null,
     storeHeld: false,
     spent: new Set(),
   };
@@ -119,6 +123,8 @@ export function createTokenSource(options: TokenSourceOptions = {}): TokenSource
     config,
     fetch: options.fetch,
     env,
+    now,
+    timer: options.timer,
     expiring,
     // Tokens found in the store that can be used as they are: not expiring, not rejected by the API.
     usable: (tokens) => !expiring(tokens) && !rejected.has(tokens.accessToken),

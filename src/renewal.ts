@@ -25,22 +25,21 @@
  *   the answer come one compare and one save (file store: milliseconds; keychain: up to 3 s each):
  *   at most 8 + 2 × 3 = 14 s under the lock. Transient failures (5xx, 429, network, timeout) are
  *   retried twice within that, re-reading the store before each retry. Deadlines use a monotonic
- *   clock, so a change of the system clock moves none of them.
+ *   clock, so a change of the system clock moves none of them; that clock and the sleep before a
+ *   retry come in as a `RefreshTimer` (tests pass one that does not sleep).
  * - A save of rotated tokens that fails is reported once: the file store keeps them in a copy every
  *   reader prefers (`saved_elsewhere`, naming it), other stores leave them in memory, and the
  *   message never says to "try again" (that would replay a spent refresh token). The source
  *   remembers the refresh tokens it spent: a store still holding one is behind, not newer, and its
  *   token is never sent again.
  */
-
-import type { Env } from './config.js';
 import { LOGIN_HINT, OAuthFlowError, TokenStorageError } from './errors.js';
 import { sha256Hex } from './node-crypto.js';
 import { TokenStorage } from './store/file.js';
 import { keepOnExit } from './store/guard.js';
 import type { PreparedSave, TokenStore } from './store/types.js';
-import { refreshAccessToken } from './token.js';
-import type { Fetch, OAuthConfig, OAuthTokens } from './types.js';
+import { refreshAccessToken } from './token-endpoint.js';
+import type { Env, Fetch, OAuthConfig, OAuthTokens } from './types.js';
 
 /** Transient token-endpoint failures are retried this many times, with backoff (ms). */
 const RETRY_DELAYS_MS = [250, 1_000];
@@ -51,7 +50,20 @@ export const REFRESH_DEADLINE_MS = 8_000;
 /** No token request is started with less than this many ms left before the deadline. */
 const MIN_REQUEST_MS = 1_000;
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/**
+ * How a refresh waits: a monotonic clock for its deadlines, and the sleep before a retry. The token
+ * source passes the system's (`SYSTEM_TIMER`); tests pass one whose sleep returns at once.
+ */
+export interface RefreshTimer {
+  /** Milliseconds on a monotonic clock: a change of the system clock does not move it. */
+  monotonicMs(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+export const SYSTEM_TIMER: RefreshTimer = {
+  monotonicMs: () => performance.now(),
+  sleep: (ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
+};
 
 /** What the token source and its renewals share. */
 export interface SourceState {
@@ -69,10 +81,14 @@ export interface RenewalOptions {
   config: OAuthConfig;
   fetch: Fetch | undefined;
   env: Env;
+  /** The token source's clock (epoch seconds): the renewed tokens' expiry is counted from it. */
+  now: () => number;
   /** Within the refresh buffer of its expiry. */
   expiring(tokens: OAuthTokens): boolean;
   /** Usable as it is: not expiring, not rejected by the API. */
   usable(tokens: OAuthTokens): boolean;
+  /** Deadlines and the waits between retries. Default: `SYSTEM_TIMER`. */
+  timer?: RefreshTimer | undefined;
 }
 
 /** One refresh in flight, joined by every caller that comes while it runs. */
@@ -131,6 +147,7 @@ function unsavedError(error: unknown, where: string): TokenStorageError {
 
 export function createRenewal(state: SourceState, options: RenewalOptions) {
   const { config, env, expiring, usable } = options;
+  const timer = options.timer ?? SYSTEM_TIMER;
   const isSpent = (tokens: OAuthTokens): boolean => state.spent.has(spentKey(tokens.refreshToken));
   const where = (): string => storeName(state.store);
 
@@ -163,8 +180,8 @@ export function createRenewal(state: SourceState, options: RenewalOptions) {
   /** The refresh proper; the token source runs it under the store's lock when it has one. */
   async function renew(run: Refresh): Promise<OAuthTokens> {
     const { stale } = run;
-    const started = performance.now();
-    const left = (): number => REFRESH_DEADLINE_MS - (performance.now() - started);
+    const started = timer.monotonicMs();
+    const left = (): number => REFRESH_DEADLINE_MS - (timer.monotonicMs() - started);
     let prepared: PreparedSave | undefined;
     let preparedFor: OAuthTokens | null = null;
     try {
@@ -201,6 +218,7 @@ export function createRenewal(state: SourceState, options: RenewalOptions) {
             config,
             fetch: options.fetch,
             env,
+            now: options.now,
             timeoutMs: Math.floor(left()),
           });
         } catch (error) {
@@ -219,7 +237,7 @@ export function createRenewal(state: SourceState, options: RenewalOptions) {
           const delay = retryAfter === undefined ? backoff : Math.min(retryAfter, MAX_RETRY_AFTER_SECONDS) * 1000;
           // A wait that would leave no time for the next request ends the refresh now.
           if (delay + MIN_REQUEST_MS > left()) throw error;
-          await sleep(delay);
+          await timer.sleep(delay);
           continue;
         }
         state.spent.add(spentKey(refreshToken));

@@ -135,6 +135,33 @@ export function isExpired(
   return tokens.expiresAt !== null && now + bufferSeconds >= tokens.expiresAt;
 }
 
+/**
+ * Tokens given in code (`oauthTokens`), checked where they enter as the file, the environment and a
+ * token response are: an access token and a refresh token (when there is one) that are tokens
+ * (`isValidToken`), and an expiry in epoch seconds or `null`. Anything else is an `invalid_config`
+ * error naming the field and what to do, never quoting a token: such a token would otherwise fail
+ * every request later, with the `TypeError` of `Headers`.
+ */
+export function checkGivenTokens(tokens: OAuthTokens, option = 'oauthTokens'): OAuthTokens {
+  const refuse = (what: string) => new OAuthFlowError('invalid_config', `${option}${what}`);
+  if (!isRecord(tokens)) throw refuse(' must be an object with accessToken, refreshToken and expiresAt.');
+  const rule = `${TOKEN_RULE} characters. Pass the token alone (no \`Bearer \` prefix, no line break).`;
+  if (!isValidToken(tokens.accessToken)) throw refuse(`.accessToken is not a token: ${rule}`);
+  const { refreshToken, expiresAt } = tokens;
+  if (refreshToken !== undefined && refreshToken !== '' && !isValidToken(refreshToken)) {
+    throw refuse(`.refreshToken is not a token: ${rule} Use '' when there is none.`);
+  }
+  if (expiresAt !== null && expiresAt !== undefined) {
+    if (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt) || expiresAt < 0) {
+      throw refuse('.expiresAt must be the expiry in epoch seconds, or null when unknown.');
+    }
+    if (expiresAt > MAX_EPOCH_SECONDS) {
+      throw refuse('.expiresAt is too large for epoch seconds: milliseconds are not accepted (divide by 1000).');
+    }
+  }
+  return tokens;
+}
+
 export const TOKEN_FILE_VERSION = '1.0';
 
 /** The token file's JSON, field for field. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { codeFromParams, parseAuthCode } from '../src/callback.js';
+import { checkState, codeFromParams, isStateOf, parseAuthCode } from '../src/callback.js';
 import { OAuthFlowError } from '../src/errors.js';
 
 const SECRET = 'SECRETCODE123';
@@ -170,5 +170,44 @@ describe('hostile pastes (issue 10: pasted codes)', () => {
     expect(err.code).toBe('invalid_code');
     expect(err.message).toContain('CODE#STATE');
     expect(err.message.length).toBeLessThan(300);
+  });
+});
+
+describe('the state check (RFC 6749 §10.12), the one the listener, the paste and the exchange use', () => {
+  it('matches exactly one state equal to the expected one', () => {
+    expect(isStateOf('s1', 's1')).toBe(true);
+    expect(isStateOf(['s1'], 's1')).toBe(true);
+  });
+
+  it.each<[string, string | string[] | null, string | undefined]>([
+    ['another state', 's2', 's1'],
+    ['a prefix of it', 's', 's1'],
+    ['it with a space', 's1 ', 's1'],
+    ['no state', null, 's1'],
+    ['no state values', [], 's1'],
+    ['it twice', ['s1', 's1'], 's1'],
+    ['it and another', ['s1', 's2'], 's1'],
+    ['anything, with no login waiting', 's1', undefined],
+  ])('refuses %s', (_label, received, expected) => {
+    expect(isStateOf(received, expected)).toBe(false);
+  });
+
+  it('checkState returns the answer, or state_mismatch saying where it came from and never quoting it', () => {
+    const answer = { code: SECRET, state: 's1' };
+    expect(checkState(answer, 's1', 'paste')).toBe(answer);
+    for (const [source, words] of [
+      ['paste', /pasted answer belongs to another login attempt/],
+      ['browser', /returned by the browser does not match/],
+    ] as const) {
+      let caught: unknown;
+      try {
+        checkState({ code: SECRET, state: 'other-state' }, 's1', source);
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(OAuthFlowError);
+      expect(caught).toMatchObject({ code: 'state_mismatch', message: expect.stringMatching(words) });
+      expect(String((caught as Error).message)).not.toMatch(/SECRETCODE|other-state/);
+    }
   });
 });

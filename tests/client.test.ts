@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import {
-  Anthropic,
+  type Anthropic,
   AnthropicError,
   APIConnectionError,
   AuthenticationError,
@@ -61,11 +61,48 @@ function client(options: ConstructorParameters<typeof AnthropicOAuth>[0] = {}) {
 }
 
 describe('construction', () => {
-  it('is an Anthropic client and an AnthropicError family', () => {
-    const c = client({ oauthTokens: tokensOf(emu.issueTokens()) });
-    expect(c).toBeInstanceOf(Anthropic);
-    expect(c).toBeInstanceOf(AnthropicOAuth);
-    expect(new OAuthFlowError('not_logged_in', 'x')).toBeInstanceOf(AnthropicError);
+  it('serves code written for the SDK client: it sends with the OAuth token, and its failures are AnthropicErrors', async () => {
+    // Code that knows only the SDK: takes an `Anthropic`, catches `AnthropicError`.
+    const ask = (anthropic: Anthropic) =>
+      anthropic.messages.create(hello).then(
+        (message) => message.type,
+        (error: unknown) => (error instanceof AnthropicError ? error : 'not an AnthropicError'),
+      );
+    const issued = emu.issueTokens();
+    expect(await ask(client({ oauthTokens: tokensOf(issued) }))).toBe('message');
+    expect(messageRequests(emu)[0]?.headers.authorization).toBe(`Bearer ${issued.accessToken}`);
+    // Not logged in: the SDK's code catches our error as it is, not wrapped as a connection error.
+    const failure = await ask(client({ tokenStorage: null }));
+    expect(failure).toBeInstanceOf(OAuthFlowError);
+    expect(failure).toMatchObject({ code: 'not_logged_in' });
+    expect(messageRequests(emu)).toHaveLength(1);
+  });
+
+  it('refuses oauthTokens with a line break in a token when it is made, never quoting the token', () => {
+    const issued = emu.issueTokens();
+    const attempt = (overrides: Partial<OAuthTokens>) => {
+      try {
+        client({ oauthTokens: tokensOf(issued, overrides) });
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    };
+    for (const overrides of [
+      { accessToken: `${issued.accessToken}\n` },
+      { refreshToken: `${issued.refreshToken}\r\nx: 1` },
+    ]) {
+      const error = attempt(overrides);
+      expect(error).toBeInstanceOf(OAuthFlowError);
+      expect(error).toMatchObject({ code: 'invalid_config' });
+      expect(String((error as Error).message)).not.toContain(issued.accessToken);
+      expect(String((error as Error).message)).not.toContain(issued.refreshToken);
+    }
+    const good = client({ oauthTokens: tokensOf(issued) });
+    expect(() => good.withOptions({ oauthTokens: tokensOf(issued, { expiresAt: Date.now() }) })).toThrow(
+      /milliseconds are not accepted/,
+    );
+    expect(emu.requests).toEqual([]);
   });
 
   it.each(['apiKey', 'authToken', 'config', 'profile', 'credentials'])(
@@ -238,8 +275,9 @@ describe('refresh', () => {
 
   it('many concurrent requests on an expired token cause one refresh', async () => {
     const c = client({ oauthTokens: tokensOf(emu.issueTokens(), { expiresAt: nowSeconds() - 10 }) });
-    const results = await Promise.all(Array.from({ length: 100 }, () => c.messages.create(hello)));
-    expect(results).toHaveLength(100);
+    await Promise.all(Array.from({ length: 100 }, () => c.messages.create(hello)));
+    // Each call went out once, with the refreshed token, and was answered: none met a 401.
+    expect(messageRequests(emu).map((r) => r.status)).toEqual(Array(100).fill(200));
     expect(emu.stats().refresh).toBe(1);
     expect(new Set(messageRequests(emu).map((r) => r.headers.authorization)).size).toBe(1);
   });
@@ -303,9 +341,14 @@ describe('401 on a token that looks fresh', () => {
     const c = client({ oauthTokens: tokensOf(emu.issueTokens()) });
     await c.messages.create(hello);
     emu.expireAccessTokens();
-    const results = await Promise.all(Array.from({ length: 64 }, () => c.messages.create(hello)));
-    expect(results).toHaveLength(64);
+    await Promise.all(Array.from({ length: 64 }, () => c.messages.create(hello)));
     expect(emu.stats()).toMatchObject({ refresh: 1, unauthorized: 64 });
+    // Each call was sent again once, and every replay carried the one refreshed token.
+    const replays = messageRequests(emu).filter((r, i) => i > 0 && r.status === 200);
+    expect(replays).toHaveLength(64);
+    expect(new Set(replays.map((r) => r.headers.authorization))).toEqual(
+      new Set([`Bearer ${(await c.getTokens()).accessToken}`]),
+    );
   });
 
   it('401s that arrive one after another, across the SDK retries, still cause one refresh', async () => {
@@ -323,9 +366,12 @@ describe('401 on a token that looks fresh', () => {
     await c.messages.create(hello);
     emu.expireAccessTokens();
     n = 0;
-    const results = await Promise.all(Array.from({ length: 24 }, () => c.messages.create(hello)));
-    expect(results).toHaveLength(24);
+    await Promise.all(Array.from({ length: 24 }, () => c.messages.create(hello)));
     expect(emu.stats().refresh).toBe(1);
+    // All 24 calls were answered after their 401, each with the one refreshed token.
+    const answered = messageRequests(emu).filter((r, i) => i > 0 && r.status === 200);
+    expect(answered).toHaveLength(24);
+    expect(new Set(answered.map((r) => r.headers.authorization)).size).toBe(1);
   });
 
   it.each([0, 1, 2])(
@@ -437,9 +483,14 @@ describe('403 for a revoked OAuth token (as the API answers it)', () => {
     const issued = emu.issueTokens();
     const c = client({ baseURL: gateway.url, oauthTokens: tokensOf(issued) });
     emu.revokeAccessToken(issued.accessToken);
-    const results = await Promise.all(Array.from({ length: 32 }, () => c.messages.create(hello)));
-    expect(results).toHaveLength(32);
+    await Promise.all(Array.from({ length: 32 }, () => c.messages.create(hello)));
     expect(emu.stats()).toMatchObject({ refresh: 1, messages: 32 });
+    // 32 refused with the revoked token, then 32 replays, all with its one successor.
+    const sent = gateway.requests.map((r) => r.headers.authorization);
+    expect(sent.filter((token) => token === `Bearer ${issued.accessToken}`)).toHaveLength(32);
+    const replays = sent.filter((token) => token !== `Bearer ${issued.accessToken}`);
+    expect(replays).toHaveLength(32);
+    expect(new Set(replays)).toEqual(new Set([`Bearer ${(await c.getTokens()).accessToken}`]));
   });
 
   it.each([0, 2])('never loops: a second 403 surfaces as PermissionDeniedError (maxRetries %i)', async (maxRetries) => {

@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { isLoopbackHost, requireSecureUrl, resolveConfig } from '../src/config.js';
+import { isLoopbackHostname, requireSecureUrl, resolveConfig } from '../src/config.js';
 import { OAuthFlowError } from '../src/errors.js';
 
 const DEFAULTS = {
@@ -113,7 +113,7 @@ describe('resolveConfig', () => {
   });
 });
 
-describe('requireSecureUrl / isLoopbackHost', () => {
+describe('requireSecureUrl / isLoopbackHostname', () => {
   it('returns the parsed URL', () => {
     expect(requireSecureUrl('https://example.com/x', 'token URL').hostname).toBe('example.com');
   });
@@ -125,13 +125,13 @@ describe('requireSecureUrl / isLoopbackHost', () => {
   });
 
   it('recognises loopback hosts only', () => {
-    expect(isLoopbackHost('localhost')).toBe(true);
-    expect(isLoopbackHost('127.0.0.1')).toBe(true);
-    expect(isLoopbackHost('[::1]')).toBe(true);
-    expect(isLoopbackHost('::1')).toBe(true);
-    expect(isLoopbackHost('example.com')).toBe(false);
-    expect(isLoopbackHost('127.0.0.1.example.com')).toBe(false);
-    expect(isLoopbackHost('0.0.0.0')).toBe(false);
+    expect(isLoopbackHostname('localhost')).toBe(true);
+    expect(isLoopbackHostname('127.0.0.1')).toBe(true);
+    expect(isLoopbackHostname('[::1]')).toBe(true);
+    expect(isLoopbackHostname('::1')).toBe(true);
+    expect(isLoopbackHostname('example.com')).toBe(false);
+    expect(isLoopbackHostname('127.0.0.1.example.com')).toBe(false);
+    expect(isLoopbackHostname('0.0.0.0')).toBe(false);
   });
 });
 

@@ -1,6 +1,9 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { inspect } from 'node:util';
 import { AnthropicError } from '@anthropic-ai/sdk';
 import { describe, expect, it } from 'vitest';
+import { parseCommandLine } from '../src/cli/args.js';
 import {
   LOGIN_HINT,
   OAuthFlowError,
@@ -117,8 +120,12 @@ describe('redactErrorBody', () => {
 });
 
 describe('LOGIN_HINT', () => {
-  it('names the login command', () => {
-    expect(LOGIN_HINT).toContain('npx anthropic-oauth login');
+  it('is advice that works as written: the program is this package’s bin, and the command is its login', async () => {
+    const [, program, command, ...rest] = /`npx ([^`\s]+) ([^`]+)`/.exec(LOGIN_HINT) ?? [];
+    expect(rest).toEqual([]);
+    const { bin } = JSON.parse(await readFile(resolve('package.json'), 'utf8')) as { bin: Record<string, string> };
+    expect(Object.keys(bin)).toContain(program);
+    expect(parseCommandLine((command ?? '').split(' '))).toMatchObject({ kind: 'run', command: 'login' });
   });
 });
 

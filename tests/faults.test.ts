@@ -127,13 +127,6 @@ describe('token endpoint errors', () => {
     expectNoSecret(error);
   });
 
-  it('429 with Retry-After: waited for, then success', async () => {
-    await storeExpiredLogin();
-    emu.faults.tokenRateLimited(1);
-    await client().messages.create(hello);
-    expect(emu.stats().refresh).toBe(1);
-  });
-
   it('429 three times → rate_limited with retryAfter, login intact', async () => {
     const before = await storeExpiredLogin();
     emu.faults.tokenRateLimited(0, 3);

@@ -20,6 +20,23 @@ const post = (oauthFetch: typeof fetch, headers: Record<string, string> = {}) =>
   });
 
 describe('createOAuthFetch', () => {
+  it('refuses oauthTokens whose token could not go into a header, at once and before any request', async () => {
+    const issued = emu.issueTokens();
+    const make = () =>
+      createOAuthFetch({
+        oauthTokens: tokensOf(issued, { accessToken: `${issued.accessToken}\r\nx-injected: 1` }),
+        oauthConfig: emu.oauthConfig,
+      });
+    expect(make).toThrow(
+      expect.objectContaining({
+        code: 'invalid_config',
+        message: expect.stringMatching(/^oauthTokens\.accessToken is not a token/),
+      }),
+    );
+    expect(() => make()).not.toThrow(TypeError);
+    expect(emu.requests).toEqual([]);
+  });
+
   it('sends the bearer token, betas, user agent and beta=true, and drops x-api-key', async () => {
     const issued = emu.issueTokens();
     const oauthFetch = createOAuthFetch({ oauthTokens: tokensOf(issued), oauthConfig: emu.oauthConfig });

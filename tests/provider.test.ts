@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryTokenStore, type OAuthTokens, TokenStorage, TokenStorageError } from '../src/index.js';
 import { createTokenSource, refreshBuffer } from '../src/provider.js';
+import type { RefreshTimer } from '../src/renewal.js';
 import { underLock } from '../src/store/guard.js';
 import { type Emulator, startEmulator } from '../src/testing/index.js';
 import { exists, makeTempDir, nowSeconds, tokenRequests, tokensOf } from './helpers/fixtures.js';
@@ -22,6 +23,23 @@ afterEach(async () => {
 
 const source = (options: Parameters<typeof createTokenSource>[0] = {}) =>
   createTokenSource({ oauthConfig: emu.oauthConfig, env: {}, ...options });
+
+/**
+ * A refresh timer that does not sleep: each wait is recorded and moves its monotonic clock on, so
+ * the deadlines see the time the retries would have taken.
+ */
+function instantTimer(): RefreshTimer & { slept: number[] } {
+  let elapsed = 0;
+  const slept: number[] = [];
+  return {
+    slept,
+    monotonicMs: () => elapsed,
+    sleep: async (ms) => {
+      slept.push(ms);
+      elapsed += ms;
+    },
+  };
+}
 
 describe('refreshBuffer', () => {
   it('is 300 s for unknown and long lifetimes, a quarter of short ones', () => {
@@ -50,6 +68,22 @@ describe('short-lived tokens', () => {
     } finally {
       await short.close();
     }
+  });
+});
+
+describe('the clock', () => {
+  it('dates renewed tokens by the source’s own clock, which then finds them fresh', async () => {
+    // Years away from the system clock: expiries dated by the system clock would look long past.
+    const NOW = nowSeconds() + 10 * 365 * 86_400;
+    const path = join(temp.dir, 'login.json');
+    await new TokenStorage(path).save(tokensOf(emu.issueTokens(), { expiresAt: NOW - 1 }));
+    const s = source({ tokenStorage: path, now: () => NOW });
+    const fresh = await s.getTokens();
+    expect(fresh.expiresIn).toBeGreaterThan(300);
+    expect(fresh.expiresAt).toBe(NOW + (fresh.expiresIn ?? Number.NaN));
+    expect((await new TokenStorage(path).load())?.expiresAt).toBe(fresh.expiresAt);
+    expect((await s.getTokens()).accessToken).toBe(fresh.accessToken);
+    expect(emu.stats().refresh).toBe(1);
   });
 });
 
@@ -105,8 +139,23 @@ describe('failures keep the login', () => {
     await new TokenStorage(path).save(tokensOf(emu.issueTokens(), { expiresAt: nowSeconds() - 1 }));
     emu.faults.tokenServerError(1);
     emu.faults.tokenRateLimited(0, 1);
-    const fresh = await source({ tokenStorage: path }).getTokens();
+    const timer = instantTimer();
+    const fresh = await source({ tokenStorage: path, timer }).getTokens();
     expect(tokenRequests(emu).map((r) => r.status)).toEqual([500, 429, 200]);
+    // The backoff after the 500, then the 429's Retry-After (0 s) instead of the next backoff.
+    expect(timer.slept).toEqual([250, 0]);
+    expect((await new TokenStorage(path).load())?.accessToken).toBe(fresh.accessToken);
+  });
+
+  it('a 429’s Retry-After is waited for instead of the backoff, within the refresh’s 8 s', async () => {
+    const path = join(temp.dir, 'login.json');
+    await new TokenStorage(path).save(tokensOf(emu.issueTokens(), { expiresAt: nowSeconds() - 1 }));
+    emu.faults.tokenRateLimited(1, 1);
+    emu.faults.tokenRateLimited(5, 1);
+    const timer = instantTimer();
+    const fresh = await source({ tokenStorage: path, timer }).getTokens();
+    expect(tokenRequests(emu).map((r) => r.status)).toEqual([429, 429, 200]);
+    expect(timer.slept).toEqual([1000, 5000]);
     expect((await new TokenStorage(path).load())?.accessToken).toBe(fresh.accessToken);
   });
 
@@ -115,7 +164,7 @@ describe('failures keep the login', () => {
     const issued = emu.issueTokens();
     await new TokenStorage(path).save(tokensOf(issued, { expiresAt: nowSeconds() - 1 }));
     emu.faults.tokenServerError(3);
-    const s = source({ tokenStorage: path });
+    const s = source({ tokenStorage: path, timer: instantTimer() });
     await expect(s.getTokens()).rejects.toMatchObject({ code: 'token_endpoint_error', status: 500 });
     expect((await new TokenStorage(path).load())?.refreshToken).toBe(issued.refreshToken);
     const fresh = await s.getTokens();
@@ -124,7 +173,7 @@ describe('failures keep the login', () => {
 
   it('a failing refresh keeps serving a token that is still valid', async () => {
     const issued = emu.issueTokens();
-    const s = source({ oauthTokens: tokensOf(issued, { expiresAt: nowSeconds() + 100 }) });
+    const s = source({ oauthTokens: tokensOf(issued, { expiresAt: nowSeconds() + 100 }), timer: instantTimer() });
     emu.faults.tokenServerError(3);
     expect((await s.getTokens()).accessToken).toBe(issued.accessToken);
     // Backing off: no new attempt right away.
@@ -235,7 +284,7 @@ describe('a refresh in flight and other writers (compare and swap)', () => {
 describe('callers that join a refresh', () => {
   it('all get the still-valid token when the refresh fails transiently, not only the one that started it', async () => {
     const issued = emu.issueTokens();
-    const s = source({ oauthTokens: tokensOf(issued, { expiresAt: nowSeconds() + 100 }) });
+    const s = source({ oauthTokens: tokensOf(issued, { expiresAt: nowSeconds() + 100 }), timer: instantTimer() });
     emu.faults.tokenServerError(3);
     const first = s.getTokens();
     // The others come while the refresh is under way, and join it.
@@ -251,18 +300,21 @@ describe('callers that join a refresh', () => {
 });
 
 describe('the lock holder finishes within the waiters’ patience', () => {
-  async function twoSources() {
+  async function twoSources(holderTimer?: RefreshTimer) {
     const path = join(temp.dir, 'login.json');
     await new TokenStorage(path).save(tokensOf(emu.issueTokens(), { expiresAt: nowSeconds() - 1 }));
-    const holder = source({ tokenStorage: path }).getTokens();
+    const holder = source({ tokenStorage: path, timer: holderTimer }).getTokens();
     while (tokenRequests(emu).length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
     const waiter = source({ tokenStorage: path }).getTokens();
     return { path, holder, waiter };
   }
 
-  it('a hanging token endpoint ends the holder’s refresh at its 8 s deadline; the waiter then gets the lock and refreshes', async () => {
+  it('a hanging token endpoint ends the holder’s refresh at its deadline; the waiter then gets the lock and refreshes', async () => {
     emu.faults.tokenHang(1);
-    const { path, holder, waiter } = await twoSources();
+    // 7 of the refresh's 8 s are gone by the time the request is sent: it is given the 1 s left.
+    let reads = 0;
+    const late: RefreshTimer = { monotonicMs: () => (reads++ === 0 ? 0 : 7_000), sleep: async () => {} };
+    const { path, holder, waiter } = await twoSources(late);
     await expect(holder).rejects.toMatchObject({ code: 'timeout' });
     const fresh = await waiter;
     expect((await new TokenStorage(path).load())?.accessToken).toBe(fresh.accessToken);

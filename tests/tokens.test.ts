@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { OAuthFlowError, TokenStorageError } from '../src/errors.js';
 import { createTokenSource } from '../src/provider.js';
 import { startEmulator } from '../src/testing/index.js';
+import { processTokenResponse } from '../src/token-endpoint.js';
 import {
+  checkGivenTokens,
   fromStoredCredentials,
   isExpired,
   MAX_LIFETIME_SECONDS,
@@ -141,8 +143,12 @@ describe('tokensFromResponse (seed: TestOAuthTypes.test_from_token_response)', (
     expect(err.message).toContain('token endpoint');
   });
 
-  it('parses 1e400 as Infinity (the test body really is infinite)', () => {
-    expect(JSON.parse('{"expires_in":1e400}').expires_in).toBe(Number.POSITIVE_INFINITY);
+  it('refuses expires_in 1e400 as it comes over the wire (JSON reads it as Infinity, which is not clamped)', async () => {
+    const wire = '{"access_token":"sk-ant-oat01-a","expires_in":1e400,"token_type":"Bearer"}';
+    await expect(processTokenResponse(new Response(wire), NOW)).rejects.toMatchObject({
+      code: 'invalid_response',
+      message: expect.stringContaining('`expires_in` is not a finite'),
+    });
   });
 
   it('never quotes a token in its errors', () => {
@@ -465,3 +471,58 @@ function storedError(data: unknown): TokenStorageError {
   }
   throw new Error('expected fromStoredCredentials to throw');
 }
+
+describe('checkGivenTokens: tokens given in code (oauthTokens)', () => {
+  const GIVEN: OAuthTokens = {
+    accessToken: 'sk-ant-oat01-given',
+    refreshToken: 'sk-ant-ort01-given',
+    expiresAt: NOW + 3600,
+    tokenType: 'Bearer',
+    scope: '',
+  };
+
+  it('accepts tokens, an empty or missing refresh token and an unknown expiry', () => {
+    expect(checkGivenTokens(GIVEN)).toBe(GIVEN);
+    expect(checkGivenTokens({ ...GIVEN, refreshToken: '', expiresAt: null })).toMatchObject({ refreshToken: '' });
+    expect(checkGivenTokens({ ...GIVEN, refreshToken: undefined } as unknown as OAuthTokens).accessToken).toBe(
+      GIVEN.accessToken,
+    );
+  });
+
+  it.each<[string, unknown, RegExp]>([
+    [
+      'an access token with CR/LF',
+      { ...GIVEN, accessToken: 'sk-ant-oat01-SECRET\r\nX-Evil: 1' },
+      /accessToken is not a token/,
+    ],
+    [
+      'an access token with a Bearer prefix',
+      { ...GIVEN, accessToken: 'Bearer sk-ant-oat01-SECRET' },
+      /no `Bearer ` prefix/,
+    ],
+    ['an empty access token', { ...GIVEN, accessToken: '' }, /accessToken is not a token/],
+    ['no access token', { ...GIVEN, accessToken: undefined }, /accessToken is not a token/],
+    ['a non-ASCII access token', { ...GIVEN, accessToken: 'sk-ant-oat01-SECRÉT' }, /accessToken is not a token/],
+    ['an access token over 4096 characters', { ...GIVEN, accessToken: 'S'.repeat(4097) }, /at most 4096/],
+    [
+      'a refresh token with a line break',
+      { ...GIVEN, refreshToken: 'sk-ant-ort01-SECRET\n' },
+      /refreshToken is not a token/,
+    ],
+    ['an expiry in milliseconds', { ...GIVEN, expiresAt: Date.now() }, /milliseconds are not accepted/],
+    ['an expiry that is a string', { ...GIVEN, expiresAt: '1700000000' }, /epoch seconds, or null/],
+    ['a negative expiry', { ...GIVEN, expiresAt: -1 }, /epoch seconds, or null/],
+    ['not an object', 'sk-ant-oat01-SECRET', /must be an object/],
+  ])('refuses %s with invalid_config, never quoting it', (_label, tokens, message) => {
+    let caught: unknown;
+    try {
+      checkGivenTokens(tokens as OAuthTokens);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(OAuthFlowError);
+    expect(caught).toMatchObject({ code: 'invalid_config', message: expect.stringMatching(message) });
+    expect((caught as Error).message).toMatch(/^oauthTokens/);
+    expect((caught as Error).message).not.toMatch(/SECRET|SSSS/);
+  });
+});

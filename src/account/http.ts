@@ -24,10 +24,11 @@ import {
   APIError,
   APIUserAbortError,
 } from '@anthropic-ai/sdk/core/error';
-import { type Env, requireSecureUrl } from '../config.js';
+import { requireSecureUrl } from '../config.js';
 import { ANTHROPIC_VERSION, DEFAULT_API_BASE_URL, DEFAULT_USER_AGENT, OAUTH_BETA } from '../constants.js';
 import { OAuthFlowError } from '../errors.js';
-import type { Fetch } from '../types.js';
+import { isRedirect, parseJsonOrUndefined, readCappedText } from '../http-body.js';
+import type { Env, Fetch } from '../types.js';
 
 export const MAX_ACCOUNT_RESPONSE_BYTES = 1 << 20;
 export const DEFAULT_ACCOUNT_TIMEOUT_MS = 10_000;
@@ -91,39 +92,15 @@ function invalid(endpoint: AccountEndpoint, what: string, status: number): OAuth
   );
 }
 
-/** Reads at most `MAX_ACCOUNT_RESPONSE_BYTES` of a body; more is `invalid_response`. */
-export async function readCapped(response: Response, endpoint: AccountEndpoint): Promise<string> {
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_ACCOUNT_RESPONSE_BYTES) {
-      await reader.cancel().catch(() => {});
-      throw invalid(endpoint, 'sent a response larger than 1 MiB', response.status);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 /** The JSON object of a 2xx answer, or `invalid_response`. A non-2xx answer becomes the SDK's APIError. */
 export async function readJsonObject(response: Response, endpoint: AccountEndpoint): Promise<Record<string, unknown>> {
   const { status } = response;
-  if (status >= 300 && status < 400) {
-    await response.body?.cancel().catch(() => {});
+  if (await isRedirect(response)) {
     throw invalid(endpoint, `answered with a redirect (HTTP ${status}), which is never followed`, status);
   }
-  const text = await readCapped(response, endpoint);
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
+  const text = await readCappedText(response, MAX_ACCOUNT_RESPONSE_BYTES);
+  if (text === null) throw invalid(endpoint, 'sent a response larger than 1 MiB', status);
+  const json = parseJsonOrUndefined(text);
   if (status < 200 || status >= 300) {
     // As the SDK builds it: the parsed body, else the text as the message.
     throw APIError.generate(
@@ -228,4 +205,20 @@ export async function requestVia<T>(
   });
   stalled.catch(() => {});
   return Promise.race([interpret(response), stalled]);
+}
+
+/**
+ * The three ways to an account endpoint, built from its parser: `process` interprets a `Response`
+ * (send apart from interpret: testable with `new Response()`), `fetch` sends with a bare token,
+ * `request` sends through the client's request path. `profile.ts` and `usage.ts` export them.
+ */
+export function accountEndpoint<T>(endpoint: AccountEndpoint, path: string, parse: (json: unknown) => T) {
+  const process = async (response: Response): Promise<T> => parse(await readJsonObject(response, endpoint));
+  return {
+    process,
+    fetch: async (accessToken: string, options: AccountFetchOptions = {}): Promise<T> =>
+      getWithToken(endpoint, endpointUrl(endpoint, path, options), accessToken, options, process),
+    request: async (client: SdkGetter, options: AccountRequestOptions = {}): Promise<T> =>
+      requestVia(client, endpoint, path, options, process),
+  };
 }

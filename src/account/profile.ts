@@ -13,16 +13,7 @@
  */
 import { PROFILE_PATH } from '../constants.js';
 import { fieldReader, isObject, type JsonObject } from './fields.js';
-import {
-  type AccountFetchOptions,
-  type AccountRequestOptions,
-  endpointUrl,
-  getWithToken,
-  invalidField,
-  readJsonObject,
-  requestVia,
-  type SdkGetter,
-} from './http.js';
+import { accountEndpoint, invalidField } from './http.js';
 
 export type Plan = 'pro' | 'max' | 'team' | 'enterprise';
 
@@ -101,21 +92,16 @@ export function parseProfile(json: unknown): Profile {
   return { account, organization, plan, raw: json };
 }
 
+const endpoint = accountEndpoint('profile', PROFILE_PATH, parseProfile);
+
 /** Validates a profile endpoint `Response` (send apart from interpret: testable with `new Response()`). */
-export async function processProfileResponse(response: Response): Promise<Profile> {
-  return parseProfile(await readJsonObject(response, 'profile'));
-}
+export const processProfileResponse = endpoint.process;
 
 /**
  * The profile of the account an access token belongs to, for programs that hold a token but not an
  * `AnthropicOAuth` (no refresh here: pass a valid token). HTTP errors are the SDK's `APIError`s.
  */
-export async function fetchProfile(accessToken: string, options: AccountFetchOptions = {}): Promise<Profile> {
-  const url = endpointUrl('profile', PROFILE_PATH, options);
-  return getWithToken('profile', url, accessToken, options, processProfileResponse);
-}
+export const fetchProfile = endpoint.fetch;
 
 /** `client.getProfile()`: through the client's request path. */
-export function requestProfile(client: SdkGetter, options: AccountRequestOptions = {}): Promise<Profile> {
-  return requestVia(client, 'profile', PROFILE_PATH, options, processProfileResponse);
-}
+export const requestProfile = endpoint.request;

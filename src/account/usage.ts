@@ -16,16 +16,7 @@
  */
 import { USAGE_PATH } from '../constants.js';
 import { fieldReader, isObject, type JsonObject } from './fields.js';
-import {
-  type AccountFetchOptions,
-  type AccountRequestOptions,
-  endpointUrl,
-  getWithToken,
-  invalidField,
-  readJsonObject,
-  requestVia,
-  type SdkGetter,
-} from './http.js';
+import { accountEndpoint, invalidField } from './http.js';
 
 export interface UsageWindow {
   /** Percent of the window's limit used, 0–100 (above 100 when past the limit); `null` when not reported. */
@@ -123,21 +114,16 @@ export function parseUsage(json: unknown): Usage {
   return usage;
 }
 
+const endpoint = accountEndpoint('usage', USAGE_PATH, parseUsage);
+
 /** Validates a usage endpoint `Response` (send apart from interpret: testable with `new Response()`). */
-export async function processUsageResponse(response: Response): Promise<Usage> {
-  return parseUsage(await readJsonObject(response, 'usage'));
-}
+export const processUsageResponse = endpoint.process;
 
 /**
  * The usage of the subscription an access token belongs to, for programs that hold a token but not
  * an `AnthropicOAuth` (no refresh here: pass a valid token). HTTP errors are the SDK's `APIError`s.
  */
-export async function fetchUsage(accessToken: string, options: AccountFetchOptions = {}): Promise<Usage> {
-  const url = endpointUrl('usage', USAGE_PATH, options);
-  return getWithToken('usage', url, accessToken, options, processUsageResponse);
-}
+export const fetchUsage = endpoint.fetch;
 
 /** `client.getUsage()`: through the client's request path. */
-export function requestUsage(client: SdkGetter, options: AccountRequestOptions = {}): Promise<Usage> {
-  return requestVia(client, 'usage', USAGE_PATH, options, processUsageResponse);
-}
+export const requestUsage = endpoint.request;

@@ -37,10 +37,9 @@ import {
 } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { Env } from '../config.js';
 import { errnoCode, OAuthFlowError, TokenStorageError } from '../errors.js';
 import { fromStoredCredentials, toStoredCredentials } from '../tokens.js';
-import type { OAuthTokens } from '../types.js';
+import type { Env, OAuthTokens } from '../types.js';
 import { done, fsyncDirectory, problemOf, sweepOrphans, tempPath } from './atomic.js';
 import { withFileLock } from './lock.js';
 import { findPending, lineageKey, nextLineage, removeRescues } from './pending.js';

@@ -11,9 +11,10 @@ import { type Emulator, startEmulator } from '../src/testing/index.js';
 import {
   exchangeCodeForTokens,
   MAX_TOKEN_RESPONSE_BYTES,
+  postTokenRequest,
   processTokenResponse,
   refreshAccessToken,
-} from '../src/token.js';
+} from '../src/token-endpoint.js';
 import type { Fetch, OAuthState } from '../src/types.js';
 import { VERSION } from '../src/version.js';
 
@@ -143,6 +144,12 @@ describe('processTokenResponse', () => {
       processTokenResponse(json({}, 429, { 'retry-after': 'Wed, 21 Oct 2015 07:28:00 GMT' }), NOW),
     );
     expect(past.retryAfter).toBe(0);
+  });
+
+  it('reads a Retry-After date against the clock it is given, not the system clock', async () => {
+    const inAMinute = new Date((NOW + 60) * 1000).toUTCString();
+    const err = await flowError(processTokenResponse(json({}, 429, { 'retry-after': inAMinute }), NOW));
+    expect(err.retryAfter).toBe(60);
   });
 
   it('leaves retryAfter undefined without a usable Retry-After', async () => {
@@ -467,6 +474,66 @@ describe('token endpoint over real HTTP (emulator)', () => {
       fetch: counting.fetch,
     });
     expect(counting.calls()).toBe(1);
+  });
+});
+
+describe('send apart from interpret: the grants go through postTokenRequest, then processTokenResponse', () => {
+  let emu: Emulator;
+
+  beforeEach(async () => {
+    emu = await startEmulator();
+  });
+
+  afterEach(async () => {
+    await emu.close();
+  });
+
+  it('postTokenRequest sends the grant and leaves the answer unread; processTokenResponse reads it', async () => {
+    const issued = emu.issueTokens();
+    const grant = { grant_type: 'refresh_token', refresh_token: issued.refreshToken, client_id: DEFAULT_CLIENT_ID };
+    const response = await postTokenRequest(emu.tokenUrl, grant);
+    expect(response.status).toBe(200);
+    expect(response.bodyUsed).toBe(false);
+    const [request] = emu.requests.filter((r) => r.path === '/v1/oauth/token');
+    expect(request).toMatchObject({ method: 'POST', body: grant });
+    expect(request?.headers).toMatchObject({ 'content-type': 'application/json', accept: 'application/json' });
+    const tokens = await processTokenResponse(response, NOW);
+    expect(emu.isRefreshTokenLive(tokens.refreshToken)).toBe(true);
+    expect(tokens.expiresAt).toBe(NOW + (tokens.expiresIn ?? Number.NaN));
+  });
+
+  it.each([
+    ['tokens', () => json({ access_token: 'at', refresh_token: 'rt', expires_in: 60, token_type: 'Bearer' })],
+    ['invalid_grant', () => json({ error: 'invalid_grant', error_description: 'revoked' }, 400)],
+    ['a 429 with a Retry-After date', () => json({}, 429, { 'retry-after': new Date((NOW + 9) * 1000).toUTCString() })],
+    ['a 503', () => new Response('down', { status: 503 })],
+    ['a redirect', () => new Response(null, { status: 302, headers: { location: 'https://elsewhere.example/' } })],
+    ['HTML', () => new Response('<html></html>', { status: 200 })],
+    ['a token with a line break', () => json({ access_token: 'a\r\nb', token_type: 'Bearer' })],
+  ])('a refresh answered with %s ends as processTokenResponse says', async (_label, answer) => {
+    const outcome = (promise: Promise<unknown>) =>
+      promise.then(
+        (tokens) => ({ tokens }),
+        (error: OAuthFlowError) => ({ code: error.code, message: error.message, retryAfter: error.retryAfter }),
+      );
+    const viaGrant = await outcome(
+      refreshAccessToken({
+        refreshToken: 'rt-old',
+        config: { tokenUrl: 'https://token.example/v1/oauth/token' },
+        env: NO_ENV,
+        fetch: async () => answer(),
+        now: () => NOW,
+      }),
+    );
+    expect(viaGrant).toEqual(await outcome(processTokenResponse(answer(), NOW)));
+  });
+
+  it('the grants count expiries from the clock they are given', async () => {
+    const issued = emu.issueTokens();
+    const config = { tokenUrl: emu.tokenUrl };
+    const tokens = await refreshAccessToken({ refreshToken: issued.refreshToken, config, env: NO_ENV, now: () => NOW });
+    expect(tokens.expiresIn).toBeGreaterThan(0);
+    expect(tokens.expiresAt).toBe(NOW + (tokens.expiresIn ?? Number.NaN));
   });
 });
 

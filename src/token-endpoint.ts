@@ -2,10 +2,11 @@
  * The token endpoint: the authorization-code grant (RFC 6749 §4.1.3, RFC 7636 §4.5) and the
  * refresh grant (RFC 6749 §6), sent as JSON bodies as the service requires.
  *
- * Sending is apart from interpreting: `postTokenRequest` performs the call and
- * `processTokenResponse` validates a `Response`, so validation is testable with `new Response()`.
+ * Sending is apart from interpreting, as oauth4webapi does it: `postTokenRequest` performs the call
+ * and `processTokenResponse` validates the `Response`, and every grant goes through both (under one
+ * timeout), so the validation that runs is the one tested with `new Response()` alone.
  *
- * - A `state` that differs from the one we sent fails before any request (RFC 6749 §10.12).
+ * - A `state` that differs from the one we sent fails before any request (`checkState`, RFC 6749 §10.12).
  * - Redirects are not followed (a 3xx is an invalid response), bodies are read up to 1 MiB, and
  *   every call has a timeout (default 30 s) on top of the caller's `AbortSignal`.
  * - Error bodies keep only `error`, `error_description`, `error_uri`. `invalid_grant` is terminal;
@@ -16,10 +17,12 @@
  * - The refresh grant sends no `scope` (the service answers `invalid_scope` to it), and a response
  *   without `refresh_token` keeps the old one.
  */
-import { type Env, resolveConfig } from './config.js';
+import { checkState } from './callback.js';
+import { resolveConfig } from './config.js';
 import { LOGIN_HINT, OAuthFlowError, redactErrorBody, withoutSecrets } from './errors.js';
+import { isRedirect, parseJsonOrUndefined, readCappedText } from './http-body.js';
 import { nowSeconds, tokensFromResponse } from './tokens.js';
-import type { Fetch, OAuthConfig, OAuthState, OAuthTokens } from './types.js';
+import type { Env, Fetch, OAuthConfig, OAuthState, OAuthTokens } from './types.js';
 import { VERSION } from './version.js';
 
 export const MAX_TOKEN_RESPONSE_BYTES = 1 << 20;
@@ -33,65 +36,45 @@ export interface TokenRequestOptions {
   /** Milliseconds before the call is abandoned (default 30 000). */
   timeoutMs?: number | undefined;
   env?: Env | undefined;
+  /** The clock (epoch seconds) the new tokens' expiry is counted from. Default: the system clock. */
+  now?: (() => number) | undefined;
 }
 
-/** Reads at most `limit` bytes of a body; more than that is an invalid response. */
-async function readCapped(response: Response, limit: number = MAX_TOKEN_RESPONSE_BYTES): Promise<string> {
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => {});
-      throw new OAuthFlowError(
-        'invalid_response',
-        'The token endpoint sent a response larger than 1 MiB. Check the token URL.',
-        { status: response.status },
-      );
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function parseRetryAfter(header: string | null): number | undefined {
+/** `Retry-After` in seconds (RFC 9110 §10.2.3: seconds, or an HTTP date read against `now`), clamped. */
+function parseRetryAfter(header: string | null, now: number): number | undefined {
   if (header === null) return undefined;
-  const seconds = /^\s*\d+\s*$/.test(header) ? Number(header) : (Date.parse(header) - Date.now()) / 1000;
+  const seconds = /^\s*\d+\s*$/.test(header) ? Number(header) : Date.parse(header) / 1000 - now;
   if (!Number.isFinite(seconds)) return undefined;
   return Math.min(Math.max(seconds, 0), MAX_RETRY_AFTER_SECONDS);
 }
 
-/** Validates a token endpoint `Response`: tokens, or a typed `OAuthFlowError`. */
-export function processTokenResponse(response: Response, now: number = nowSeconds()): Promise<OAuthTokens> {
-  return interpretTokenResponse(response, now, []);
-}
-
-/** `processTokenResponse`, scrubbing `secrets` (what the request carried) from an error body. */
-async function interpretTokenResponse(
+/**
+ * Validates a token endpoint `Response` (the interpreting half: `postTokenRequest` sends): tokens,
+ * or a typed `OAuthFlowError`. `now` (epoch seconds) dates the expiry and reads a `Retry-After`
+ * date; `secrets`, what the request carried, are scrubbed from an error body in any encoding.
+ */
+export async function processTokenResponse(
   response: Response,
-  now: number,
-  secrets: readonly string[],
+  now: number = nowSeconds(),
+  secrets: readonly string[] = [],
 ): Promise<OAuthTokens> {
   const status = response.status;
-  if (status >= 300 && status < 400) {
-    await response.body?.cancel().catch(() => {});
+  if (await isRedirect(response)) {
     throw new OAuthFlowError(
       'invalid_response',
       `The token endpoint answered with a redirect (HTTP ${status}), which is never followed. Check the token URL.`,
       { status },
     );
   }
-  const text = await readCapped(response);
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
+  const text = await readCappedText(response, MAX_TOKEN_RESPONSE_BYTES);
+  if (text === null) {
+    throw new OAuthFlowError(
+      'invalid_response',
+      'The token endpoint sent a response larger than 1 MiB. Check the token URL.',
+      { status },
+    );
   }
+  const json = parseJsonOrUndefined(text);
   if (status === 200 || status === 201) {
     if (json === undefined) {
       throw new OAuthFlowError(
@@ -107,7 +90,7 @@ async function interpretTokenResponse(
   const body = redactErrorBody(json, secrets);
   const detail = body ? `: ${body.error}${body.error_description ? ` (${body.error_description})` : ''}` : '';
   if (status === 429) {
-    const retryAfter = parseRetryAfter(response.headers.get('retry-after'));
+    const retryAfter = parseRetryAfter(response.headers.get('retry-after'), now);
     throw new OAuthFlowError(
       'rate_limited',
       `The token endpoint is rate limiting requests (HTTP 429)${retryAfter !== undefined ? `; retry after ${Math.ceil(retryAfter)} s` : ''}. Wait and try again.`,
@@ -175,12 +158,17 @@ async function withTransport<T>(
   }
 }
 
-function sendGrant(
-  doFetch: Fetch,
+/**
+ * Sends a grant to the token endpoint (the sending half: `processTokenResponse` interprets the
+ * answer): a JSON body, redirects not followed, under `signal`. Resolves the `Response` unread;
+ * rejects with what `fetch` rejects with (`requestTokens` turns that into a typed error).
+ */
+export function postTokenRequest(
   tokenUrl: string,
-  grant: Record<string, string>,
-  signal: AbortSignal,
+  grant: Readonly<Record<string, string>>,
+  options: { fetch?: Fetch | undefined; signal?: AbortSignal | undefined } = {},
 ): Promise<Response> {
+  const doFetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   return doFetch(tokenUrl, {
     method: 'POST',
     redirect: 'manual',
@@ -190,41 +178,30 @@ function sendGrant(
       'User-Agent': `anthropic-oauth/${VERSION}`,
     },
     body: JSON.stringify(grant),
-    signal,
+    signal: options.signal,
   });
-}
-
-/** POSTs a JSON grant to the token endpoint. Network failures and timeouts become typed errors. */
-export async function postTokenRequest(
-  tokenUrl: string,
-  grant: Record<string, string>,
-  options: Pick<TokenRequestOptions, 'fetch' | 'signal' | 'timeoutMs'> = {},
-): Promise<Response> {
-  return withTransport(options, (signal) => sendGrant(options.fetch ?? globalThis.fetch, tokenUrl, grant, signal));
 }
 
 /** The fields of a grant that are secrets; `client_id`, `redirect_uri` and `grant_type` are public. */
 const SECRET_FIELDS = ['code', 'code_verifier', 'refresh_token', 'state'];
 
 /**
- * POSTs a grant and validates the answer under one timeout: a body that stalls or is cut off
+ * Sends a grant, then validates the answer, under one timeout: a body that stalls or is cut off
  * after the headers is a `timeout`/`network_error` too, not a raw stream error. No error it throws
  * holds a secret of the grant, whatever the endpoint (or a custom `fetch`) echoed.
  */
 async function requestTokens(
   tokenUrl: string,
   grant: Record<string, string>,
-  options: Pick<TokenRequestOptions, 'fetch' | 'signal' | 'timeoutMs'>,
+  options: TokenRequestOptions,
 ): Promise<OAuthTokens> {
   const secrets = SECRET_FIELDS.map((field) => grant[field] ?? '').filter(Boolean);
+  const now = options.now ?? nowSeconds;
   try {
-    return await withTransport(options, async (signal) =>
-      interpretTokenResponse(
-        await sendGrant(options.fetch ?? globalThis.fetch, tokenUrl, grant, signal),
-        nowSeconds(),
-        secrets,
-      ),
-    );
+    return await withTransport(options, async (signal) => {
+      const response = await postTokenRequest(tokenUrl, grant, { fetch: options.fetch, signal });
+      return processTokenResponse(response, now(), secrets);
+    });
   } catch (error) {
     throw withoutSecrets(error, secrets);
   }
@@ -239,12 +216,7 @@ export interface ExchangeCodeOptions extends TokenRequestOptions {
 /** Exchanges an authorization code for tokens, after checking `state`. */
 export async function exchangeCodeForTokens(options: ExchangeCodeOptions): Promise<OAuthTokens> {
   const { code, state, oauthState } = options;
-  if (state !== oauthState.state) {
-    throw new OAuthFlowError(
-      'state_mismatch',
-      'The state returned by the browser does not match this login attempt (possible CSRF, or a code from an older attempt). Start the login again.',
-    );
-  }
+  checkState({ code, state }, oauthState.state, 'browser');
   const config = resolveConfig(options.config, options.env);
   return requestTokens(
     config.tokenUrl,
