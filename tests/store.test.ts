@@ -667,6 +667,11 @@ describe('the TokenStore contract', () => {
     return { open: () => new TokenStorage(path), cleanup: () => files.cleanup() };
   });
 
+  storeContract('MemoryTokenStore', { lock: true, prepareSave: false, saveSync: false }, async () => {
+    const store = new MemoryTokenStore();
+    return { open: () => store };
+  });
+
   /** A keychain in memory: the OS keychain's part, with the store's own logic around it. */
   const homes = tempDirs();
   storeContract(
