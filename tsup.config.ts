@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', testing: 'src/testing/index.ts', cli: 'src/cli/index.ts' },
+  entry: { index: 'src/index.ts', testing: 'src/testing/index.ts', cli: 'src/cli/index.ts', redis: 'src/redis.ts' },
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,
@@ -10,5 +10,5 @@ export default defineConfig({
   splitting: false,
   treeshake: true,
   keepNames: true,
-  external: ['@anthropic-ai/sdk', 'open', '@napi-rs/keyring'],
+  external: ['@anthropic-ai/sdk', 'open', '@napi-rs/keyring', 'redis'],
 });
