@@ -18,7 +18,7 @@ async function dispatch(invocation: Extract<Invocation, { kind: 'run' }>, deps: 
   const { command, storage } = invocation;
   if (storage !== undefined) ctx.trace(`token file: ${storage} (--storage)`);
   try {
-    const target = resolveTarget(ctx, invocation);
+    const target = await resolveTarget(ctx, invocation);
     switch (command) {
       case 'login':
         return await login(ctx, invocation.login, target);

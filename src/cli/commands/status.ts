@@ -15,7 +15,10 @@ import { envTokenVariable, relativeTime } from './common.js';
 import { whoLine } from './login.js';
 import type { Target } from './target.js';
 
-type Source = { kind: 'env'; variable: string } | { kind: 'file'; path: string } | { kind: 'keychain'; where: string };
+type Source =
+  | { kind: 'env'; variable: string }
+  | { kind: 'file'; path: string }
+  | { kind: 'keychain' | 'redis'; where: string };
 
 interface ProfileRow {
   name: string;
@@ -59,7 +62,7 @@ function isoTime(epochSeconds: number): string {
 export async function status(ctx: CliContext, json: boolean, target: Target): Promise<ExitCode> {
   const now = ctx.now() / 1000;
   const path = target.where;
-  const fileSource: Source = target.kind === 'keychain' ? { kind: 'keychain', where: path } : { kind: 'file', path };
+  const fileSource: Source = target.kind === 'file' ? { kind: 'file', path } : { kind: target.kind, where: path };
   let source: Source = fileSource;
   let tokens: OAuthTokens | null = null;
   const variable = envTokenVariable(ctx.env);
@@ -99,6 +102,7 @@ export async function status(ctx: CliContext, json: boolean, target: Target): Pr
         source: source.kind,
         path: source.kind === 'file' ? source.path : null,
         ...(source.kind === 'keychain' ? { keychain: source.where } : {}),
+        ...(source.kind === 'redis' ? { redis: source.where } : {}),
         profile: target.profile ?? 'default',
         env_variable: source.kind === 'env' ? source.variable : null,
         account: tokens.account ? { email: tokens.account.emailAddress, uuid: tokens.account.uuid } : null,
@@ -125,9 +129,9 @@ export async function status(ctx: CliContext, json: boolean, target: Target): Pr
       'Source',
       source.kind === 'env'
         ? `environment variable ${source.variable}`
-        : source.kind === 'keychain'
-          ? `OS keychain ${source.where}`
-          : `token file ${source.path}`,
+        : source.kind === 'file'
+          ? `token file ${source.path}`
+          : `${source.kind === 'keychain' ? 'OS keychain' : 'Redis'} ${source.where}`,
     ],
     ['Scopes', scopes.length > 0 ? scopes.join(' ') : 'unknown'],
     ['Expires', expiry],
