@@ -161,6 +161,14 @@ if (runs(4)) {
   );
 }
 
+if (runs(5)) {
+  log('\n(5) one login on two machines');
+  const cross = await import('./cross-machine.js');
+  const result = await cross.measureCrossMachine(cross.CROSS_SETTINGS[quick ? 'quick' : 'full'], log);
+  print('5. One login on two machines (Redis)', cross.reportCrossMachine(result));
+  goals.push(cross.crossMachineGoal(result));
+}
+
 const headline = renderTable({
   headers: ['goal', 'measured (`AnthropicOAuth`)', 'met'],
   align: ['left', 'left', 'left'],
