@@ -15,7 +15,7 @@
  * - A call abandoned at its deadline is not cancelled (Redis may still run it): the store's scripts
  *   are written so that running one twice does what running it once does.
  */
-import { errnoCode, TokenStorageError } from '../errors.js';
+import { errnoCode, scrubSecrets, TokenStorageError } from '../errors.js';
 import { ENV_REDIS_URL, type RedisUrl } from './redis-url.js';
 
 /** What the store needs of a client: node-redis' `sendCommand` (v4 to v6). */
@@ -75,6 +75,14 @@ const FIRST_RETRY_MS = 50;
 const MAX_RETRY_MS = 400;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
 
 class Deadline extends Error {}
 
@@ -177,6 +185,8 @@ export class RedisLink {
   readonly #given: RedisCommandClient | undefined;
   readonly #timeoutMs: number;
   readonly #where: string;
+  /** The URL's password, as written and decoded. */
+  readonly #secrets: string[];
   #own: OwnClient | undefined;
   #connecting: Promise<OwnClient> | undefined;
   #module: Promise<RedisModule> | undefined;
@@ -187,6 +197,8 @@ export class RedisLink {
     this.#given = options.client;
     this.#timeoutMs = options.timeoutMs;
     this.#where = options.where;
+    const password = options.url ? new URL(options.url.url).password : '';
+    this.#secrets = password === '' ? [] : [password, safeDecode(password)];
   }
 
   /** Sends one command (`['HGET', key, field]`, `['EVAL', …]`), within `budgetMs` in all (default `timeoutMs`). */
@@ -210,7 +222,8 @@ export class RedisLink {
         this.#drop(client ?? (this.#own?.isReady ? undefined : this.#own));
         if (!(error instanceof Deadline)) reason = problem.retry;
         if (this.#closed || performance.now() + delay >= deadline) {
-          throw unavailable(this.#where, reason ?? problem.retry);
+          // A client's own wording might quote the URL: never its password.
+          throw unavailable(this.#where, scrubSecrets(reason ?? problem.retry, this.#secrets));
         }
         await sleep(delay);
         delay = Math.min(delay * 2, MAX_RETRY_MS);
