@@ -279,7 +279,7 @@ export function crossMachineGoal(result: CrossResult): string[] {
   const without = perMachine.reduce((sum, run) => sum + run.invalidGrants, 0);
   return [
     goal,
-    `at most ${fmt(perGeneration, 2)} token-endpoint calls per generation; ${invalidGrants} \`invalid_grant\`, ${failed} failed requests (${ours.length} runs, 2 machines × ${result.options.perMachine} processes); a token file per machine instead: ${without} \`invalid_grant\``,
+    `at most ${fmt(perGeneration, 2)} token-endpoint calls per generation; ${invalidGrants} \`invalid_grant\`, ${failed} failed requests (${ours.length} runs, 2 machines × ${result.options.perMachine} processes); a token file per machine instead: ${fmt(without)} \`invalid_grant\``,
     perGeneration === 1 && invalidGrants === 0 && failed === 0 ? 'yes' : '**no**',
   ];
 }
