@@ -95,7 +95,8 @@ describe('Redis stopped', () => {
     const started = performance.now();
     const error = await rejection(store.load());
     expect(error.code).toBe('store_unavailable');
-    expect(performance.now() - started).toBeLessThan(5_000);
+    // It gives up (node-redis alone would wait for a reconnection for ever); the bound is loose on purpose.
+    expect(performance.now() - started).toBeLessThan(15_000);
     await redis.start();
     await expect(open().load()).resolves.not.toBeNull();
   });

@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
+import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TokenStorageError } from '../src/errors.js';
 import { createTokenSource } from '../src/provider.js';
@@ -86,7 +87,7 @@ describe('what is stored, and where', () => {
   });
 
   it('shows where the login is with the password masked, in location, inspect and errors', async () => {
-    const store = new RedisTokenStore({ url: 'redis://alice:s3cret-pw@127.0.0.1:1/2', key: 'k', timeoutMs: 200 });
+    const store = new RedisTokenStore({ url: 'redis://alice:s3cret-pw@127.0.0.1:1/2', key: 'k', timeoutMs: 2_000 });
     expect(store.location).toBe('redis://alice:****@127.0.0.1:1/2 key k');
     expect(inspect(store, { showHidden: true, depth: 8 })).not.toContain('s3cret');
     expect(JSON.stringify(store)).not.toContain('s3cret');
@@ -121,6 +122,36 @@ describe('what is stored, and where', () => {
     } catch (error) {
       expect((error as Error).message).not.toContain(url);
     }
+  });
+});
+
+describe('a client of your own', () => {
+  it('is used as it is, and left open when the store is closed', async () => {
+    const client = createClient({ url: redis.url });
+    await client.connect();
+    try {
+      const key = uniqueKey();
+      const store = new RedisTokenStore({ client, key });
+      const tokens = fakeTokens();
+      await store.save(tokens);
+      await expect(store.lock(async () => store.load())).resolves.toEqual(tokens);
+      await store.close();
+      expect(client.isReady).toBe(true);
+      expect(await client.hGet(key, 'rev')).toMatch(/^[0-9a-f]{32}$/);
+      expect(store.location).toBe(`the Redis client given key ${key}`);
+      expect(() => new RedisTokenStore({ client, url: redis.url })).toThrow(/a url or a client, not both/);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('not connected: store_unavailable saying to connect it', async () => {
+    const client = createClient({ url: redis.url });
+    const error = await rejection(new RedisTokenStore({ client, timeoutMs: 300 }).load());
+    expect(error.code).toBe('store_unavailable');
+    expect(error.message).toContain(
+      'the Redis client given to RedisTokenStore is not connected: call its connect() first',
+    );
   });
 });
 
@@ -226,10 +257,10 @@ describe('the lock', () => {
   });
 
   it('is renewed while held, past its time to live', async () => {
-    const store = open({ key: uniqueKey(), lockTtlMs: 600 });
-    const other = open({ key: store.key, lockTtlMs: 600, lockWaitMs: 300 });
+    const store = open({ key: uniqueKey(), lockTtlMs: 1_500 });
+    const other = open({ key: store.key, lockTtlMs: 1_500, lockWaitMs: 300 });
     const waited = await store.lock(async () => {
-      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      await new Promise((resolve) => setTimeout(resolve, 4_000));
       return other.lock(async () => 'taken').catch((e: unknown) => e);
     });
     expect(waited).toMatchObject({ code: 'lock_timeout' });

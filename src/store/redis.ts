@@ -150,7 +150,8 @@ export class RedisTokenStore implements TokenStore {
   }
 
   async load(): Promise<OAuthTokens | null> {
-    if (this.#pending && !(await this.#flushPending())) return structuredClone(this.#pending.tokens);
+    const pending = this.#pending;
+    if (pending && !(await this.#flushPending())) return structuredClone(pending.tokens);
     const { rev, value } = await this.#read();
     const hold = this.#hold();
     if (hold) hold.rev = rev;
