@@ -285,11 +285,16 @@ export class RedisLink {
     } catch {}
   }
 
-  /** `promise`, or a `Deadline` error at `deadline` (a ref'd timer: the process waits for the call). */
+  /**
+   * `promise`, or a `Deadline` error at `deadline` (a ref'd timer: the process waits for the call).
+   * The deadline is declared only after the event loop's next poll: a process that was busy past it
+   * (timers run before I/O is read) must not take a reply that arrived meanwhile for no reply.
+   */
   #within<T>(promise: Promise<T>, deadline: number): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Deadline()), Math.max(0, deadline - performance.now()));
+      const expire = () => setImmediate(() => reject(new Deadline()));
+      timer = setTimeout(expire, Math.max(0, deadline - performance.now()));
     });
     promise.catch(() => {}); // abandoned at the deadline: its rejection is nobody's
     return Promise.race([promise, late]).finally(() => clearTimeout(timer));
