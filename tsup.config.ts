@@ -5,7 +5,7 @@ import { defineConfig, type Options } from 'tsup';
  * Two builds into dist/, both shaped by what they cost at start (bench §4 and §5; what each loads is
  * held by tests/module-graph.test.ts):
  *
- * - The library (`index`, `testing`): ESM and CommonJS, one file per entry point, with types. The SDK
+ * - The library (`index`, `testing`, `redis`): ESM and CommonJS, one file per entry point, with types. The SDK
  *   is external, so `AnthropicError` is the SDK's own class and `instanceof AnthropicError` holds in
  *   either format. The two plugins below trim what its `import` costs a program.
  * - The CLI (`cli.cjs`, the `bin`): one CommonJS file, nothing else. A command runs once per request
@@ -79,7 +79,7 @@ const sdkErrorFromRoot: Plugin = {
 
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts', testing: 'src/testing/index.ts' },
+    entry: { index: 'src/index.ts', testing: 'src/testing/index.ts', redis: 'src/redis.ts' },
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap: true,
@@ -91,7 +91,7 @@ export default defineConfig([
     // ESM, which would give them the plugin's ESM-only `require` below.
     treeshake: false,
     keepNames: true,
-    external: ['@anthropic-ai/sdk', 'open', '@napi-rs/keyring'],
+    external: ['@anthropic-ai/sdk', 'open', '@napi-rs/keyring', 'redis'],
     // Not external to tsup, whose plugin would claim it before sdkErrorFromRoot.
     noExternal: [SDK_ERROR],
     esbuildPlugins: [sdkErrorFromRoot, builtinsThroughRequire],
@@ -117,6 +117,7 @@ export default defineConfig([
     treeshake: false,
     keepNames: true,
     noExternal: [SDK_ERROR],
-    external: ['open', '@napi-rs/keyring'],
+    // `redis` is loaded by `--store redis` only (an optional peer of the package).
+    external: ['open', '@napi-rs/keyring', 'redis'],
   },
 ]);

@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the four measurements of the benchmark, against the local emulator only
+ * `npm run bench`: the measurements of the benchmark, against the local emulator only
  * (127.0.0.1), on the package as built by the run. Prints each table as it is done, then the goals
  * of the benchmark next to the figures that answer them, and writes it all, with the machine and
  * the command, to bench/RESULTS.md.
@@ -8,7 +8,7 @@
  *
  *   npm run bench                  the full run (3–4 minutes on 2 cores), writes bench/RESULTS.md
  *   npm run bench -- --quick       fewer rounds, to try it out
- *   npm run bench -- --only=1,3    some of the measurements: 1 overhead, 2 storm, 3 processes, 4 import, 5 CLI start
+ *   npm run bench -- --only=1,3    some of the measurements: 1 overhead, 2 storm, 3 processes, 4 import, 5 CLI start, 6 two machines (Redis)
  *
  * Only a full run of the project's own build writes RESULTS.md; the others print only.
  */
@@ -179,6 +179,14 @@ if (runs(5)) {
       yes(row.wallRatio.median <= CLI_GOAL_RATIO && row.memoryRatio.median <= CLI_GOAL_RATIO),
     ]);
   }
+}
+
+if (runs(6)) {
+  log('\n(6) one login on two machines');
+  const cross = await import('./cross-machine.js');
+  const result = await cross.measureCrossMachine(cross.CROSS_SETTINGS[quick ? 'quick' : 'full'], log);
+  print('6. One login on two machines (Redis)', cross.reportCrossMachine(result));
+  goals.push(cross.crossMachineGoal(result));
 }
 
 const headline = renderTable({

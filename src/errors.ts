@@ -41,7 +41,9 @@ export type TokenStorageErrorCode =
   /** Renewed tokens could not go to their store; they were kept elsewhere, which the message names. */
   | 'saved_elsewhere'
   /** The cross-process lock cannot be created (read-only or full directory, something in its place). */
-  | 'lock_unavailable';
+  | 'lock_unavailable'
+  /** The store's server cannot be reached or refuses us (Redis down, a wrong password); nothing was changed. */
+  | 'store_unavailable';
 
 /** The RFC 6749 §5.2 fields of an error response, and nothing else. */
 export interface OAuthErrorBody {
@@ -112,6 +114,26 @@ export function redactErrorBody(body: unknown, secrets: readonly string[] = []):
   return out;
 }
 
+/**
+ * Each entry point of the built package (`anthropic-oauth`, `anthropic-oauth/redis`, the CLI) carries
+ * its own copy of these classes. A brand in the global symbol registry makes `instanceof` hold across
+ * the copies: an error thrown by the Redis store is a `TokenStorageError` of `anthropic-oauth` too.
+ */
+const BRAND = Symbol.for('anthropic-oauth.error');
+
+function hasBrand(value: unknown, name: string): boolean {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === name;
+}
+
+/** `value instanceof cls`: by its prototype chain, or by the brand `name` when `cls` is that class itself. */
+function brandInstances(cls: abstract new (...args: never[]) => unknown, name: string): void {
+  Object.defineProperty(cls, Symbol.hasInstance, {
+    value(this: unknown, value: unknown): boolean {
+      return Function.prototype[Symbol.hasInstance].call(this, value) || (this === cls && hasBrand(value, name));
+    },
+  });
+}
+
 /** Something in the OAuth flow or a token refresh went wrong. */
 export class OAuthFlowError extends AnthropicError {
   static readonly _errorName: string = 'OAuthFlowError';
@@ -125,6 +147,7 @@ export class OAuthFlowError extends AnthropicError {
   constructor(code: OAuthFlowErrorCode, message: string, options: OAuthFlowErrorOptions = {}) {
     const { status, body, retryAfter, ...errorOptions } = options;
     super(message, errorOptions);
+    Object.defineProperty(this, BRAND, { value: 'OAuthFlowError' });
     this.code = code;
     this.status = status;
     this.body = body;
@@ -146,6 +169,7 @@ export class TokenStorageError extends AnthropicError {
   constructor(code: TokenStorageErrorCode, message: string, options: ErrorOptions & { path?: string } = {}) {
     const { path, ...errorOptions } = options;
     super(message, errorOptions);
+    Object.defineProperty(this, BRAND, { value: 'TokenStorageError' });
     this.code = code;
     this.path = path;
   }
@@ -154,6 +178,9 @@ export class TokenStorageError extends AnthropicError {
     return { name: this.name, code: this.code, message: this.message, path: this.path };
   }
 }
+
+brandInstances(OAuthFlowError, 'OAuthFlowError');
+brandInstances(TokenStorageError, 'TokenStorageError');
 
 const MAX_CAUSE_DEPTH = 8;
 

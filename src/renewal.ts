@@ -114,8 +114,12 @@ export function isTransient(error: unknown): boolean {
 export const isOutage = (error: unknown, run: Refresh): boolean =>
   isTransient(error) || (!run.sent && error instanceof TokenStorageError);
 
-export const storeName = (store: TokenStore | null): string =>
-  store instanceof TokenStorage ? store.path : 'the token store';
+/** How messages name a store: its file, its `location` (keychain, Redis) when it has one, or "the token store". */
+export function storeName(store: TokenStore | null): string {
+  if (store instanceof TokenStorage) return store.path;
+  const location = (store as { location?: unknown } | null)?.location;
+  return typeof location === 'string' ? location : 'the token store';
+}
 
 /** A refresh token, hashed: the source remembers which ones it has spent, not the tokens. */
 const spentKey = (refreshToken: string): string => sha256Hex(refreshToken);

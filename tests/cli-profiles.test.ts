@@ -169,7 +169,7 @@ describe('--store', () => {
 
   it('refuses bad combinations as usage errors', async () => {
     const cases: Array<[string[], RegExp]> = [
-      [['status', '--store', 'vault'], /--store must be file or keychain/],
+      [['status', '--store', 'vault'], /--store must be file, keychain or redis/],
       [['status', '--allow-file-fallback'], /--allow-file-fallback only applies with --store keychain/],
       [['status', '--store', 'keychain', '--storage', 'x.json'], /--storage is a token file/],
     ];

@@ -183,3 +183,24 @@ describe('scrubSecrets / withoutSecrets (issue 10 item 8)', () => {
     expect(withoutSecrets(reason, [secret])).toBe(reason);
   });
 });
+
+describe('instanceof across copies of this module', () => {
+  it('holds for errors made by another copy (each entry point of the built package bundles its own)', async () => {
+    // A second instance of the module, as dist/redis.js or dist/cli.js carry one.
+    const specifier = '../src/errors.ts?another-copy';
+    const copy = (await import(specifier)) as typeof import('../src/errors.js');
+    expect(copy.TokenStorageError).not.toBe(TokenStorageError);
+    const storage = new copy.TokenStorageError('store_unavailable', 'Redis is down.');
+    const flow = new copy.OAuthFlowError('not_logged_in', 'Log in.');
+    expect(storage).toBeInstanceOf(TokenStorageError);
+    expect(storage).not.toBeInstanceOf(OAuthFlowError);
+    expect(flow).toBeInstanceOf(OAuthFlowError);
+    expect(flow).not.toBeInstanceOf(TokenStorageError);
+    expect(new TokenStorageError('read_failed', 'x')).toBeInstanceOf(copy.TokenStorageError);
+    expect({ code: 'read_failed' }).not.toBeInstanceOf(TokenStorageError);
+    // Subclasses keep their own meaning.
+    class Narrower extends TokenStorageError {}
+    expect(new TokenStorageError('read_failed', 'x')).not.toBeInstanceOf(Narrower);
+    expect(new Narrower('read_failed', 'x')).toBeInstanceOf(copy.TokenStorageError);
+  });
+});

@@ -22,7 +22,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it, type TestContext } from 'vitest';
 import { DEFAULT_OAUTH_BETAS, DEFAULT_SCOPES, DEFAULT_USER_AGENT, OAUTH_BETA } from '../src/constants.js';
 import { TokenStorage } from '../src/index.js';
+import { RedisTokenStore } from '../src/store/redis.js';
 import { type Emulator, type EmulatorRequest, type IssuedTokens, startEmulator } from '../src/testing/index.js';
+import { startRedis } from './helpers/redis-server.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MODEL = 'claude-sonnet-5-5';
@@ -174,6 +176,8 @@ interface Case {
   calls: number;
   /** Where the rotated login goes: the token file, or the example's own store. */
   savesToFile: boolean;
+  /** Anything else the example needs (a Redis), added to its environment; stopped with the test. */
+  setup?(world: World, context: TestContext): Promise<Record<string, string>>;
   check(run: Run, world: World): void | Promise<void>;
 }
 
@@ -300,6 +304,39 @@ const CASES: readonly Case[] = [
       expect((await stat(join(world.home, '.anthropic', 'oauth_tokens.enc'))).mode & 0o777).toBe(0o600);
     },
   },
+  {
+    file: 'redis-store.ts',
+    calls: 1,
+    savesToFile: false,
+    async setup(_world, context) {
+      const redis = await startRedis();
+      context.onTestFinished(() => redis.close());
+      return {
+        ANTHROPIC_OAUTH_REDIS_URL: redis.url,
+        ANTHROPIC_OAUTH_REDIS_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      };
+    },
+    async check(run, world) {
+      expect(run.stdout).toBe(`imported the login into Redis\n${HELLO}\n`);
+      expect(bodies(world.emu).at(-1)).toMatchObject({ model: MODEL, max_tokens: 256 });
+      // Redis holds the login in use now, encrypted: no token is readable in it.
+      const store = new RedisTokenStore({
+        url: world.env.ANTHROPIC_OAUTH_REDIS_URL,
+        encryptionKey: world.env.ANTHROPIC_OAUTH_REDIS_ENCRYPTION_KEY,
+      });
+      const raw = new RedisTokenStore({ url: world.env.ANTHROPIC_OAUTH_REDIS_URL });
+      try {
+        const used = apiRequests(world.emu).at(-1)?.headers.authorization?.slice('Bearer '.length) ?? '';
+        const stored = await store.load();
+        expect(stored?.accessToken).toBe(used);
+        expect(world.emu.isRefreshTokenLive(stored?.refreshToken ?? '')).toBe(true);
+        await expect(raw.load()).rejects.toMatchObject({ code: 'read_failed' }); // encrypted
+      } finally {
+        await store.close();
+        await raw.close();
+      }
+    },
+  },
 ];
 
 function escapeRegExp(text: string): string {
@@ -315,6 +352,7 @@ describe('examples/', () => {
   describe.concurrent.each(CASES)('$file', (example) => {
     it.for(SCENARIOS)('runs with a %s login', { timeout: TIMEOUT_MS }, async (scenario, context) => {
       const world = await makeWorld(context, scenario);
+      if (example.setup) Object.assign(world.env, await example.setup(world, context));
       const run = await runExample(world, example.file);
       expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
       await example.check(run, world);
@@ -370,6 +408,8 @@ describe('examples/', () => {
       { timeout: TIMEOUT_MS },
       async (file, context) => {
         const world = await makeWorld(context, 'fresh');
+        const setup = CASES.find((c) => c.file === file)?.setup;
+        if (setup) Object.assign(world.env, await setup(world, context));
         await rm(world.tokenFile);
         const started = Date.now();
         const run = await runExample(world, file);

@@ -344,7 +344,7 @@ describe('a store that fails in the middle of a refresh', () => {
       if (this.failing.includes(this.loads)) throw new TokenStorageError('read_failed', 'The disk stopped answering.');
       return super.load();
     }
-    async lock<T>(fn: () => Promise<T>): Promise<T> {
+    override async lock<T>(fn: () => Promise<T>): Promise<T> {
       return fn();
     }
   }

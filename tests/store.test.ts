@@ -6,11 +6,14 @@ import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TokenStorageError } from '../src/errors.js';
 import { defaultTokenPath, ENV_TOKEN_FILE, TokenStorage } from '../src/store/file.js';
+import { type KeychainBackend, type KeychainEntry, KeychainTokenStore } from '../src/store/keychain.js';
 import { withFileLock } from '../src/store/lock.js';
 import { MemoryTokenStore } from '../src/store/memory.js';
 import { lineageKey, nextLineage, pendingJson } from '../src/store/pending.js';
 import { isTokenStore } from '../src/store/types.js';
 import type { OAuthTokens } from '../src/types.js';
+import { snapshotEnv } from './helpers/fixtures.js';
+import { storeContract } from './helpers/store-contract.js';
 
 const TOKENS: Readonly<OAuthTokens> = {
   accessToken: 'sk-ant-oat01-SECRETACCESS',
@@ -641,4 +644,62 @@ describe('TokenStorage: whose lock it is', () => {
     expect(error.message).toContain(`A process on ${hostname()} (pid ${dead}) holds the lock`);
     expect(error.message).not.toMatch(/delete|remove|rm /i);
   });
+});
+
+describe('the TokenStore contract', () => {
+  const tempDirs = () => {
+    const made: string[] = [];
+    return {
+      async make(): Promise<string> {
+        const path = await fs.mkdtemp(join(tmpdir(), 'anthropic-oauth-contract-'));
+        made.push(path);
+        return path;
+      },
+      async cleanup(): Promise<void> {
+        for (const path of made.splice(0)) await fs.rm(path, { recursive: true, force: true });
+      },
+    };
+  };
+
+  const files = tempDirs();
+  storeContract('TokenStorage', { lock: true, prepareSave: true, saveSync: true }, async () => {
+    const path = join(await files.make(), 'login.json');
+    return { open: () => new TokenStorage(path), cleanup: () => files.cleanup() };
+  });
+
+  storeContract('MemoryTokenStore', { lock: true, prepareSave: false, saveSync: false }, async () => {
+    const store = new MemoryTokenStore();
+    return { open: () => store };
+  });
+
+  /** A keychain in memory: the OS keychain's part, with the store's own logic around it. */
+  const homes = tempDirs();
+  storeContract(
+    'KeychainTokenStore (in-memory backend)',
+    { lock: true, prepareSave: false, saveSync: false },
+    async () => {
+      const entries = new Map<string, string>();
+      const id = (entry: KeychainEntry) => `${entry.service}/${entry.account}`;
+      const backend: KeychainBackend = {
+        get: async (entry) => ({ ok: true, value: entries.get(id(entry)) ?? null }),
+        set: async (entry, secret) => {
+          entries.set(id(entry), secret);
+          return { ok: true, value: undefined };
+        },
+        delete: async (entry) => ({ ok: true, value: entries.delete(id(entry)) }),
+      };
+      // Its lock is a file in ~/.anthropic: a home of its own.
+      const restore = snapshotEnv();
+      process.env.HOME = await homes.make();
+      const open = () => new KeychainTokenStore({ backend, account: 'contract' });
+      open();
+      return {
+        open,
+        cleanup: async () => {
+          restore();
+          await homes.cleanup();
+        },
+      };
+    },
+  );
 });

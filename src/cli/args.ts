@@ -38,7 +38,7 @@ const PER_COMMAND: Readonly<Record<Command, Options>> = {
   usage: { json: { type: 'boolean' } },
 };
 
-export const STORES = ['file', 'keychain'] as const;
+export const STORES = ['file', 'keychain', 'redis'] as const;
 export type StoreKind = (typeof STORES)[number];
 
 export interface LoginArgs {
@@ -178,9 +178,9 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
   }
   const store = (values.store as string | undefined) ?? 'file';
   if (!(STORES as readonly string[]).includes(store))
-    throw new UsageError('--store must be file or keychain.', command);
-  if (store === 'keychain' && storage !== undefined) {
-    throw new UsageError('--storage is a token file: it has no use with --store keychain.', command);
+    throw new UsageError('--store must be file, keychain or redis.', command);
+  if (store !== 'file' && storage !== undefined) {
+    throw new UsageError(`--storage is a token file: it has no use with --store ${store}.`, command);
   }
   if (values['allow-file-fallback'] && store !== 'keychain') {
     throw new UsageError('--allow-file-fallback only applies with --store keychain.', command);

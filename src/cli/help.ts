@@ -6,6 +6,11 @@ const ENVIRONMENT = `Environment:
   ANTHROPIC_OAUTH_TOKEN_FILE     token file of the default profile (default
                                  ~/.anthropic/oauth_tokens.json); --storage wins
   ANTHROPIC_OAUTH_PROFILE        profile to use when --profile is not given
+  ANTHROPIC_OAUTH_REDIS_URL      with --store redis: redis://[user:password@]host[:port][/db]
+                                 (rediss:// for TLS); the login is key anthropic-oauth:PROFILE
+  ANTHROPIC_OAUTH_REDIS_ENCRYPTION_KEY
+                                 with --store redis: 32 bytes (64 hex digits or base64) to keep
+                                 the login encrypted in Redis (AES-256-GCM)
   ANTHROPIC_OAUTH_ACCESS_TOKEN   a login from the environment, used before the token file
   ANTHROPIC_REFRESH_TOKEN        (with ANTHROPIC_TOKEN_EXPIRES_AT, epoch seconds)
   ANTHROPIC_OAUTH_AUTHORIZE_URL, ANTHROPIC_OAUTH_TOKEN_URL, ANTHROPIC_OAUTH_CLIENT_ID,
@@ -19,9 +24,10 @@ const ENVIRONMENT = `Environment:
 const COMMON = `  --profile NAME   use the login of profile NAME, saved in ~/.anthropic/profiles/NAME.json
                    (NAME: 1-64 of A-Z a-z 0-9 _ . -); default: the default profile
   --storage PATH   token file to use (default ~/.anthropic/oauth_tokens.json); wins over --profile
-  --store file|keychain
-                   where the login is kept: the token file (default) or the OS keychain
-                   (entry anthropic-oauth/PROFILE); keychain errors exit 1
+  --store file|keychain|redis
+                   where the login is kept: the token file (default), the OS keychain
+                   (entry anthropic-oauth/PROFILE; errors exit 1), or Redis, shared by every
+                   machine that reaches it (ANTHROPIC_OAUTH_REDIS_URL, key anthropic-oauth:PROFILE)
   --allow-file-fallback
                    with --store keychain: use the profile's token file when the keychain is
                    unavailable, printing a WARNING each time

@@ -17,7 +17,10 @@ import { whoLine } from './login.js';
 import { planStatus } from './plan.js';
 import type { Target } from './target.js';
 
-type Source = { kind: 'env'; variable: string } | { kind: 'file'; path: string } | { kind: 'keychain'; where: string };
+type Source =
+  | { kind: 'env'; variable: string }
+  | { kind: 'file'; path: string }
+  | { kind: 'keychain' | 'redis'; where: string };
 
 interface ProfileRow {
   name: string;
@@ -61,7 +64,7 @@ function isoTime(epochSeconds: number): string {
 export async function status(ctx: CliContext, json: boolean, target: Target, offline = false): Promise<ExitCode> {
   const now = ctx.now() / 1000;
   const path = target.where;
-  const fileSource: Source = target.kind === 'keychain' ? { kind: 'keychain', where: path } : { kind: 'file', path };
+  const fileSource: Source = target.kind === 'file' ? { kind: 'file', path } : { kind: target.kind, where: path };
   let source: Source = fileSource;
   let tokens: OAuthTokens | null = null;
   const variable = envTokenVariable(ctx.env);
@@ -102,6 +105,7 @@ export async function status(ctx: CliContext, json: boolean, target: Target, off
         source: source.kind,
         path: source.kind === 'file' ? source.path : null,
         ...(source.kind === 'keychain' ? { keychain: source.where } : {}),
+        ...(source.kind === 'redis' ? { redis: source.where } : {}),
         profile: target.profile ?? 'default',
         env_variable: source.kind === 'env' ? source.variable : null,
         account: tokens.account ? { email: tokens.account.emailAddress, uuid: tokens.account.uuid } : null,
@@ -129,9 +133,9 @@ export async function status(ctx: CliContext, json: boolean, target: Target, off
       'Source',
       source.kind === 'env'
         ? `environment variable ${source.variable}`
-        : source.kind === 'keychain'
-          ? `OS keychain ${source.where}`
-          : `token file ${source.path}`,
+        : source.kind === 'file'
+          ? `token file ${source.path}`
+          : `${source.kind === 'keychain' ? 'OS keychain' : 'Redis'} ${source.where}`,
     ],
     ['Scopes', scopes.length > 0 ? scopes.join(' ') : 'unknown'],
     ['Expires', expiry],

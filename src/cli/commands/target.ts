@@ -1,11 +1,15 @@
 /**
  * Which login a command works on: `--storage PATH` (a file, and the only source), else
- * `--store keychain` (an OS keychain entry per profile, the only source), else the token file of the
+ * `--store keychain` (an OS keychain entry per profile, the only source), else `--store redis` (the
+ * Redis at `ANTHROPIC_OAUTH_REDIS_URL`, key `anthropic-oauth:<profile>`, the only source; the store
+ * and the `redis` package are loaded only then), else the token file of the
  * profile (`--profile`, else `ANTHROPIC_OAUTH_PROFILE`, else the default file), which the login
  * environment variables come before, as in the library.
  */
 import { resolve } from 'node:path';
+import { OAuthFlowError } from '../../errors.js';
 import { profileFromEnv, TokenStorage, tokenPathForProfile, validateProfileName } from '../../store/file.js';
+import { ENV_REDIS_URL, redisUrlProblem } from '../../store/redis-url.js';
 import type { TokenStore } from '../../store/types.js';
 import type { StoreKind } from '../args.js';
 import type { CliContext } from '../context.js';
@@ -20,16 +24,41 @@ export interface TargetArgs {
 export interface Target {
   store: TokenStore;
   kind: StoreKind;
-  /** The token file, or `keychain:<service>/<account>`. */
+  /** The token file, `keychain:<service>/<account>`, or `redis://user:****@host:port/db key K`. */
   where: string;
   /** The token file when the store is one. */
   path: string | undefined;
-  /** `--storage` or `--store keychain`: the only source, environment variables are not consulted. */
+  /** `--storage` or `--store keychain|redis`: the only source, environment variables are not consulted. */
   explicit: boolean;
   /** The profile in use (flag, else environment), `undefined` for the default one. */
   profile: string | undefined;
   /** True when `--profile` was given on the command line. */
   profileFlag: boolean;
+}
+
+export const ENV_REDIS_ENCRYPTION_KEY = 'ANTHROPIC_OAUTH_REDIS_ENCRYPTION_KEY';
+
+/** `--store redis`: the login in the Redis of `ANTHROPIC_OAUTH_REDIS_URL`, read only when asked for. */
+async function redisTarget(ctx: CliContext, profile: string | undefined): Promise<TokenStore & { location: string }> {
+  const url = ctx.env[ENV_REDIS_URL]?.trim();
+  const invalid = (message: string) => new OAuthFlowError('invalid_env', message);
+  if (!url) {
+    throw invalid(
+      `--store redis needs ${ENV_REDIS_URL}: the Redis that keeps the login, as redis://[user:password@]host[:port][/db] (rediss:// for TLS).`,
+    );
+  }
+  const problem = redisUrlProblem(url);
+  if (problem !== undefined) {
+    throw invalid(`${ENV_REDIS_URL} is not a Redis URL (${problem}): use redis://[user:password@]host[:port][/db].`);
+  }
+  const { RedisTokenStore } = await import('../../store/redis.js');
+  const encryptionKey = ctx.env[ENV_REDIS_ENCRYPTION_KEY]?.trim() || undefined;
+  try {
+    return new RedisTokenStore({ url, profile: profile ?? 'default', encryptionKey });
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    throw invalid(`${ENV_REDIS_ENCRYPTION_KEY} ${error.message.replace(/^encryptionKey /, '')}`);
+  }
 }
 
 export async function resolveTarget(ctx: CliContext, args: TargetArgs): Promise<Target> {
@@ -51,6 +80,11 @@ export async function resolveTarget(ctx: CliContext, args: TargetArgs): Promise<
     });
     ctx.trace(`store: ${store.location}${args.allowFileFallback ? ` (fallback ${path})` : ''}`);
     return { store, kind: 'keychain', where: store.location, path: undefined, explicit: true, profile, profileFlag };
+  }
+  if (args.store === 'redis') {
+    const store = await redisTarget(ctx, profile);
+    ctx.trace(`store: ${store.location}`);
+    return { store, kind: 'redis', where: store.location, path: undefined, explicit: true, profile, profileFlag };
   }
   if (profile !== undefined) ctx.trace(`profile ${profile}: ${path}`);
   return { store: new TokenStorage(path), kind: 'file', where: path, path, explicit: false, profile, profileFlag };
