@@ -70,9 +70,9 @@ function sdkCredentialIn(options: object): SdkCredentialOption | undefined {
   return SDK_CREDENTIAL_OPTIONS.find((name) => (options as Record<string, unknown>)[name] != null);
 }
 
-function sourceFor(login: Login, fetch: ClientOptions['fetch']): TokenSource {
+function sourceFor(login: Login, fetch: ClientOptions['fetch'], sameLoginAs?: TokenSource): TokenSource {
   const { oauthProfile, ...rest } = login;
-  return createTokenSource({ ...rest, profile: oauthProfile, fetch: fetch ?? undefined });
+  return createTokenSource({ ...rest, profile: oauthProfile, fetch: fetch ?? undefined, sameLoginAs });
 }
 
 function bearerOf(headers: Headers): string | undefined {
@@ -317,7 +317,14 @@ export class AnthropicOAuth extends Anthropic {
           now: now ?? parent.now,
         }
       : parent;
-    const source = newLogin ? sourceFor(login, rest.fetch ?? this.#fetch) : this.#source;
+    // A copy that keeps the login (new config, clock or environment only) shares it with this client:
+    // tokens given in code or read from the environment live in memory, and a second copy of them
+    // would spend a refresh token this client already spent. A new environment may name another
+    // login (other variables, another profile), except where the tokens were given in code.
+    const keepsLogin = !newOrigin && (env === undefined || parent.oauthTokens !== undefined);
+    const source = newLogin
+      ? sourceFor(login, rest.fetch ?? this.#fetch, keepsLogin ? this.#source : undefined)
+      : this.#source;
     const inherited: Inherited = {
       source,
       login,

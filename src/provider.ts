@@ -64,6 +64,13 @@ export interface TokenSourceOptions {
   now?: (() => number) | undefined;
   /** The deadlines and waits of a refresh's retries (tests pass a timer that does not sleep). */
   timer?: RefreshTimer | undefined;
+  /**
+   * Work on the same login as this source: its tokens, its in-flight refresh and the tokens the API
+   * rejected are shared, so the two never both spend one refresh token. Then `oauthTokens`,
+   * `tokenStorage` and `profile` are not read: the login is the other source's. (`withOptions()`
+   * uses it for a copy that keeps its client's login.)
+   */
+  sameLoginAs?: TokenSource | undefined;
 }
 
 export type TokenOrigin = 'tokens' | 'store' | 'env' | 'file';
@@ -99,23 +106,28 @@ function notLoggedIn(where: string): OAuthFlowError {
   return new OAuthFlowError('not_logged_in', `Not logged in: no OAuth tokens ${where}. ${LOGIN_HINT}`);
 }
 
+/** What sources of one login share (see `sameLoginAs`). */
+interface SharedLogin {
+  state: SourceState;
+  inflight: Refresh | null;
+  rejected: Set<string>;
+  lastTransientFailure: number;
+  /** How the first source finds the login (its origin options, resolved). */
+  origin: Pick<TokenSourceOptions, 'tokenStorage' | 'profile'> & { explicitStore: TokenStore | null };
+}
+
+const logins = new WeakMap<TokenSource, SharedLogin>();
+
 export function createTokenSource(options: TokenSourceOptions = {}): TokenSource {
   const env = options.env ?? process.env;
   const config = resolveConfig(options.oauthConfig, env);
   const now = options.now ?? nowSeconds;
   // An invalid `profile` option is a configuration mistake: say so at once, not on first use.
   if (options.profile !== undefined) tokenPathForProfile(options.profile, env);
-  const explicitStore =
-    options.tokenStorage === undefined || options.tokenStorage === null ? null : resolveStore(options.tokenStorage);
-
-  const state: SourceState = {
-    store: explicitStore,
-    current: options.oauthTokens ? { ...checkGivenTokens(options.oauthTokens) } : null,
-    storeHeld: false,
-    spent: new Set(),
-  };
-  let inflight: Refresh | null = null;
-  const rejected = new Set<string>();
+  const shared: SharedLogin = (options.sameLoginAs && logins.get(options.sameLoginAs)) ?? newLogin(options);
+  const { state, rejected } = shared;
+  const { explicitStore } = shared.origin;
+  const originOptions = shared.origin;
 
   const expiring = (tokens: OAuthTokens): boolean =>
     tokens.expiresAt !== null && now() + refreshBuffer(tokens.expiresIn) >= tokens.expiresAt;
@@ -139,15 +151,15 @@ export function createTokenSource(options: TokenSourceOptions = {}): TokenSource
       state.current = stored;
       return stored;
     }
-    if (options.tokenStorage === undefined || options.tokenStorage === null) {
+    if (originOptions.tokenStorage === undefined || originOptions.tokenStorage === null) {
       const fromEnv = loadTokensFromEnv(env);
       if (fromEnv) {
         state.current = fromEnv;
         return fromEnv;
       }
     }
-    if (options.tokenStorage === null) throw notLoggedIn('were given and none are in the environment');
-    const file = new TokenStorage(tokenPathForProfile(options.profile ?? profileFromEnv(env), env));
+    if (originOptions.tokenStorage === null) throw notLoggedIn('were given and none are in the environment');
+    const file = new TokenStorage(tokenPathForProfile(originOptions.profile ?? profileFromEnv(env), env));
     const stored = await file.load();
     if (!stored) throw notLoggedIn(`in the environment or in ${file.path}`);
     state.store = file;
@@ -157,7 +169,7 @@ export function createTokenSource(options: TokenSourceOptions = {}): TokenSource
   }
 
   function refresh(stale: OAuthTokens): Refresh {
-    if (inflight) return inflight;
+    if (shared.inflight) return shared.inflight;
     const run: Refresh = { stale, sent: false, promise: Promise.resolve(stale) };
     const { store } = state;
     // While another process holds the lock, the tokens it saves end the wait.
@@ -170,31 +182,29 @@ export function createTokenSource(options: TokenSourceOptions = {}): TokenSource
     run.promise = locked.then(
       (tokens) => {
         state.current = tokens;
-        inflight = null;
+        shared.inflight = null;
         return tokens;
       },
       (error: unknown) => {
-        inflight = null;
+        shared.inflight = null;
         throw error;
       },
     );
-    inflight = run;
+    shared.inflight = run;
     return run;
   }
-
-  let lastTransientFailure = Number.NEGATIVE_INFINITY;
 
   /** True while the token can still be used even though it is inside the refresh buffer. */
   const stillValid = (tokens: OAuthTokens): boolean =>
     tokens.expiresAt === null || now() + STILL_VALID_MARGIN_SECONDS < tokens.expiresAt;
 
   async function getTokens(): Promise<OAuthTokens> {
-    const joined = inflight;
+    const joined = shared.inflight;
     const tokens = joined ? joined.stale : await load();
     if (!joined) {
       if (!expiring(tokens)) return tokens;
       // An outage of the token endpoint must not stop requests while the token still works.
-      if (now() - lastTransientFailure < FAILURE_BACKOFF_SECONDS && stillValid(tokens)) return tokens;
+      if (now() - shared.lastTransientFailure < FAILURE_BACKOFF_SECONDS && stillValid(tokens)) return tokens;
     }
     // Whoever started the refresh and whoever joined it get the same answer.
     const run = joined ?? refresh(tokens);
@@ -202,13 +212,13 @@ export function createTokenSource(options: TokenSourceOptions = {}): TokenSource
       return await run.promise;
     } catch (error) {
       if (!isOutage(error, run) || !stillValid(tokens) || rejected.has(tokens.accessToken)) throw error;
-      lastTransientFailure = now();
+      shared.lastTransientFailure = now();
       return tokens;
     }
   }
 
   async function refreshAfterRejection(rejectedToken: string): Promise<OAuthTokens> {
-    if (inflight) return inflight.promise;
+    if (shared.inflight) return shared.inflight.promise;
     const tokens = await load();
     return tokens.accessToken === rejectedToken ? refresh(tokens).promise : getTokens();
   }
@@ -221,7 +231,7 @@ export function createTokenSource(options: TokenSourceOptions = {}): TokenSource
     }
   }
 
-  return {
+  const source: TokenSource = {
     getTokens,
     markRejected,
     isRejected: (accessToken) => rejected.has(accessToken),
@@ -235,5 +245,24 @@ export function createTokenSource(options: TokenSourceOptions = {}): TokenSource
     get store() {
       return state.store;
     },
+  };
+  logins.set(source, shared);
+  return source;
+}
+
+function newLogin(options: TokenSourceOptions): SharedLogin {
+  const explicitStore =
+    options.tokenStorage === undefined || options.tokenStorage === null ? null : resolveStore(options.tokenStorage);
+  return {
+    state: {
+      store: explicitStore,
+      current: options.oauthTokens ? { ...checkGivenTokens(options.oauthTokens) } : null,
+      storeHeld: false,
+      spent: new Set(),
+    },
+    inflight: null,
+    rejected: new Set(),
+    lastTransientFailure: Number.NEGATIVE_INFINITY,
+    origin: { tokenStorage: options.tokenStorage, profile: options.profile, explicitStore },
   };
 }

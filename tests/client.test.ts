@@ -13,6 +13,7 @@ import { copyClientForHelper } from '@anthropic-ai/sdk/lib/helper-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   AnthropicOAuth,
+  type AnthropicOAuthOptions,
   createOAuthFetch,
   DEFAULT_OAUTH_BETAS,
   DEFAULT_USER_AGENT,
@@ -575,6 +576,26 @@ describe('withOptions', () => {
     expect(messageRequests(emu).map((r) => r.headers['user-agent'])).toEqual(['ua/1', 'ua/1']);
     expect(copy.timeout).toBe(5_000);
   });
+
+  it.each([
+    ['oauthConfig', (): Partial<AnthropicOAuthOptions> => ({ oauthConfig: {} })],
+    ['now', (): Partial<AnthropicOAuthOptions> => ({ now: () => Date.now() / 1000 })],
+    ['env (tokens given in code)', (): Partial<AnthropicOAuthOptions> => ({ env: {} })],
+  ])(
+    'a copy with a new %s keeps the login in memory: it never spends a refresh token the client spent',
+    async (_name, options) => {
+      const c = client({ oauthTokens: tokensOf(emu.issueTokens(), { expiresAt: nowSeconds() + 3600 }) });
+      const copy = c.withOptions(options());
+      // The client rotates the login (the API refused its token); then the copy sends, and both refresh again.
+      emu.expireAccessTokens();
+      await c.messages.create(hello);
+      await copy.messages.create(hello);
+      expect((await copy.getTokens()).accessToken).toBe((await c.getTokens()).accessToken);
+      emu.expireAccessTokens();
+      await Promise.all([c.messages.create(hello), copy.messages.create(hello)]);
+      expect(emu.stats()).toMatchObject({ refresh: 2, invalidGrant: 0 });
+    },
+  );
 
   it('overrides betas and userAgent', async () => {
     const c = client({ oauthTokens: tokensOf(emu.issueTokens()) });
