@@ -15,7 +15,7 @@
  * latency (p50, p99, including any wait for a refresh) and the waits for the refresh lock. Variants
  * alternate run by run. Without `redis-server` on PATH the measurement says so and reports nothing.
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,10 +23,10 @@ import { fileURLToPath } from 'node:url';
 import type { OAuthConfig } from '../src/index.js';
 import { type RedisServer, startRedis } from '../tests/helpers/redis-server.js';
 import { writeTokenFile } from './lib/clients.js';
-import type { FromWorker, WorkerReport } from './lib/many-worker.js';
 import { RemoteEmulator, TS_EXEC_ARGV } from './lib/remote-emulator.js';
-import { fmt, median, percentile, rotate } from './lib/stats.js';
+import { fmt, median, rotate } from './lib/stats.js';
 import { renderTable } from './lib/table.js';
+import { runWorkers, type WorkerRunCounts } from './lib/worker-run.js';
 
 export const CROSS_VARIANTS = ['one file', 'file per machine', 'Redis'] as const;
 export type CrossVariant = (typeof CROSS_VARIANTS)[number];
@@ -59,38 +59,13 @@ export const CROSS_SETTINGS: Record<'quick' | 'full', CrossOptions> = {
 };
 
 const WORKER = fileURLToPath(new URL('./lib/cross-worker.ts', import.meta.url));
-const RUN_DEADLINE_MS = 90_000;
 const MACHINES = ['machine-a', 'machine-b'] as const;
 
-interface CrossRun {
-  seconds: number;
-  tokenCalls: number;
-  generations: number;
-  refreshes: number;
-  invalidGrants: number;
-  requests: number;
-  failed: number;
-  failures: Record<string, number>;
-  p50: number;
-  p99: number;
-  lockWaitP50: number;
-  lockWaitP99: number;
-  lockWaits: number;
-  timedOut: boolean;
-}
+type CrossRun = WorkerRunCounts;
 
 export type CrossResult =
   | { options: CrossOptions; rows: Array<{ variant: CrossVariant; runs: CrossRun[] }> }
   | { options: CrossOptions; skipped: string };
-
-function message(child: ChildProcess): Promise<FromWorker> {
-  return new Promise((resolve, reject) => {
-    child.once('message', resolve);
-    child.once('exit', (code) => reject(new Error(`a worker exited (${code}) early`)));
-  });
-}
-
-const exited = (child: ChildProcess) => new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
 async function runOnce(
   emu: RemoteEmulator,
@@ -137,48 +112,7 @@ async function runOnce(
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
   });
-  let timedOut = false;
-  const deadline = setTimeout(() => {
-    timedOut = true;
-    for (const worker of workers) worker.kill();
-  }, RUN_DEADLINE_MS);
-  try {
-    await Promise.all(workers.map(message));
-    const start = Date.now() + 100;
-    const reports = workers.map(message);
-    for (const worker of workers) worker.send({ start });
-    const settled = await Promise.allSettled(reports);
-    await Promise.all(workers.map((worker) => (worker.exitCode === null ? exited(worker) : undefined)));
-    const done = settled.flatMap((s) => (s.status === 'fulfilled' && 'report' in s.value ? [s.value.report] : []));
-    const after = await emu.stats();
-    const calls = await emu.tokenCalls();
-    const latencies = done.flatMap((report: WorkerReport) => report.latencies);
-    const lockWaits = done.flatMap((report: WorkerReport) => report.lockWaits);
-    const failures: Record<string, number> = {};
-    for (const report of done) {
-      for (const [kind, n] of Object.entries(report.failures)) failures[kind] = (failures[kind] ?? 0) + n;
-    }
-    const requests = count * options.requests;
-    return {
-      seconds: (Math.max(...done.map((report) => report.endedAt)) - start) / 1000,
-      tokenCalls: calls.length,
-      generations: new Set(calls.map((call) => call.refreshToken)).size,
-      refreshes: after.refresh - before.refresh,
-      invalidGrants: after.invalidGrant - before.invalidGrant,
-      requests,
-      failed: requests - latencies.length,
-      failures,
-      p50: percentile(latencies, 50),
-      p99: percentile(latencies, 99),
-      lockWaitP50: percentile(lockWaits, 50),
-      lockWaitP99: percentile(lockWaits, 99),
-      lockWaits: lockWaits.length,
-      timedOut,
-    };
-  } finally {
-    clearTimeout(deadline);
-    for (const worker of workers) if (worker.exitCode === null) worker.kill();
-  }
+  return (await runWorkers(emu, workers, count * options.requests, before)).counts;
 }
 
 export async function measureCrossMachine(

@@ -20,16 +20,17 @@
  * The same for `AnthropicOAuth` (a `TokenStorage` on the file) and the SDK's `user_oauth` path, runs
  * alternating; the report gives each run's counts and the median of the rest.
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeTokenFile } from './lib/clients.js';
-import type { FromWorker, WorkerReport, WorkerTask } from './lib/many-worker.js';
+import type { WorkerTask } from './lib/many-worker.js';
 import { RemoteEmulator, type TokenCall, TS_EXEC_ARGV } from './lib/remote-emulator.js';
-import { fmt, median, percentile, rotate } from './lib/stats.js';
+import { fmt, median, rotate } from './lib/stats.js';
 import { renderTable } from './lib/table.js';
+import { RUN_DEADLINE_MS, runWorkers, type WorkerRunCounts } from './lib/worker-run.js';
 
 export interface ManyOptions {
   runs: number;
@@ -45,25 +46,8 @@ const MANY_VARIANTS = ['AnthropicOAuth', 'user_oauth'] as const;
 type ManyVariant = (typeof MANY_VARIANTS)[number];
 
 const WORKER = fileURLToPath(new URL('./lib/many-worker.ts', import.meta.url));
-/** A run that has not finished by then is stopped and reported as such. */
-const RUN_DEADLINE_MS = 90_000;
 
-interface ManyRun {
-  seconds: number;
-  tokenCalls: number;
-  generations: number;
-  refreshes: number;
-  invalidGrants: number;
-  requests: number;
-  failed: number;
-  failures: Record<string, number>;
-  p50: number;
-  p99: number;
-  /** Waits for the refresh lock, all processes together (NaN when the client takes no lock). */
-  lockWaitP50: number;
-  lockWaitP99: number;
-  lockWaits: number;
-  timedOut: boolean;
+interface ManyRun extends WorkerRunCounts {
   /** The first refresh token presented twice, if any: who spent it first, who again, how far apart. */
   doubleSpend: DoubleSpend | null;
 }
@@ -99,17 +83,6 @@ export interface ManyResult {
   rows: ManyRow[];
 }
 
-function exited(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
-function message(child: ChildProcess): Promise<FromWorker> {
-  return new Promise((resolve, reject) => {
-    child.once('message', resolve);
-    child.once('exit', (code) => reject(new Error(`a worker exited (${code}) early`)));
-  });
-}
-
 async function runOnce(emu: RemoteEmulator, dir: string, variant: ManyVariant, options: ManyOptions): Promise<ManyRun> {
   const tokenFile = join(dir, `${variant}.json`);
   await writeTokenFile(tokenFile, await emu.issueTokens());
@@ -130,54 +103,8 @@ async function runOnce(emu: RemoteEmulator, dir: string, variant: ManyVariant, o
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     }),
   );
-  let timedOut = false;
-  const deadline = setTimeout(() => {
-    timedOut = true;
-    for (const worker of workers) worker.kill();
-  }, RUN_DEADLINE_MS);
-  try {
-    // Start together once every process is up, so start-up time is not part of the run.
-    await Promise.all(workers.map(message));
-    const start = Date.now() + 100;
-    const reports = workers.map(message);
-    for (const worker of workers) worker.send({ start });
-    const settled = await Promise.allSettled(reports);
-    // Let every process end by itself: a refresh still running in one of them is finished and saved
-    // before the counters are read. (The deadline above stops a process that does not end.)
-    await Promise.all(workers.map((worker) => (worker.exitCode === null ? exited(worker) : undefined)));
-    const done = settled.flatMap((s) => (s.status === 'fulfilled' && 'report' in s.value ? [s.value.report] : []));
-
-    const after = await emu.stats();
-    const calls = await emu.tokenCalls();
-    const latencies = done.flatMap((report: WorkerReport) => report.latencies);
-    const lockWaits = done.flatMap((report: WorkerReport) => report.lockWaits);
-    const failures: Record<string, number> = {};
-    for (const report of done) {
-      for (const [kind, count] of Object.entries(report.failures)) failures[kind] = (failures[kind] ?? 0) + count;
-    }
-    const requests = options.processes * options.requests;
-    return {
-      seconds: (Math.max(...done.map((report) => report.endedAt)) - start) / 1000,
-      tokenCalls: calls.length,
-      generations: new Set(calls.map((call) => call.refreshToken)).size,
-      refreshes: after.refresh - before.refresh,
-      invalidGrants: after.invalidGrant - before.invalidGrant,
-      requests,
-      // Requests of a process that never reported count as failed.
-      failed: requests - latencies.length,
-      failures,
-      p50: percentile(latencies, 50),
-      p99: percentile(latencies, 99),
-      lockWaitP50: percentile(lockWaits, 50),
-      lockWaitP99: percentile(lockWaits, 99),
-      lockWaits: lockWaits.length,
-      timedOut,
-      doubleSpend: firstDoubleSpend(calls, start),
-    };
-  } finally {
-    clearTimeout(deadline);
-    for (const worker of workers) if (worker.exitCode === null) worker.kill();
-  }
+  const { counts, calls, start } = await runWorkers(emu, workers, options.processes * options.requests, before);
+  return { ...counts, doubleSpend: firstDoubleSpend(calls, start) };
 }
 
 export async function measureMany(options: ManyOptions, log: (line: string) => void = () => {}): Promise<ManyResult> {
