@@ -7,7 +7,7 @@
  *   without a shared store. The file lock covers one machine only, so each machine refreshes on its
  *   own and spends a refresh token the other has spent already.
  * - `Redis`: every process of both machines on `RedisTokenStore`, on one redis-server started for the
- *   measurement on a random loopback port, with the persistence the README recommends (append-only
+ *   measurement on a random loopback port, with the persistence docs/storage.md recommends (append-only
  *   file, fsync at every write).
  *
  * The figures are those of measurement (3): token-endpoint calls per generation of tokens (1.00:

@@ -1,5 +1,5 @@
 /**
- * The identity of the OAuth client and the wire constants (PROTOCOL.md).
+ * The identity of the OAuth client and the wire constants (docs/protocol.md).
  *
  * Every value here has changed at least once upstream, so each lives in exactly one named constant
  * and can be overridden by option (`oauthConfig`, `betas`, `userAgent`) and, for `OAuthConfig`, by

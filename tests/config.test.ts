@@ -22,7 +22,7 @@ function configError(fn: () => unknown): OAuthFlowError {
 }
 
 describe('resolveConfig', () => {
-  it('defaults to the PROTOCOL.md values', () => {
+  it('defaults to the docs/protocol.md values', () => {
     expect(resolveConfig({}, {})).toEqual(DEFAULTS);
   });
 

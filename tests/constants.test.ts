@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as api from '../src/index.js';
 
-// The wire identity of the client, exactly as PROTOCOL.md gives it.
+// The wire identity of the client, exactly as docs/protocol.md gives it.
 describe('constants', () => {
   it('match the protocol notes', () => {
     expect({

@@ -8,7 +8,7 @@
  * Policy:
  * - Loopback only. It listens on 127.0.0.1 (a free port unless `port` is given) and never makes an
  *   outbound request; `approve()`/`deny()` refuse any URL that is not this emulator's own page.
- * - Faithful where PROTOCOL.md knows the real behaviour, strict where it does not: PKCE S256 only,
+ * - Faithful where docs/protocol.md knows the real behaviour, strict where it does not: PKCE S256 only,
  *   exact redirect_uri match, single-use short-lived codes, JSON-only token endpoint, rotating
  *   refresh tokens whose reuse revokes the whole family (RFC 9700), `scope` on refresh refused,
  *   the OAuth beta required on the API. A client that passes here should not pass by leniency.

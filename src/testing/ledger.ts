@@ -162,7 +162,7 @@ export function createGrantLedger(settings: LedgerSettings): GrantLedger {
       const missing = requireStrings(body, ['refresh_token', 'client_id']);
       if (missing !== null) return missing;
       if (body.client_id !== settings.clientId) return fail(401, 'invalid_client', 'Unknown client_id');
-      // PROTOCOL.md: sending scope on refresh fails. Refused before the token is touched.
+      // docs/protocol.md: sending scope on refresh fails. Refused before the token is touched.
       if ('scope' in body) return fail(400, 'invalid_scope', 'scope must not be sent with a refresh_token grant');
       const record = refreshTokens.get(body.refresh_token as string);
       if (record === undefined) return fail(400, 'invalid_grant', 'Invalid refresh token');

@@ -35,7 +35,7 @@ export interface AuthorizeForm {
   fields: Array<[string, string]>;
 }
 
-/** Plain-language descriptions of the scopes PROTOCOL.md lists; unknown scopes are shown raw. */
+/** Plain-language descriptions of the scopes docs/protocol.md lists; unknown scopes are shown raw. */
 const SCOPE_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'org:create_api_key': 'Create API keys in your organization',
   'user:profile': 'Read your profile (name, email, organization)',

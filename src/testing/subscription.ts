@@ -3,7 +3,7 @@
  * extra usage the usage endpoint reports, and the `anthropic-ratelimit-unified-*` headers of
  * `/v1/messages`, all from one state that `plan`/`usage` (options) and `setPlan`/`setUsage` set.
  *
- * Wire shapes (PROTOCOL.md, Claude Code 2.1.88): usage `utilization` is a percentage 0–100 with
+ * Wire shapes (docs/protocol.md, Claude Code 2.1.88): usage `utilization` is a percentage 0–100 with
  * `resets_at` as ISO 8601 with microseconds and an offset (`null` before any use); the headers
  * carry a 0–1 fraction and epoch-second resets. Extra usage is in cents, `monthly_limit: null` = no
  * limit. The headers are computed once per change, not per request (benchmarks use `/v1/messages`).

@@ -1,5 +1,5 @@
 /**
- * The emulator's own copy of the wire facts (PROTOCOL.md): the public client's id, the default
+ * The emulator's own copy of the wire facts (docs/protocol.md): the public client's id, the default
  * scopes, the OAuth beta, the endpoint paths, the token prefixes and the fake identity.
  *
  * Written out here on purpose rather than imported from the library's `constants.ts`: an emulator

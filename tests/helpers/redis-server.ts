@@ -3,7 +3,7 @@
  * started on a random loopback port with a temporary directory of its own, and stopped after.
  * Missing binary: an error saying how to install it (the tests fail, they are never skipped).
  *
- * Persistence is the one the README recommends: the append-only file, fsynced at every write
+ * Persistence is the one docs/storage.md recommends: the append-only file, fsynced at every write
  * (`--appendonly yes --appendfsync always`), no RDB snapshots; `appendonly: false` turns it off.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';

@@ -1,5 +1,5 @@
 /**
- * `POST /v1/oauth/token`: the two grants, JSON bodies only (PROTOCOL.md), answered with RFC 6749
+ * `POST /v1/oauth/token`: the two grants, JSON bodies only (docs/protocol.md), answered with RFC 6749
  * §5.1 JSON or §5.2 errors, `Cache-Control: no-store` on both. The rules live in the grant ledger;
  * this file is the wire around them and the counters. Faults (`faults.token*`) apply here.
  */
