@@ -29,10 +29,10 @@ import type { AccountRequestOptions } from './account/http.js';
 import { type Profile, requestProfile } from './account/profile.js';
 import { requestUsage, type Usage } from './account/usage.js';
 import type { OAuthClientOptions } from './client-options.js';
-import { DEFAULT_OAUTH_BETAS, DEFAULT_USER_AGENT } from './constants.js';
 import { loadTokensFromEnv } from './env.js';
 import { LOGIN_HINT, OAuthFlowError } from './errors.js';
 import { oauthBetaApplier } from './headers.js';
+import { resolveBetas, resolveUserAgent } from './identity.js';
 import { authorizeManually, type LoginIO } from './login.js';
 import { createTokenSource, resolveStore, type TokenSource } from './provider.js';
 import { discard, mayRejectToken, rejectsToken, tokenAfterRejection } from './replay.js';
@@ -149,8 +149,8 @@ export class AnthropicOAuth extends Anthropic {
     this.#login = login;
     this.#plain = plain;
     this.#fetch = rest.fetch;
-    this.#betas = inherited?.betas ?? [...(betas ?? DEFAULT_OAUTH_BETAS)];
-    this.#userAgent = inherited?.userAgent ?? userAgent ?? DEFAULT_USER_AGENT;
+    this.#betas = inherited?.betas ?? resolveBetas(betas, login.env ?? process.env);
+    this.#userAgent = inherited?.userAgent ?? resolveUserAgent(userAgent, login.env ?? process.env);
     this.#applyBetas = oauthBetaApplier(this.#betas);
   }
 

@@ -12,9 +12,9 @@
  */
 
 import type { OAuthClientOptions } from './client-options.js';
-import { DEFAULT_OAUTH_BETAS, DEFAULT_USER_AGENT } from './constants.js';
 import { OAuthFlowError, TokenStorageError } from './errors.js';
 import { oauthBetaApplier } from './headers.js';
+import { resolveBetas, resolveUserAgent } from './identity.js';
 import { createTokenSource, type TokenSource } from './provider.js';
 import { discard, mayRejectToken, rejectsToken, tokenAfterRejection } from './replay.js';
 import type { Fetch, OAuthTokens } from './types.js';
@@ -60,8 +60,8 @@ export function createOAuthFetch(options: OAuthFetchOptions = {}): OAuthFetch {
     now: options.now,
     fetch: base,
   });
-  const applyBetas = oauthBetaApplier(options.betas ?? DEFAULT_OAUTH_BETAS);
-  const userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
+  const applyBetas = oauthBetaApplier(resolveBetas(options.betas, options.env ?? process.env));
+  const userAgent = resolveUserAgent(options.userAgent, options.env ?? process.env);
 
   const send = (request: Request, body: ArrayBuffer | undefined, token: string): Promise<Response> => {
     const url = new URL(request.url);

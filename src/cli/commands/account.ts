@@ -10,11 +10,13 @@
  *   hint), the server's own words and the code only with `--debug`. Exit codes: 4 for a login to
  *   renew (scope missing, revoked), 5 for the network, a 5xx or a rate limit, else as usual.
  */
+
 import { type ApiErrorDescription, describeApiError } from '../../account/api-errors.js';
 import type { AccountFetchOptions } from '../../account/http.js';
 import type { Plan, Profile } from '../../account/profile.js';
 import { DEFAULT_API_BASE_URL } from '../../constants.js';
 import { OAuthFlowError, TokenStorageError } from '../../errors.js';
+import { resolveUserAgent } from '../../identity.js';
 import { createTokenSource } from '../../provider.js';
 import type { OAuthTokens } from '../../types.js';
 import { type CliContext, describeError, oneLine } from '../context.js';
@@ -24,7 +26,7 @@ import type { Target } from './target.js';
 
 /** The options every bare-token call of the CLI uses: the environment's base URL, a short timeout. */
 export function accountOptions(ctx: CliContext, timeoutMs = 10_000): AccountFetchOptions {
-  return { env: ctx.env, timeoutMs };
+  return { env: ctx.env, timeoutMs, userAgent: resolveUserAgent(undefined, ctx.env) };
 }
 
 /** Runs `call` with the target's access token; a 401 refreshes once and retries once. */
