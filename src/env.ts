@@ -11,7 +11,7 @@
  * seconds up to `MAX_EPOCH_SECONDS` (a larger number is taken for milliseconds and refused).
  */
 import { OAuthFlowError } from './errors.js';
-import { isValidToken, MAX_EPOCH_SECONDS, TOKEN_RULE } from './tokens.js';
+import { isValidToken, MAX_EPOCH_SECONDS, TOKEN_RULE } from './oauth-tokens.js';
 import type { Env, OAuthTokens } from './types.js';
 
 export const ENV_ACCESS_TOKEN = 'ANTHROPIC_OAUTH_ACCESS_TOKEN';

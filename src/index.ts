@@ -57,8 +57,9 @@ export {
   loginWithLoopback,
 } from './login.js';
 export { type LoopbackListener, type LoopbackOptions, startLoopbackListener } from './loopback.js';
+export { maskToken } from './mask-token.js';
+export { isExpired, tokensFromResponse } from './oauth-tokens.js';
 export { generatePkce } from './pkce.js';
-export { maskToken } from './redact.js';
 export {
   defaultTokenPath,
   listProfiles,
@@ -70,7 +71,6 @@ export { KeychainTokenStore, type KeychainTokenStoreOptions } from './store/keyc
 export { MemoryTokenStore } from './store/memory.js';
 export type { PreparedSave, TokenStore } from './store/types.js';
 export { exchangeCodeForTokens, processTokenResponse, refreshAccessToken } from './token-endpoint.js';
-export { isExpired, tokensFromResponse } from './tokens.js';
 export type {
   AccountInfo,
   Fetch,

@@ -35,10 +35,10 @@ import { resolveConfig } from './config.js';
 import { EXPIRY_BUFFER_SECONDS } from './constants.js';
 import { loadTokensFromEnv } from './env.js';
 import { LOGIN_HINT, OAuthFlowError } from './errors.js';
+import { checkGivenTokens, nowSeconds } from './oauth-tokens.js';
 import { createRenewal, isOutage, type Refresh, type RefreshTimer, type SourceState, storeName } from './renewal.js';
 import { profileFromEnv, TokenStorage, tokenPathForProfile } from './store/file.js';
 import { isTokenStore, type TokenStore } from './store/types.js';
-import { checkGivenTokens, nowSeconds } from './tokens.js';
 import type { Env, Fetch, OAuthConfig, OAuthTokens } from './types.js';
 
 const MAX_REJECTED = 32;

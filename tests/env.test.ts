@@ -7,7 +7,7 @@ import {
   loadTokensFromEnv,
 } from '../src/env.js';
 import { OAuthFlowError } from '../src/errors.js';
-import { isExpired } from '../src/tokens.js';
+import { isExpired } from '../src/oauth-tokens.js';
 
 const SECRET_AT = 'sk-ant-oat01-SECRETACCESS';
 const SECRET_RT = 'sk-ant-ort01-SECRETREFRESH';

@@ -10,9 +10,9 @@ import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AnthropicOAuth } from '../src/index.js';
+import { toStoredCredentials } from '../src/oauth-tokens.js';
 import { TokenStorage } from '../src/store/file.js';
 import { type Emulator, startEmulator } from '../src/testing/index.js';
-import { toStoredCredentials } from '../src/tokens.js';
 import { type CliEnv, cliEnv, leakedIn, runCli, spawnCli, tokenFileIn } from './helpers/cli-run.js';
 import { makeTempDir, nowSeconds, tokensOf } from './helpers/fixtures.js';
 

@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AnthropicOAuth, KeychainTokenStore, type OAuthTokens, TokenStorage, TokenStorageError } from '../src/index.js';
+import { toStoredCredentials } from '../src/oauth-tokens.js';
 import { type Emulator, startEmulator } from '../src/testing/index.js';
-import { toStoredCredentials } from '../src/tokens.js';
 import { hello, makeTempDir, messageRequests, nowSeconds, snapshotEnv, tokensOf } from './helpers/fixtures.js';
 import { fakeTokens, retryUntil } from './helpers/keychain.js';
 

@@ -5,7 +5,7 @@
  * command line by mistake is shown masked (`sk-ant-oat01-…`), never whole.
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { maskToken } from '../redact.js';
+import { maskToken } from '../mask-token.js';
 import { UsageError } from './exit.js';
 
 export const PROGRAM = 'anthropic-oauth';

@@ -38,7 +38,7 @@ import {
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { errnoCode, OAuthFlowError, TokenStorageError } from '../errors.js';
-import { fromStoredCredentials, toStoredCredentials } from '../tokens.js';
+import { fromStoredCredentials, toStoredCredentials } from '../oauth-tokens.js';
 import type { Env, OAuthTokens } from '../types.js';
 import { done, fsyncDirectory, problemOf, sweepOrphans, tempPath } from './atomic.js';
 import { withFileLock } from './lock.js';

@@ -38,7 +38,7 @@ import { homedir, tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { errnoCode } from '../errors.js';
 import { sha256Hex } from '../node-crypto.js';
-import { fromStoredCredentials, toStoredCredentials } from '../tokens.js';
+import { fromStoredCredentials, toStoredCredentials } from '../oauth-tokens.js';
 import type { OAuthTokens } from '../types.js';
 import { done, fsyncDirectorySync, tempName, tempPath } from './atomic.js';
 

@@ -7,7 +7,7 @@
  */
 import { loadTokensFromEnv } from '../../env.js';
 import { LOGIN_HINT } from '../../errors.js';
-import { maskToken } from '../../redact.js';
+import { maskToken } from '../../mask-token.js';
 import { listProfiles, TokenStorage } from '../../store/file.js';
 import type { OAuthTokens } from '../../types.js';
 import { type CliContext, jsonText } from '../context.js';

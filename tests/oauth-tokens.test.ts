@@ -1,8 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { OAuthFlowError, TokenStorageError } from '../src/errors.js';
-import { createTokenSource } from '../src/provider.js';
-import { startEmulator } from '../src/testing/index.js';
-import { processTokenResponse } from '../src/token-endpoint.js';
 import {
   checkGivenTokens,
   fromStoredCredentials,
@@ -13,7 +10,10 @@ import {
   TOKEN_FILE_VERSION,
   tokensFromResponse,
   toStoredCredentials,
-} from '../src/tokens.js';
+} from '../src/oauth-tokens.js';
+import { createTokenSource } from '../src/provider.js';
+import { startEmulator } from '../src/testing/index.js';
+import { processTokenResponse } from '../src/token-endpoint.js';
 import type { OAuthTokens } from '../src/types.js';
 
 const NOW = 1_700_000_000.75;
