@@ -60,15 +60,10 @@ export { type LoopbackListener, type LoopbackOptions, startLoopbackListener } fr
 export { maskToken } from './mask-token.js';
 export { isExpired, tokensFromResponse } from './oauth-tokens.js';
 export { generatePkce } from './pkce.js';
-export {
-  defaultTokenPath,
-  listProfiles,
-  type ProfileInfo,
-  TokenStorage,
-  tokenPathForProfile,
-} from './store/file.js';
+export { defaultTokenPath, TokenStorage } from './store/file.js';
 export { KeychainTokenStore, type KeychainTokenStoreOptions } from './store/keychain.js';
 export { MemoryTokenStore } from './store/memory.js';
+export { listProfiles, type ProfileInfo, tokenPathForProfile } from './store/profiles.js';
 export type { PreparedSave, TokenStore } from './store/types.js';
 export { exchangeCodeForTokens, processTokenResponse, refreshAccessToken } from './token-endpoint.js';
 export type {

@@ -28,7 +28,7 @@ import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { TokenStorageError } from '../errors.js';
 import type { OAuthTokens } from '../types.js';
-import { DEFAULT_PROFILE, ENV_PROFILE, validateProfileName } from './file.js';
+import { DEFAULT_PROFILE, ENV_PROFILE, validateProfileName } from './profiles.js';
 import { acquire, keepAlive, type Lease, LeaseLost, release } from './redis-lease.js';
 import { type RedisCommandClient, RedisLink, RedisReplyError, reasonOf } from './redis-link.js';
 import { COMMIT, evalArgs, GATE, LOAD, SAVE } from './redis-scripts.js';

@@ -8,7 +8,8 @@
  */
 import { resolve } from 'node:path';
 import { OAuthFlowError } from '../../errors.js';
-import { profileFromEnv, TokenStorage, tokenPathForProfile, validateProfileName } from '../../store/file.js';
+import { TokenStorage } from '../../store/file.js';
+import { profileFromEnv, tokenPathForProfile, validateProfileName } from '../../store/profiles.js';
 import { ENV_REDIS_URL, redisUrlProblem } from '../../store/redis-url.js';
 import type { TokenStore } from '../../store/types.js';
 import type { StoreKind } from '../args.js';
