@@ -37,6 +37,7 @@ import {
 } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
+import { ENV_TOKEN_FILE } from '../env-variables.js';
 import { errnoCode, TokenStorageError } from '../errors.js';
 import { fromStoredCredentials, toStoredCredentials } from '../oauth-tokens.js';
 import type { Env, OAuthTokens } from '../types.js';
@@ -45,8 +46,6 @@ import { withFileLock } from './lock.js';
 import { findPending, lineageKey, nextLineage, removeRescues } from './pending.js';
 import { PreparedFileSave } from './prepared.js';
 import type { PreparedSave, TokenStore } from './types.js';
-
-export const ENV_TOKEN_FILE = 'ANTHROPIC_OAUTH_TOKEN_FILE';
 
 /** `ANTHROPIC_OAUTH_TOKEN_FILE`, else `~/.anthropic/oauth_tokens.json`. */
 export function defaultTokenPath(env: Env = process.env): string {

@@ -8,18 +8,16 @@
 import { promises as fs } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { ENV_PROFILE } from '../env-variables.js';
 import { OAuthFlowError } from '../errors.js';
 import type { Env } from '../types.js';
 import { defaultTokenPath, TokenStorage } from './file.js';
+import { DEFAULT_PROFILE, isProfileName } from './profile-name.js';
 import { isTokenStore, type TokenStore } from './types.js';
-
-export const ENV_PROFILE = 'ANTHROPIC_OAUTH_PROFILE';
-export const DEFAULT_PROFILE = 'default';
-const PROFILE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /** `name` when it is a valid profile name (1-64 of `A-Z a-z 0-9 _ . -`, not `.` or `..`); else `invalid_config`. */
 export function validateProfileName(name: string): string {
-  if (typeof name === 'string' && PROFILE_NAME.test(name) && name !== '.' && name !== '..') return name;
+  if (isProfileName(name)) return name;
   throw new OAuthFlowError(
     'invalid_config',
     `Invalid profile name ${JSON.stringify(String(name)).slice(0, 80)}: use 1 to 64 letters, digits, \`_\`, \`.\` or \`-\` (not \`.\` or \`..\`).`,
@@ -64,7 +62,7 @@ export async function listProfiles(env: Env = process.env): Promise<ProfileInfo[
   for (const file of names.sort()) {
     if (!file.endsWith('.json')) continue;
     const name = file.slice(0, -'.json'.length);
-    if (name === DEFAULT_PROFILE || !PROFILE_NAME.test(name) || name === '.' || name === '..') continue;
+    if (name === DEFAULT_PROFILE || !isProfileName(name)) continue;
     profiles.push({ name, path: join(dir, file) });
   }
   return profiles;
