@@ -5,19 +5,12 @@ import { loadTokensFromEnv } from '../src/env.js';
 import { ENV_ACCESS_TOKEN, ENV_ACCESS_TOKEN_ALT, ENV_EXPIRES_AT, ENV_REFRESH_TOKEN } from '../src/env-variables.js';
 import { OAuthFlowError } from '../src/errors.js';
 import { isExpired } from '../src/oauth-tokens.js';
+import { thrownBy } from './helpers/fixtures.js';
 
 const SECRET_AT = 'sk-ant-oat01-SECRETACCESS';
 const SECRET_RT = 'sk-ant-ort01-SECRETREFRESH';
 
-function envError(env: Record<string, string | undefined>): OAuthFlowError {
-  try {
-    loadTokensFromEnv(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(OAuthFlowError);
-    return error as OAuthFlowError;
-  }
-  throw new Error('expected loadTokensFromEnv to throw');
-}
+const envError = (env: Record<string, string | undefined>) => thrownBy(OAuthFlowError, () => loadTokensFromEnv(env));
 
 describe('loadTokensFromEnv (seed: TestLoadTokensFromEnv)', () => {
   it('uses the documented variable names', () => {

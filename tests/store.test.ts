@@ -13,7 +13,7 @@ import { MemoryTokenStore } from '../src/store/memory.js';
 import { lineageKey, nextLineage, pendingJson } from '../src/store/pending.js';
 import { isTokenStore } from '../src/store/types.js';
 import type { OAuthTokens } from '../src/types.js';
-import { snapshotEnv } from './helpers/fixtures.js';
+import { rejectionOf, snapshotEnv } from './helpers/fixtures.js';
 import { storeContract } from './helpers/store-contract.js';
 
 const TOKENS: Readonly<OAuthTokens> = {
@@ -45,16 +45,7 @@ afterEach(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-async function storageError(promise: Promise<unknown>): Promise<TokenStorageError> {
-  const error = await promise.then(
-    () => {
-      throw new Error('expected a TokenStorageError');
-    },
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TokenStorageError);
-  return error as TokenStorageError;
-}
+const storageError = (promise: Promise<unknown>) => rejectionOf(TokenStorageError, promise);
 
 async function writeRaw(path: string, text: string, mode = 0o600): Promise<void> {
   await fs.writeFile(path, text, { mode });
