@@ -31,7 +31,13 @@ export async function rejectionOf<E extends Error>(type: ErrorClass<E>, promise:
   return error as E;
 }
 
-export async function makeTempDir(prefix = 'anthropic-oauth-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+/** A temporary directory of the test's own, and how to remove it. */
+export interface TempDir {
+  dir: string;
+  cleanup: () => Promise<void>;
+}
+
+export async function makeTempDir(prefix = 'anthropic-oauth-'): Promise<TempDir> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
