@@ -6,7 +6,8 @@
  *   never written anywhere.
  * - Where the login is kept: the default token file (`store/file.ts`), the profile
  *   (`store/profiles.ts`, the Redis store's key), the Redis URL and encryption key (`--store redis`).
- * - The OAuth configuration (`config.ts`), below the options given in code.
+ * - The OAuth configuration (`config.ts`) and the identity sent to the API (`identity.ts`), below
+ *   the options given in code.
  * - The API's base URL and the account endpoints' whole URLs (`account/http.ts`, the CLI).
  * - The system's own, read with their usual meaning: whether a browser can be shown (`browser.ts`),
  *   where a rescue copy of a login may go (`store/pending.ts`), and whether output may be coloured.
@@ -30,6 +31,11 @@ export const ENV_REDIRECT_URI = 'ANTHROPIC_OAUTH_REDIRECT_URI';
 export const ENV_TOKEN_URL = 'ANTHROPIC_OAUTH_TOKEN_URL';
 export const ENV_AUTHORIZE_URL = 'ANTHROPIC_OAUTH_AUTHORIZE_URL';
 export const ENV_SCOPES = 'ANTHROPIC_OAUTH_SCOPES';
+
+/** The identity sent with API requests (`identity.ts`), below the options given in code. */
+export const ENV_USER_AGENT = 'ANTHROPIC_OAUTH_USER_AGENT';
+/** Comma-separated; empty for none. */
+export const ENV_BETAS = 'ANTHROPIC_OAUTH_BETAS';
 
 /** The API's base URL, as the SDK reads it too. */
 export const ENV_BASE_URL = 'ANTHROPIC_BASE_URL';
