@@ -1,9 +1,3 @@
-/**
- * Many processes, one token file, rotating refresh tokens with family revocation (issue 6):
- * whatever runs at once and whatever is killed, the login survives and nobody gets `invalid_grant`.
- * The workers are real child processes running the built package (tests/helpers/worker.mjs).
- */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,6 +9,7 @@ import { type Emulator, startEmulator } from '../src/testing/index.js';
 import { cliEnv, spawnCli } from './helpers/cli-run.js';
 import { makeTempDir, tokensOf } from './helpers/fixtures.js';
 import { gatedFetch } from './helpers/hostile.js';
+import { startWorker, type WorkerResult, waitForLine, workerResults } from './helpers/worker-process.js';
 
 const WORKER = join(import.meta.dirname, 'helpers', 'worker.mjs');
 const TTL_SECONDS = 2;
@@ -37,45 +32,12 @@ afterEach(async () => {
   await temp.cleanup();
 });
 
-function start(args: string[]): ChildProcess & { output: Promise<string> } {
-  const child = spawn(process.execPath, [WORKER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => {
-    stdout += chunk;
-  });
-  child.stderr.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  const output = new Promise<string>((resolve, reject) => {
-    child.on('exit', (code, signal) =>
-      code === 0 || signal === 'SIGKILL' ? resolve(stdout) : reject(new Error(`worker exited ${code}: ${stderr}`)),
-    );
-  });
-  return Object.assign(child, { output });
-}
-
-async function waitFor(child: ChildProcess, line: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    let seen = '';
-    child.stdout?.on('data', (chunk) => {
-      seen += chunk;
-      if (seen.includes(line)) resolve();
-    });
-    child.on('exit', () => reject(new Error(`worker exited before printing ${line}`)));
-  });
-}
-
-interface WorkerResult {
-  ok: number;
-  failed: number;
-  errors: Record<string, number>;
-  finalRefreshToken: string;
-}
+const start = (args: string[]) => startWorker(WORKER, args);
 
 async function runWorkers(count: number, durationMs: number): Promise<WorkerResult[]> {
-  const workers = Array.from({ length: count }, () => start(['requests', emu.url, tokenFile, String(durationMs), '2']));
-  return Promise.all(workers.map(async (w) => JSON.parse(await w.output) as WorkerResult));
+  return workerResults(
+    Array.from({ length: count }, () => start(['requests', emu.url, tokenFile, String(durationMs), '2'])),
+  );
 }
 
 async function expectLoginIntact(): Promise<void> {
@@ -116,7 +78,7 @@ describe('8 processes sharing one token file', () => {
 
   it('survive a process killed with SIGKILL while it holds the refresh lock', async () => {
     const holder = start(['hold-lock', emu.url, tokenFile]);
-    await waitFor(holder, 'locked');
+    await waitForLine(holder, 'locked');
     holder.kill('SIGKILL');
     await holder.output;
     const results = await runWorkers(4, 8_000);
@@ -128,7 +90,7 @@ describe('8 processes sharing one token file', () => {
   it('survive a process killed with SIGKILL while it writes the token file', async () => {
     const before = await readFile(tokenFile, 'utf8');
     const writer = start(['rewrite', emu.url, tokenFile]);
-    await waitFor(writer, 'writing');
+    await waitForLine(writer, 'writing');
     await new Promise((resolve) => setTimeout(resolve, 300));
     writer.kill('SIGKILL');
     await writer.output;
@@ -162,7 +124,7 @@ describe('the lock, held by another process', () => {
   const lockDir = () => `${tokenFile}.lock`;
   const holdLock = async () => {
     const holder = start(['hold-lock', emu.url, tokenFile]);
-    await waitFor(holder, 'locked');
+    await waitForLine(holder, 'locked');
     return holder;
   };
 
