@@ -2,6 +2,7 @@
  * Opening the user's browser. The `open` package is loaded only when this is called, so importing
  * the library costs nothing for programs that never log in interactively.
  */
+import { ENV_BROWSER, ENV_DISPLAY, ENV_WAYLAND_DISPLAY, ENV_WSL_DISTRO_NAME } from './env-variables.js';
 import type { Env } from './types.js';
 
 export async function openBrowser(url: string): Promise<void> {
@@ -20,6 +21,6 @@ export async function openBrowser(url: string): Promise<void> {
  */
 export function canOpenBrowser(env: Env = process.env, platform: NodeJS.Platform = process.platform): boolean {
   if (platform === 'darwin' || platform === 'win32') return true;
-  if (env.BROWSER?.trim() || env.WSL_DISTRO_NAME?.trim()) return true;
-  return Boolean(env.DISPLAY?.trim() || env.WAYLAND_DISPLAY?.trim());
+  if (env[ENV_BROWSER]?.trim() || env[ENV_WSL_DISTRO_NAME]?.trim()) return true;
+  return Boolean(env[ENV_DISPLAY]?.trim() || env[ENV_WAYLAND_DISPLAY]?.trim());
 }

@@ -34,7 +34,7 @@ import { LOGIN_HINT, OAuthFlowError } from './errors.js';
 import { oauthBetaApplier } from './headers.js';
 import { resolveBetas, resolveUserAgent } from './identity.js';
 import { authorizeManually, type LoginIO } from './login.js';
-import { createTokenSource, resolveStore, type TokenSource } from './provider.js';
+import { createTokenSource, type TokenSource } from './provider.js';
 import { discard, mayRejectToken, rejectsToken, tokenAfterRejection } from './replay.js';
 import {
   attemptOf,
@@ -45,6 +45,7 @@ import {
   sdkCredentials,
 } from './sdk-seam.js';
 import { defaultTokenPath, TokenStorage } from './store/file.js';
+import { resolveStore } from './store/profiles.js';
 import type { TokenStore } from './store/types.js';
 import type { OAuthConfig, OAuthTokens } from './types.js';
 

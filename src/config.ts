@@ -15,15 +15,16 @@ import {
   DEFAULT_SCOPES,
   DEFAULT_TOKEN_URL,
 } from './constants.js';
+import { ENV_AUTHORIZE_URL, ENV_CLIENT_ID, ENV_REDIRECT_URI, ENV_SCOPES, ENV_TOKEN_URL } from './env-variables.js';
 import { OAuthFlowError } from './errors.js';
 import type { Env, OAuthConfig } from './types.js';
 
 const ENV_VARIABLES: Readonly<Record<keyof OAuthConfig, string>> = {
-  clientId: 'ANTHROPIC_OAUTH_CLIENT_ID',
-  redirectUri: 'ANTHROPIC_OAUTH_REDIRECT_URI',
-  tokenUrl: 'ANTHROPIC_OAUTH_TOKEN_URL',
-  authorizeUrl: 'ANTHROPIC_OAUTH_AUTHORIZE_URL',
-  scopes: 'ANTHROPIC_OAUTH_SCOPES',
+  clientId: ENV_CLIENT_ID,
+  redirectUri: ENV_REDIRECT_URI,
+  tokenUrl: ENV_TOKEN_URL,
+  authorizeUrl: ENV_AUTHORIZE_URL,
+  scopes: ENV_SCOPES,
 };
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);

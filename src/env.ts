@@ -10,14 +10,10 @@
  * it would break every request's `Authorization` header), and the expiry whole or fractional epoch
  * seconds up to `MAX_EPOCH_SECONDS` (a larger number is taken for milliseconds and refused).
  */
+import { ENV_ACCESS_TOKEN, ENV_ACCESS_TOKEN_ALT, ENV_EXPIRES_AT, ENV_REFRESH_TOKEN } from './env-variables.js';
 import { OAuthFlowError } from './errors.js';
-import { isValidToken, MAX_EPOCH_SECONDS, TOKEN_RULE } from './tokens.js';
+import { isValidToken, MAX_EPOCH_SECONDS, TOKEN_RULE } from './oauth-tokens.js';
 import type { Env, OAuthTokens } from './types.js';
-
-export const ENV_ACCESS_TOKEN = 'ANTHROPIC_OAUTH_ACCESS_TOKEN';
-export const ENV_ACCESS_TOKEN_ALT = 'ANTHROPIC_ACCESS_TOKEN';
-export const ENV_REFRESH_TOKEN = 'ANTHROPIC_REFRESH_TOKEN';
-export const ENV_EXPIRES_AT = 'ANTHROPIC_TOKEN_EXPIRES_AT';
 
 function read(env: Env, name: string): string | undefined {
   const value = env[name]?.trim();

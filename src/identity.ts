@@ -9,11 +9,9 @@
  * the variable, never a `TypeError` from `Headers` on the first request.
  */
 import { DEFAULT_OAUTH_BETAS, DEFAULT_USER_AGENT } from './constants.js';
+import { ENV_BETAS, ENV_USER_AGENT } from './env-variables.js';
 import { OAuthFlowError } from './errors.js';
 import type { Env } from './types.js';
-
-export const ENV_USER_AGENT = 'ANTHROPIC_OAUTH_USER_AGENT';
-export const ENV_BETAS = 'ANTHROPIC_OAUTH_BETAS';
 
 const MAX_USER_AGENT_CHARS = 512;
 /** Printable ASCII, spaces included: what a header value may hold without surprises. */

@@ -57,20 +57,15 @@ export {
   loginWithLoopback,
 } from './login.js';
 export { type LoopbackListener, type LoopbackOptions, startLoopbackListener } from './loopback.js';
+export { maskToken } from './mask-token.js';
+export { isExpired, tokensFromResponse } from './oauth-tokens.js';
 export { generatePkce } from './pkce.js';
-export { maskToken } from './redact.js';
-export {
-  defaultTokenPath,
-  listProfiles,
-  type ProfileInfo,
-  TokenStorage,
-  tokenPathForProfile,
-} from './store/file.js';
+export { defaultTokenPath, TokenStorage } from './store/file.js';
 export { KeychainTokenStore, type KeychainTokenStoreOptions } from './store/keychain.js';
 export { MemoryTokenStore } from './store/memory.js';
+export { listProfiles, type ProfileInfo, tokenPathForProfile } from './store/profiles.js';
 export type { PreparedSave, TokenStore } from './store/types.js';
 export { exchangeCodeForTokens, processTokenResponse, refreshAccessToken } from './token-endpoint.js';
-export { isExpired, tokensFromResponse } from './tokens.js';
 export type {
   AccountInfo,
   Fetch,

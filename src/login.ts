@@ -22,10 +22,11 @@
 import { buildAuthorizationUrl } from './authorize.js';
 import { openBrowser as defaultOpenBrowser } from './browser.js';
 import { type AuthorizationCode, checkState, parseAuthCode } from './callback.js';
+import { describeDuration } from './duration.js';
 import { OAuthFlowError } from './errors.js';
 import { startLoopbackListener } from './loopback.js';
-import { resolveStore } from './provider.js';
 import { saveFreshTokens, underLock } from './store/guard.js';
+import { resolveStore } from './store/profiles.js';
 import type { TokenStore } from './store/types.js';
 import { exchangeCodeForTokens } from './token-endpoint.js';
 import type { Env, Fetch, OAuthConfig, OAuthState, OAuthTokens } from './types.js';
@@ -122,12 +123,6 @@ export interface LoopbackLoginOptions extends InteractiveLoginOptions {
 }
 
 type Answer = AuthorizationCode & { via: 'browser' | 'paste' };
-
-function describeDuration(ms: number): string {
-  const seconds = Math.round(ms / 1000);
-  if (seconds >= 60 && seconds % 60 === 0) return `${seconds / 60} minute${seconds === 60 ? '' : 's'}`;
-  return `${seconds} second${seconds === 1 ? '' : 's'}`;
-}
 
 /** A promise that rejects when `signal` aborts (never resolves). */
 function whenAborted(signal: AbortSignal): Promise<never> {

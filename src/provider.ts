@@ -35,10 +35,11 @@ import { resolveConfig } from './config.js';
 import { EXPIRY_BUFFER_SECONDS } from './constants.js';
 import { loadTokensFromEnv } from './env.js';
 import { LOGIN_HINT, OAuthFlowError } from './errors.js';
+import { checkGivenTokens, nowSeconds } from './oauth-tokens.js';
 import { createRenewal, isOutage, type Refresh, type RefreshTimer, type SourceState, storeName } from './renewal.js';
-import { profileFromEnv, TokenStorage, tokenPathForProfile } from './store/file.js';
-import { isTokenStore, type TokenStore } from './store/types.js';
-import { checkGivenTokens, nowSeconds } from './tokens.js';
+import { TokenStorage } from './store/file.js';
+import { profileFromEnv, resolveStore, tokenPathForProfile } from './store/profiles.js';
+import type { TokenStore } from './store/types.js';
 import type { Env, Fetch, OAuthConfig, OAuthTokens } from './types.js';
 
 const MAX_REJECTED = 32;
@@ -89,12 +90,6 @@ export interface TokenSource {
   readonly config: OAuthConfig;
   /** The store rotated tokens go to, or `null` when they stay in memory. */
   readonly store: TokenStore | null;
-}
-
-export function resolveStore(tokenStorage: TokenStore | string): TokenStore {
-  if (typeof tokenStorage === 'string') return new TokenStorage(tokenStorage);
-  if (isTokenStore(tokenStorage)) return tokenStorage;
-  throw new TypeError('tokenStorage must be a TokenStore (load/save/clear), a file path, or null.');
 }
 
 /** The refresh buffer for a token: 300 s, or a quarter of its lifetime when that is shorter. */

@@ -21,7 +21,7 @@ import { checkState } from './callback.js';
 import { resolveConfig } from './config.js';
 import { LOGIN_HINT, OAuthFlowError, redactErrorBody, withoutSecrets } from './errors.js';
 import { isRedirect, parseJsonOrUndefined, readCappedText } from './http-body.js';
-import { nowSeconds, tokensFromResponse } from './tokens.js';
+import { nowSeconds, tokensFromResponse } from './oauth-tokens.js';
 import type { Env, Fetch, OAuthConfig, OAuthState, OAuthTokens } from './types.js';
 import { VERSION } from './version.js';
 

@@ -1,18 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { checkState, codeFromParams, isStateOf, parseAuthCode } from '../src/callback.js';
 import { OAuthFlowError } from '../src/errors.js';
+import { thrownBy } from './helpers/fixtures.js';
 
 const SECRET = 'SECRETCODE123';
 
-function parseError(raw: string): OAuthFlowError {
-  try {
-    parseAuthCode(raw);
-  } catch (error) {
-    expect(error).toBeInstanceOf(OAuthFlowError);
-    return error as OAuthFlowError;
-  }
-  throw new Error('expected parseAuthCode to throw');
-}
+const parseError = (raw: string) => thrownBy(OAuthFlowError, () => parseAuthCode(raw));
 
 describe('parseAuthCode (seed: TestOAuthAuth.test_parse_auth_code_*)', () => {
   it('splits CODE#STATE', () => {

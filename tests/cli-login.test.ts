@@ -5,28 +5,17 @@
  */
 import { stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { canOpenBrowser } from '../src/browser.js';
-import { type Emulator, startEmulator } from '../src/testing/index.js';
-import { type CliEnv, cliEnv, leakedIn, redirectUriOf, secretsSeen, spawnCli, tokenFileIn } from './helpers/cli-run.js';
-import { exists, makeTempDir, tokenRequests } from './helpers/fixtures.js';
+import type { Emulator } from '../src/testing/index.js';
+import { type CliEnv, leakedIn, redirectUriOf, secretsSeen, spawnCli, useCliWorld } from './helpers/cli-run.js';
+import { exists, type TempDir, tokenRequests } from './helpers/fixtures.js';
 
 let emu: Emulator;
-let temp: Awaited<ReturnType<typeof makeTempDir>>;
+let temp: TempDir;
 let env: CliEnv;
 let tokenFile: string;
-
-beforeEach(async () => {
-  emu = await startEmulator();
-  temp = await makeTempDir('anthropic-oauth-cli-');
-  env = cliEnv(temp.dir, emu);
-  tokenFile = tokenFileIn(temp.dir);
-});
-
-afterEach(async () => {
-  await emu.close();
-  await temp.cleanup();
-});
+useCliWorld('anthropic-oauth-cli-', (world) => ({ emu, temp, env, tokenFile } = world));
 
 describe('login through the loopback listener', () => {
   it('saves the tokens (0600) when the browser comes back, and says who is logged in', async () => {

@@ -4,26 +4,24 @@
  * here: `--store keychain` must fail plainly, or fall back to the file with a WARNING.
  */
 import { stat } from 'node:fs/promises';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Emulator, startEmulator } from '../src/testing/index.js';
-import { type CliEnv, cliEnv, loginByPaste, profileFileIn, runCli, spawnCli, tokenFileIn } from './helpers/cli-run.js';
-import { exists, makeTempDir } from './helpers/fixtures.js';
+import { describe, expect, it } from 'vitest';
+import type { Emulator } from '../src/testing/index.js';
+import {
+  type CliEnv,
+  loginByPaste,
+  profileFileIn,
+  runCli,
+  spawnCli,
+  tokenFileIn,
+  useCliWorld,
+} from './helpers/cli-run.js';
+import { exists, type TempDir } from './helpers/fixtures.js';
 
 let emu: Emulator;
-let temp: Awaited<ReturnType<typeof makeTempDir>>;
+let temp: TempDir;
 let env: CliEnv;
-
-beforeEach(async () => {
-  emu = await startEmulator();
-  temp = await makeTempDir('anthropic-oauth-cli-profiles-');
-  // No session bus, whatever the machine running the tests has.
-  env = cliEnv(temp.dir, emu, { DBUS_SESSION_BUS_ADDRESS: '' });
-});
-
-afterEach(async () => {
-  await emu.close();
-  await temp.cleanup();
-});
+// No session bus, whatever the machine running the tests has.
+useCliWorld('anthropic-oauth-cli-profiles-', (world) => ({ emu, temp, env } = world), { DBUS_SESSION_BUS_ADDRESS: '' });
 
 const modeOf = async (path: string) => (await stat(path)).mode & 0o777;
 

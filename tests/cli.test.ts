@@ -4,32 +4,21 @@
  */
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { shownArgument } from '../src/cli/args.js';
 import { forTerminal, jsonText } from '../src/cli/context.js';
 import { TokenStorage } from '../src/store/file.js';
-import { type Emulator, type IssuedTokens, startEmulator } from '../src/testing/index.js';
+import type { Emulator, IssuedTokens } from '../src/testing/index.js';
 import type { OAuthTokens } from '../src/types.js';
 import { VERSION } from '../src/version.js';
-import { type CliEnv, cliEnv, closedPort, leakedIn, runCli, tokenFileIn } from './helpers/cli-run.js';
-import { makeTempDir, nowSeconds, tokensOf } from './helpers/fixtures.js';
+import { type CliEnv, closedPort, leakedIn, runCli, useCliWorld } from './helpers/cli-run.js';
+import { nowSeconds, type TempDir, tokensOf } from './helpers/fixtures.js';
 
 let emu: Emulator;
-let temp: Awaited<ReturnType<typeof makeTempDir>>;
+let temp: TempDir;
 let env: CliEnv;
 let tokenFile: string;
-
-beforeEach(async () => {
-  emu = await startEmulator();
-  temp = await makeTempDir('anthropic-oauth-cli-');
-  env = cliEnv(temp.dir, emu);
-  tokenFile = tokenFileIn(temp.dir);
-});
-
-afterEach(async () => {
-  await emu.close();
-  await temp.cleanup();
-});
+useCliWorld('anthropic-oauth-cli-', (world) => ({ emu, temp, env, tokenFile } = world));
 
 const SCOPES = 'org:create_api_key user:profile user:inference';
 

@@ -2,6 +2,7 @@ import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { isLoopbackHostname, requireSecureUrl, resolveConfig } from '../src/config.js';
 import { OAuthFlowError } from '../src/errors.js';
+import { thrownBy } from './helpers/fixtures.js';
 
 const DEFAULTS = {
   clientId: '9d1c250a-e61b-44d9-88ed-5944d1962f5e',
@@ -11,15 +12,7 @@ const DEFAULTS = {
   scopes: 'org:create_api_key user:profile user:inference',
 };
 
-function configError(fn: () => unknown): OAuthFlowError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(OAuthFlowError);
-    return error as OAuthFlowError;
-  }
-  throw new Error('expected an OAuthFlowError');
-}
+const configError = (fn: () => unknown) => thrownBy(OAuthFlowError, fn);
 
 describe('resolveConfig', () => {
   it('defaults to the docs/protocol.md values', () => {

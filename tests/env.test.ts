@@ -1,26 +1,16 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  ENV_ACCESS_TOKEN,
-  ENV_ACCESS_TOKEN_ALT,
-  ENV_EXPIRES_AT,
-  ENV_REFRESH_TOKEN,
-  loadTokensFromEnv,
-} from '../src/env.js';
+import { loadTokensFromEnv } from '../src/env.js';
+import { ENV_ACCESS_TOKEN, ENV_ACCESS_TOKEN_ALT, ENV_EXPIRES_AT, ENV_REFRESH_TOKEN } from '../src/env-variables.js';
 import { OAuthFlowError } from '../src/errors.js';
-import { isExpired } from '../src/tokens.js';
+import { isExpired } from '../src/oauth-tokens.js';
+import { thrownBy } from './helpers/fixtures.js';
 
 const SECRET_AT = 'sk-ant-oat01-SECRETACCESS';
 const SECRET_RT = 'sk-ant-ort01-SECRETREFRESH';
 
-function envError(env: Record<string, string | undefined>): OAuthFlowError {
-  try {
-    loadTokensFromEnv(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(OAuthFlowError);
-    return error as OAuthFlowError;
-  }
-  throw new Error('expected loadTokensFromEnv to throw');
-}
+const envError = (env: Record<string, string | undefined>) => thrownBy(OAuthFlowError, () => loadTokensFromEnv(env));
 
 describe('loadTokensFromEnv (seed: TestLoadTokensFromEnv)', () => {
   it('uses the documented variable names', () => {
@@ -190,4 +180,45 @@ describe('hostile environment values (issue 10 item 6)', () => {
       });
     },
   );
+});
+
+describe('environment variable names (src/env-variables.ts)', () => {
+  const SRC = resolve(import.meta.dirname, '..', 'src');
+  /** Not a variable: the code of the warning the keychain store emits when it falls back to the file. */
+  const NOT_VARIABLES = new Set(['ANTHROPIC_OAUTH_KEYCHAIN_FALLBACK']);
+
+  /** Every place `text` reads a variable by a name written out, instead of through a constant. */
+  function namesWrittenOut(text: string): string[] {
+    const found = [
+      ...[...text.matchAll(/\benv\??\.([A-Z][A-Z0-9_]*)\b/g)].map((m) => `env.${m[1]}`),
+      ...[...text.matchAll(/\benv\[\s*(['"`][^'"`]*['"`])/g)].map((m) => `env[${m[1]}]`),
+      ...[...text.matchAll(/['"]((?:ANTHROPIC|CLAUDE)_[A-Z0-9_]+)['"]/g)]
+        .map((m) => m[1] as string)
+        .filter((name) => !NOT_VARIABLES.has(name)),
+    ];
+    return found;
+  }
+
+  function sourceFiles(dir: string): string[] {
+    return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) return sourceFiles(path);
+      return entry.name.endsWith('.ts') ? [path] : [];
+    });
+  }
+
+  it('src/ reads every variable through the one module that names them all', () => {
+    const writtenOut = sourceFiles(SRC)
+      .filter((file) => file !== join(SRC, 'env-variables.ts'))
+      .flatMap((file) => namesWrittenOut(readFileSync(file, 'utf8')).map((what) => `${relative(SRC, file)}: ${what}`));
+    expect(writtenOut).toEqual([]);
+  });
+
+  it('the reader sees each way of writing a name out (so the check above cannot pass by missing one)', () => {
+    expect(
+      namesWrittenOut(
+        `env.BROWSER; process.env.XDG_STATE_HOME; ctx.env['NO_COLOR']; ['ANTHROPIC_ACCESS_TOKEN']; "CLAUDE_X"; env[ENV_PROFILE]`,
+      ),
+    ).toEqual(['env.BROWSER', 'env.XDG_STATE_HOME', "env['NO_COLOR']", 'ANTHROPIC_ACCESS_TOKEN', 'CLAUDE_X']);
+  });
 });

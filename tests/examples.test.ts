@@ -42,6 +42,19 @@ globalThis.fetch = (input, init) => {
   }
   return realFetch(input, init);
 };
+// With LOGIN_READS_OUT set: counts the reads of the token file (TokenStorage stats it once before each
+// read of the login), written to that file at exit.
+if (process.env.LOGIN_READS_OUT) {
+  const { writeFileSync, promises } = await import('node:fs');
+  const tokenFile = process.env.HOME + '/.anthropic/oauth_tokens.json';
+  const realStat = promises.stat;
+  let reads = 0;
+  promises.stat = (path, ...rest) => {
+    if (String(path) === tokenFile) reads++;
+    return realStat(path, ...rest);
+  };
+  process.on('exit', () => writeFileSync(process.env.LOGIN_READS_OUT, String(reads)));
+}
 `;
 
 type Scenario = 'fresh' | 'expired' | 'revoked';
@@ -411,10 +424,10 @@ describe('examples/', () => {
         const setup = CASES.find((c) => c.file === file)?.setup;
         if (setup) Object.assign(world.env, await setup(world, context));
         await rm(world.tokenFile);
-        const started = Date.now();
-        const run = await runExample(world, file);
-        // Promptly: no client may treat "not logged in" as a network error worth minutes of retries.
-        expect(Date.now() - started).toBeLessThan(20_000);
+        const readsOut = join(world.home, 'login-reads');
+        const run = await runExample(world, file, { ...world.env, LOGIN_READS_OUT: readsOut });
+        // Asked for the login once: no client may treat "not logged in" as a network error to retry.
+        expect(await readFile(readsOut, 'utf8')).toBe('1');
         expect(run.code).not.toBe(0);
         expect(run.stderr).toContain('npx anthropic-oauth login');
         if (file !== 'custom-store.ts') expect(run.stderr).toContain('not_logged_in');

@@ -8,29 +8,19 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AnthropicOAuth } from '../src/index.js';
+import { toStoredCredentials } from '../src/oauth-tokens.js';
 import { TokenStorage } from '../src/store/file.js';
-import { type Emulator, startEmulator } from '../src/testing/index.js';
-import { toStoredCredentials } from '../src/tokens.js';
-import { type CliEnv, cliEnv, leakedIn, runCli, spawnCli, tokenFileIn } from './helpers/cli-run.js';
-import { makeTempDir, nowSeconds, tokensOf } from './helpers/fixtures.js';
+import type { Emulator } from '../src/testing/index.js';
+import { type CliEnv, leakedIn, runCli, spawnCli, useCliWorld } from './helpers/cli-run.js';
+import { nowSeconds, type TempDir, tokensOf } from './helpers/fixtures.js';
 
 let emu: Emulator;
-let temp: Awaited<ReturnType<typeof makeTempDir>>;
+let temp: TempDir;
 let env: CliEnv;
 let tokenFile: string;
-
-beforeEach(async () => {
-  emu = await startEmulator();
-  temp = await makeTempDir('anthropic-oauth-hostile-');
-  env = cliEnv(temp.dir, emu);
-  tokenFile = tokenFileIn(temp.dir);
-});
-afterEach(async () => {
-  await emu.close();
-  await temp.cleanup();
-});
+useCliWorld('anthropic-oauth-hostile-', (world) => ({ emu, temp, env, tokenFile } = world));
 
 /** Sends raw bytes to 127.0.0.1:port and resolves the status line of the answer (or `'closed'`). */
 function raw(port: number, bytes: string): Promise<string> {

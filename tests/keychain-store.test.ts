@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AnthropicOAuth, KeychainTokenStore, type OAuthTokens, TokenStorage, TokenStorageError } from '../src/index.js';
+import { toStoredCredentials } from '../src/oauth-tokens.js';
 import type { KeychainBackend, KeychainEntry, KeychainResult } from '../src/store/keychain.js';
 import { startEmulator } from '../src/testing/index.js';
-import { toStoredCredentials } from '../src/tokens.js';
 import { hello, makeTempDir, nowSeconds, snapshotEnv, tokensOf } from './helpers/fixtures.js';
 import { fakeTokens } from './helpers/keychain.js';
 

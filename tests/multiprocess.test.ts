@@ -1,9 +1,3 @@
-/**
- * Many processes, one token file, rotating refresh tokens with family revocation (issue 6):
- * whatever runs at once and whatever is killed, the login survives and nobody gets `invalid_grant`.
- * The workers are real child processes running the built package (tests/helpers/worker.mjs).
- */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,6 +9,7 @@ import { type Emulator, startEmulator } from '../src/testing/index.js';
 import { cliEnv, spawnCli } from './helpers/cli-run.js';
 import { makeTempDir, tokensOf } from './helpers/fixtures.js';
 import { gatedFetch } from './helpers/hostile.js';
+import { startWorker, type WorkerResult, waitForLine, workerResults } from './helpers/worker-process.js';
 
 const WORKER = join(import.meta.dirname, 'helpers', 'worker.mjs');
 const TTL_SECONDS = 2;
@@ -22,11 +17,14 @@ const TTL_SECONDS = 2;
 let emu: Emulator;
 let temp: Awaited<ReturnType<typeof makeTempDir>>;
 let tokenFile: string;
+/** When the seeded login was issued (epoch ms). */
+let seededAt: number;
 
 beforeEach(async () => {
   emu = await startEmulator({ accessTokenTtl: TTL_SECONDS });
   temp = await makeTempDir();
   tokenFile = join(temp.dir, 'oauth_tokens.json');
+  seededAt = Date.now();
   await new TokenStorage(tokenFile).save(tokensOf(emu.issueTokens()));
 });
 afterEach(async () => {
@@ -34,45 +32,12 @@ afterEach(async () => {
   await temp.cleanup();
 });
 
-function start(args: string[]): ChildProcess & { output: Promise<string> } {
-  const child = spawn(process.execPath, [WORKER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => {
-    stdout += chunk;
-  });
-  child.stderr.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  const output = new Promise<string>((resolve, reject) => {
-    child.on('exit', (code, signal) =>
-      code === 0 || signal === 'SIGKILL' ? resolve(stdout) : reject(new Error(`worker exited ${code}: ${stderr}`)),
-    );
-  });
-  return Object.assign(child, { output });
-}
-
-async function waitFor(child: ChildProcess, line: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    let seen = '';
-    child.stdout?.on('data', (chunk) => {
-      seen += chunk;
-      if (seen.includes(line)) resolve();
-    });
-    child.on('exit', () => reject(new Error(`worker exited before printing ${line}`)));
-  });
-}
-
-interface WorkerResult {
-  ok: number;
-  failed: number;
-  errors: Record<string, number>;
-  finalRefreshToken: string;
-}
+const start = (args: string[]) => startWorker(WORKER, args);
 
 async function runWorkers(count: number, durationMs: number): Promise<WorkerResult[]> {
-  const workers = Array.from({ length: count }, () => start(['requests', emu.url, tokenFile, String(durationMs), '2']));
-  return Promise.all(workers.map(async (w) => JSON.parse(await w.output) as WorkerResult));
+  return workerResults(
+    Array.from({ length: count }, () => start(['requests', emu.url, tokenFile, String(durationMs), '2'])),
+  );
 }
 
 async function expectLoginIntact(): Promise<void> {
@@ -86,33 +51,34 @@ async function expectLoginIntact(): Promise<void> {
 const digest = (token: string) => createHash('sha256').update(token).digest('hex').slice(0, 16);
 
 describe('8 processes sharing one token file', () => {
-  it('never get invalid_grant or a failed request, and refresh about once per expiry', async () => {
-    const durationMs = 15_000;
-    const results = await runWorkers(8, durationMs);
+  it('never get invalid_grant or a failed request, and refresh only when the token is due', async () => {
+    const results = await runWorkers(8, 15_000);
+    const elapsedSeconds = (Date.now() - seededAt) / 1000;
     const stats = emu.stats();
-    const requests = results.reduce((n, r) => n + r.ok + r.failed, 0);
     expect(results.map((r) => r.failed)).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
     expect(stats.invalidGrant).toBe(0);
-    expect(requests).toBeGreaterThan(500);
-    // Each token is used for 3/4 of its 2 s life (a quarter is the refresh buffer): about 10
-    // expiries in 15 s, plus the first refresh of the seeded login. One refresh per process per
-    // expiry would be ~80.
-    const expiries = durationMs / 1000 / (TTL_SECONDS * 0.75);
-    expect(stats.refresh).toBeGreaterThanOrEqual(expiries / 2);
-    expect(stats.refresh).toBeLessThanOrEqual(expiries * 1.3 + 2);
+    // Every process got its requests through (how many is the machine's speed, not the library's).
+    for (const result of results) expect(result.ok).toBeGreaterThan(0);
+    // The seeded login expired during the run, so it was renewed, and the file holds the last renewal.
+    expect(stats.refresh).toBeGreaterThanOrEqual(1);
     await expectLoginIntact();
-    // Each process ends on the tokens in the file, or on the generation just before it when the last
-    // rotation happened after its own last refresh (that token is still valid): at most two distinct.
+    // A token is renewed only when it is within its refresh buffer (a quarter of its life), and a
+    // token in the file that is not yet due is used as it is: so after the seeded login's renewal
+    // (its expiry is rounded down to the second, so that one may come early), at most one renewal
+    // per 3/4 of a token's life, whatever the load; one refresh per process per expiry would be 8
+    // times that. (+1: the rounding at either end of the run.)
+    expect(stats.refresh).toBeLessThanOrEqual(2 + Math.floor(elapsedSeconds / (TTL_SECONDS * 0.75)));
+    // The process that made the last renewal saved it and ends on it: the file holds a login that a
+    // process got, never one lost on the way.
     const stored = await new TokenStorage(tokenFile).load();
-    const finals = new Set(results.map((r) => r.finalRefreshToken));
-    expect(finals.size).toBeLessThanOrEqual(2);
-    if (finals.size === 1) expect(finals).toEqual(new Set([digest(stored?.refreshToken ?? '')]));
+    expect(results.map((r) => r.finalRefreshToken)).toContain(digest(stored?.refreshToken ?? ''));
+    const requests = results.reduce((n, r) => n + r.ok, 0);
     console.info(`multi-process: ${requests} requests, ${stats.refresh} refreshes, 0 invalid_grant, 0 failures`);
   }, 60_000);
 
   it('survive a process killed with SIGKILL while it holds the refresh lock', async () => {
     const holder = start(['hold-lock', emu.url, tokenFile]);
-    await waitFor(holder, 'locked');
+    await waitForLine(holder, 'locked');
     holder.kill('SIGKILL');
     await holder.output;
     const results = await runWorkers(4, 8_000);
@@ -124,7 +90,7 @@ describe('8 processes sharing one token file', () => {
   it('survive a process killed with SIGKILL while it writes the token file', async () => {
     const before = await readFile(tokenFile, 'utf8');
     const writer = start(['rewrite', emu.url, tokenFile]);
-    await waitFor(writer, 'writing');
+    await waitForLine(writer, 'writing');
     await new Promise((resolve) => setTimeout(resolve, 300));
     writer.kill('SIGKILL');
     await writer.output;
@@ -158,7 +124,7 @@ describe('the lock, held by another process', () => {
   const lockDir = () => `${tokenFile}.lock`;
   const holdLock = async () => {
     const holder = start(['hold-lock', emu.url, tokenFile]);
-    await waitFor(holder, 'locked');
+    await waitForLine(holder, 'locked');
     return holder;
   };
 

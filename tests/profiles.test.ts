@@ -2,9 +2,10 @@
  * Profiles in the library: `tokenPathForProfile`, `listProfiles`, and the token source's `profile`
  * option and `ANTHROPIC_OAUTH_PROFILE`. HOME is a temporary directory.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { parseCommandLine } from '../src/cli/args.js';
 import {
   defaultTokenPath,
   listProfiles,
@@ -75,6 +76,45 @@ describe('tokenPathForProfile', () => {
       expect(caught).toMatchObject({ code: 'invalid_config' });
       expect((caught as Error).message).toMatch(/use 1 to 64 letters, digits, `_`, `\.` or `-` \(not `\.` or `\.\.`\)/);
     }
+  });
+
+  it('the CLI takes exactly the names the library takes, and a listing shows only those', async () => {
+    const names = [
+      'a',
+      'A.b_c-1',
+      'x'.repeat(64),
+      '...',
+      '.a',
+      '',
+      '.',
+      '..',
+      'a/b',
+      'with space',
+      'é',
+      'x'.repeat(65),
+    ];
+    const library = (name: string) => {
+      try {
+        tokenPathForProfile(name, {});
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const cli = (name: string) => {
+      try {
+        parseCommandLine(['status', '--profile', name]);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    expect(names.filter(cli)).toEqual(names.filter(library));
+    expect(names.filter(library)).toEqual(['a', 'A.b_c-1', 'x'.repeat(64), '...', '.a']);
+    const dir = join(home, '.anthropic', 'profiles');
+    await mkdir(dir, { recursive: true });
+    for (const name of ['.a', '...', 'with space', 'x'.repeat(65)]) await writeFile(join(dir, `${name}.json`), '{}');
+    expect((await listProfiles({})).map((profile) => profile.name)).toEqual(['...', '.a']);
   });
 });
 

@@ -1,15 +1,3 @@
-/**
- * One login, two "machines" (separate HOME directories: nothing shared but Redis), 4 processes each,
- * 2-second access tokens that rotate, with the emulator revoking the whole login when a refresh token
- * is spent twice: nobody gets `invalid_grant`, no request fails, and each generation of tokens is
- * refreshed once. Then the same with a lock holder killed (SIGKILL), a holder stopped (SIGSTOP) past
- * its lock's expiry and resumed, a holder stopped just before it would spend and commit (it must not
- * overwrite the newer tokens), and Redis crashing and restarting (append-only file) in the middle.
- * The workers are real processes running the built package (tests/helpers/redis-worker.mjs).
- *
- * The assertions are about correctness only; how fast anything runs is the benchmark's business.
- */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createClient } from 'redis';
@@ -18,6 +6,13 @@ import { RedisTokenStore } from '../src/store/redis.js';
 import { type Emulator, startEmulator } from '../src/testing/index.js';
 import { makeTempDir, tokensOf } from './helpers/fixtures.js';
 import { type RedisServer, startRedis } from './helpers/redis-server.js';
+import {
+  startWorker,
+  type WorkerProcess,
+  type WorkerResult,
+  waitForLine,
+  workerResults,
+} from './helpers/worker-process.js';
 
 const WORKER = join(import.meta.dirname, 'helpers', 'redis-worker.mjs');
 const TTL_SECONDS = 2;
@@ -46,7 +41,7 @@ afterEach(async () => {
   await temp.cleanup();
 });
 
-type Worker = ChildProcess & { output: Promise<string> };
+type Worker = WorkerProcess;
 const started: Worker[] = [];
 
 function start(home: string, args: string[], timings: Record<string, number> = {}): Worker {
@@ -56,45 +51,9 @@ function start(home: string, args: string[], timings: Record<string, number> = {
   const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, REDIS_STORE_TIMINGS: JSON.stringify(settings) };
   delete env.ANTHROPIC_OAUTH_TOKEN_FILE;
   delete env.ANTHROPIC_OAUTH_PROFILE;
-  const child = spawn(process.execPath, [WORKER, args[0] ?? '', emu.url, redis.url, ...args.slice(1)], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env,
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => {
-    stdout += chunk;
-  });
-  child.stderr.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  const output = new Promise<string>((resolve, reject) => {
-    child.once('exit', (code, signal) =>
-      code === 0 || signal === 'SIGKILL' ? resolve(stdout) : reject(new Error(`worker exited ${code}: ${stderr}`)),
-    );
-  });
-  output.catch(() => {}); // reported where it is awaited; not as unhandled after a failed test
-  const worker = Object.assign(child, { output });
+  const worker = startWorker(WORKER, [args[0] ?? '', emu.url, redis.url, ...args.slice(1)], env);
   started.push(worker);
   return worker;
-}
-
-async function waitFor(child: ChildProcess, line: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    let seen = '';
-    child.stdout?.on('data', (chunk) => {
-      seen += chunk;
-      if (seen.includes(line)) resolve();
-    });
-    child.on('exit', () => reject(new Error(`worker exited before printing ${line}`)));
-  });
-}
-
-interface WorkerResult {
-  ok: number;
-  failed: number;
-  errors: Record<string, number>;
-  finalRefreshToken: string;
 }
 
 /** `perMachine` request workers on each machine, for `durationMs`. */
@@ -104,9 +63,7 @@ function startWorkers(perMachine: number, durationMs: number, timings: Record<st
   );
 }
 
-async function results(workers: Worker[]): Promise<WorkerResult[]> {
-  return Promise.all(workers.map(async (w) => JSON.parse(await w.output) as WorkerResult));
-}
+const results = workerResults;
 
 /** Every token call the emulator logged presents a refresh token no other call presented. */
 function refreshTokensPresented(): { calls: number; distinct: number } {
@@ -164,7 +121,7 @@ describe('two machines × 4 processes sharing one login through Redis', () => {
 
   it('a holder killed (SIGKILL) while it holds the lock: the others go on once its lock expires', async () => {
     const holder = start(machines[0] ?? '', ['hold-lock']);
-    await waitFor(holder, 'locked');
+    await waitForLine(holder, 'locked');
     holder.kill('SIGKILL');
     await holder.output;
     await expectCorrect(await results(startWorkers(4, 8_000)));
@@ -187,7 +144,7 @@ describe('two machines × 4 processes sharing one login through Redis', () => {
     // What its refresh would have brought back: a login the emulator knows, of its own family.
     const its = tokensOf(emu.issueTokens());
     const stale = start(machines[0] ?? '', ['stale-holder', JSON.stringify(its)], timings);
-    await waitFor(stale, 'prepared');
+    await waitForLine(stale, 'prepared');
     stale.kill('SIGSTOP');
     const before = (await store.load())?.refreshToken;
     const workers = startWorkers(4, 8_000, timings);

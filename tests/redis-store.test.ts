@@ -12,7 +12,7 @@ import { TokenStorageError } from '../src/errors.js';
 import { createTokenSource } from '../src/provider.js';
 import { RedisTokenStore, type RedisTokenStoreOptions } from '../src/store/redis.js';
 import type { OAuthTokens } from '../src/types.js';
-import { snapshotEnv } from './helpers/fixtures.js';
+import { rejectionOf, snapshotEnv } from './helpers/fixtures.js';
 import { fakeTokens } from './helpers/keychain.js';
 import { type RedisServer, startRedis } from './helpers/redis-server.js';
 import { storeContract } from './helpers/store-contract.js';
@@ -38,16 +38,7 @@ function open(options: RedisTokenStoreOptions = {}): RedisTokenStore {
   return store;
 }
 
-async function rejection(promise: Promise<unknown>): Promise<TokenStorageError> {
-  const error = await promise.then(
-    () => {
-      throw new Error('expected a TokenStorageError');
-    },
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TokenStorageError);
-  return error as TokenStorageError;
-}
+const rejection = (promise: Promise<unknown>) => rejectionOf(TokenStorageError, promise);
 
 storeContract('RedisTokenStore', { lock: true, prepareSave: true, saveSync: false }, async () => {
   const key = uniqueKey();

@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TokenStorageError } from '../src/errors.js';
+import { toStoredCredentials } from '../src/oauth-tokens.js';
 import { TokenStorage } from '../src/store/file.js';
-import { toStoredCredentials } from '../src/tokens.js';
 import type { OAuthTokens } from '../src/types.js';
 
 const TOKENS: OAuthTokens = {

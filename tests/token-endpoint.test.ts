@@ -17,6 +17,7 @@ import {
 } from '../src/token-endpoint.js';
 import type { Fetch, OAuthState } from '../src/types.js';
 import { VERSION } from '../src/version.js';
+import { rejectionOf } from './helpers/fixtures.js';
 
 const NOW = 1_700_000_000;
 /** Never let the developer's own ANTHROPIC_OAUTH_* variables leak into a test. */
@@ -26,16 +27,7 @@ function json(body: unknown, status = 200, headers: Record<string, string> = {})
   return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
 }
 
-async function flowError(promise: Promise<unknown>): Promise<OAuthFlowError> {
-  const error = await promise.then(
-    () => {
-      throw new Error('expected an OAuthFlowError');
-    },
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(OAuthFlowError);
-  return error as OAuthFlowError;
-}
+const flowError = (promise: Promise<unknown>) => rejectionOf(OAuthFlowError, promise);
 
 /** A `fetch` that counts calls and delegates to the real one. */
 function countingFetch(): { fetch: Fetch; calls: () => number } {

@@ -26,6 +26,7 @@ import {
 } from '@anthropic-ai/sdk/core/error';
 import { requireSecureUrl } from '../config.js';
 import { ANTHROPIC_VERSION, DEFAULT_API_BASE_URL, DEFAULT_USER_AGENT, OAUTH_BETA } from '../constants.js';
+import { ENV_BASE_URL, ENV_PROFILE_URL, ENV_USAGE_URL } from '../env-variables.js';
 import { OAuthFlowError } from '../errors.js';
 import { isRedirect, parseJsonOrUndefined, readCappedText } from '../http-body.js';
 import type { Env, Fetch } from '../types.js';
@@ -36,8 +37,8 @@ export const DEFAULT_ACCOUNT_TIMEOUT_MS = 10_000;
 export type AccountEndpoint = 'profile' | 'usage';
 
 export const ENDPOINT_URL_VARIABLES: Readonly<Record<AccountEndpoint, string>> = {
-  profile: 'ANTHROPIC_OAUTH_PROFILE_URL',
-  usage: 'ANTHROPIC_OAUTH_USAGE_URL',
+  profile: ENV_PROFILE_URL,
+  usage: ENV_USAGE_URL,
 };
 
 /** Options of `fetchProfile` / `fetchUsage`: everything but the token is optional. */
@@ -69,7 +70,7 @@ export function endpointUrl(endpoint: AccountEndpoint, path: string, options: Ac
   const env = options.env ?? process.env;
   const override = endpointOverride(endpoint, options.url, env);
   if (override !== undefined) return override;
-  const base = (options.baseURL ?? (env.ANTHROPIC_BASE_URL?.trim() || DEFAULT_API_BASE_URL)).replace(/\/+$/, '');
+  const base = (options.baseURL ?? (env[ENV_BASE_URL]?.trim() || DEFAULT_API_BASE_URL)).replace(/\/+$/, '');
   return requireSecureUrl(`${base}${path}`, 'API base URL').toString();
 }
 

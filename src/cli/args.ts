@@ -5,7 +5,8 @@
  * command line by mistake is shown masked (`sk-ant-oat01-…`), never whole.
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { maskToken } from '../redact.js';
+import { maskToken } from '../mask-token.js';
+import { isProfileName } from '../store/profile-name.js';
 import { UsageError } from './exit.js';
 
 export const PROGRAM = 'anthropic-oauth';
@@ -65,9 +66,6 @@ export type Invocation =
       offline: boolean;
       login: LoginArgs;
     };
-
-/** The library's rule (`validateProfileName`), as a usage error here. */
-const PROFILE_NAME = /^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,64}$/;
 
 const DEFAULT_TIMEOUT_SECONDS = 300;
 /** setTimeout's limit, about 24.8 days. */
@@ -170,7 +168,7 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
   const storage = values.storage as string | undefined;
   if (storage !== undefined && storage.trim() === '') throw new UsageError('--storage needs a file path.', command);
   const profile = values.profile as string | undefined;
-  if (profile !== undefined && !PROFILE_NAME.test(profile)) {
+  if (profile !== undefined && !isProfileName(profile)) {
     throw new UsageError(
       '--profile needs a name of 1 to 64 letters, digits, `_`, `.` or `-` (not `.` or `..`).',
       command,

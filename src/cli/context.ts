@@ -13,7 +13,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { openBrowser } from '../browser.js';
 import { errnoCode, OAuthFlowError, TokenStorageError } from '../errors.js';
-import { maskToken } from '../redact.js';
+import { maskToken } from '../mask-token.js';
 import { PROGRAM } from './args.js';
 import { EXIT, type ExitCode, exitCodeFor, UsageError } from './exit.js';
 

@@ -37,8 +37,9 @@ import {
 } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { errnoCode, OAuthFlowError, TokenStorageError } from '../errors.js';
-import { fromStoredCredentials, toStoredCredentials } from '../tokens.js';
+import { ENV_TOKEN_FILE } from '../env-variables.js';
+import { errnoCode, TokenStorageError } from '../errors.js';
+import { fromStoredCredentials, toStoredCredentials } from '../oauth-tokens.js';
 import type { Env, OAuthTokens } from '../types.js';
 import { done, fsyncDirectory, problemOf, sweepOrphans, tempPath } from './atomic.js';
 import { withFileLock } from './lock.js';
@@ -46,69 +47,10 @@ import { findPending, lineageKey, nextLineage, removeRescues } from './pending.j
 import { PreparedFileSave } from './prepared.js';
 import type { PreparedSave, TokenStore } from './types.js';
 
-export const ENV_TOKEN_FILE = 'ANTHROPIC_OAUTH_TOKEN_FILE';
-
 /** `ANTHROPIC_OAUTH_TOKEN_FILE`, else `~/.anthropic/oauth_tokens.json`. */
 export function defaultTokenPath(env: Env = process.env): string {
   const fromEnv = env[ENV_TOKEN_FILE]?.trim();
   return fromEnv ? resolve(fromEnv) : join(homedir(), '.anthropic', 'oauth_tokens.json');
-}
-
-export const ENV_PROFILE = 'ANTHROPIC_OAUTH_PROFILE';
-export const DEFAULT_PROFILE = 'default';
-const PROFILE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
-
-/** `name` when it is a valid profile name (1-64 of `A-Z a-z 0-9 _ . -`, not `.` or `..`); else `invalid_config`. */
-export function validateProfileName(name: string): string {
-  if (typeof name === 'string' && PROFILE_NAME.test(name) && name !== '.' && name !== '..') return name;
-  throw new OAuthFlowError(
-    'invalid_config',
-    `Invalid profile name ${JSON.stringify(String(name)).slice(0, 80)}: use 1 to 64 letters, digits, \`_\`, \`.\` or \`-\` (not \`.\` or \`..\`).`,
-  );
-}
-
-/** `~/.anthropic/profiles`: one `<name>.json` token file per named profile. */
-export function profilesDirectory(): string {
-  return join(homedir(), '.anthropic', 'profiles');
-}
-
-/**
- * The token file of a profile. No profile or `default`: `defaultTokenPath(env)`, unchanged (so
- * `ANTHROPIC_OAUTH_TOKEN_FILE` applies to the default profile only). Any other name:
- * `~/.anthropic/profiles/<name>.json`; an invalid name is an `invalid_config` error.
- */
-export function tokenPathForProfile(profile?: string, env: Env = process.env): string {
-  if (profile === undefined || profile === DEFAULT_PROFILE) return defaultTokenPath(env);
-  return join(profilesDirectory(), `${validateProfileName(profile)}.json`);
-}
-
-/** `ANTHROPIC_OAUTH_PROFILE`, trimmed; unset or empty is `undefined` (the default profile). */
-export function profileFromEnv(env: Env = process.env): string | undefined {
-  return env[ENV_PROFILE]?.trim() || undefined;
-}
-
-export interface ProfileInfo {
-  name: string;
-  path: string;
-}
-
-/**
- * The saved logins: `default` (its file, when it exists) first, then each
- * `~/.anthropic/profiles/<name>.json` with a valid name, sorted. Reads no token file.
- */
-export async function listProfiles(env: Env = process.env): Promise<ProfileInfo[]> {
-  const profiles: ProfileInfo[] = [];
-  const defaultPath = defaultTokenPath(env);
-  if (await new TokenStorage(defaultPath).exists()) profiles.push({ name: DEFAULT_PROFILE, path: defaultPath });
-  const dir = profilesDirectory();
-  const names = await fs.readdir(dir).catch(() => [] as string[]);
-  for (const file of names.sort()) {
-    if (!file.endsWith('.json')) continue;
-    const name = file.slice(0, -'.json'.length);
-    if (name === DEFAULT_PROFILE || !PROFILE_NAME.test(name) || name === '.' || name === '..') continue;
-    profiles.push({ name, path: join(dir, file) });
-  }
-  return profiles;
 }
 
 export class TokenStorage implements TokenStore {

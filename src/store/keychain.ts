@@ -24,7 +24,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { inspect } from 'node:util';
 import { TokenStorageError } from '../errors.js';
-import { fromStoredCredentials, toStoredCredentials } from '../tokens.js';
+import { fromStoredCredentials, toStoredCredentials } from '../oauth-tokens.js';
 import type { OAuthTokens } from '../types.js';
 import { TokenStorage } from './file.js';
 import { type KeychainBackend, type KeychainEntry, type KeychainResult, withinDeadline } from './keychain-backend.js';

@@ -36,9 +36,10 @@ import {
 } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { ENV_XDG_RUNTIME_DIR, ENV_XDG_STATE_HOME } from '../env-variables.js';
 import { errnoCode } from '../errors.js';
 import { sha256Hex } from '../node-crypto.js';
-import { fromStoredCredentials, toStoredCredentials } from '../tokens.js';
+import { fromStoredCredentials, toStoredCredentials } from '../oauth-tokens.js';
 import type { OAuthTokens } from '../types.js';
 import { done, fsyncDirectorySync, tempName, tempPath } from './atomic.js';
 
@@ -113,12 +114,11 @@ async function readPrivate(file: string): Promise<string | undefined> {
 
 /** The directories a rescue copy may go to, in order of preference; never `target`'s own. */
 export function rescueDirs(target: string): string[] {
-  const env = process.env;
-  const state =
-    env.XDG_STATE_HOME && isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : join(homedir(), '.local', 'state');
+  const stateHome = process.env[ENV_XDG_STATE_HOME];
+  const runtimeDir = process.env[ENV_XDG_RUNTIME_DIR];
+  const state = stateHome && isAbsolute(stateHome) ? stateHome : join(homedir(), '.local', 'state');
   const dirs = [join(state, 'anthropic-oauth', 'rescue')];
-  if (env.XDG_RUNTIME_DIR && isAbsolute(env.XDG_RUNTIME_DIR))
-    dirs.push(join(env.XDG_RUNTIME_DIR, 'anthropic-oauth', 'rescue'));
+  if (runtimeDir && isAbsolute(runtimeDir)) dirs.push(join(runtimeDir, 'anthropic-oauth', 'rescue'));
   dirs.push(join(tmpdir(), `anthropic-oauth-${process.getuid?.() ?? 'user'}`, 'rescue'));
   const own = resolve(dirname(target));
   return [...new Set(dirs.map((dir) => resolve(dir)))].filter((dir) => dir !== own);

@@ -30,7 +30,7 @@ import {
 } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { errnoCode, LOGIN_HINT, TokenStorageError } from '../errors.js';
-import { fromStoredCredentials } from '../tokens.js';
+import { fromStoredCredentials } from '../oauth-tokens.js';
 import type { OAuthTokens } from '../types.js';
 import { done, fsyncDirectorySync, problemOf, sweepOrphans, tempPath } from './atomic.js';
 import { type Lineage, lineageKey, pendingJson, removeRescues, writeRescue } from './pending.js';

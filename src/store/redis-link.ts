@@ -15,8 +15,10 @@
  * - A call abandoned at its deadline is not cancelled (Redis may still run it): the store's scripts
  *   are written so that running one twice does what running it once does.
  */
+
+import { ENV_REDIS_URL } from '../env-variables.js';
 import { errnoCode, scrubSecrets, TokenStorageError } from '../errors.js';
-import { ENV_REDIS_URL, type RedisUrl } from './redis-url.js';
+import type { RedisUrl } from './redis-url.js';
 
 /** What the store needs of a client: node-redis' `sendCommand` (v4 to v6). */
 export interface RedisCommandClient {

@@ -8,7 +8,6 @@
  *   the login is without showing the secret that opens it.
  */
 
-export const ENV_REDIS_URL = 'ANTHROPIC_OAUTH_REDIS_URL';
 const DEFAULT_PORT = '6379';
 
 export interface RedisUrl {

@@ -12,7 +12,7 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { TokenStorageError } from '../errors.js';
-import { fromStoredCredentials, toStoredCredentials } from '../tokens.js';
+import { fromStoredCredentials, toStoredCredentials } from '../oauth-tokens.js';
 import type { OAuthTokens } from '../types.js';
 
 const PREFIX = 'enc:aes-256-gcm:';

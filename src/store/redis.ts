@@ -26,13 +26,15 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
+import { ENV_PROFILE, ENV_REDIS_URL } from '../env-variables.js';
 import { TokenStorageError } from '../errors.js';
 import type { OAuthTokens } from '../types.js';
-import { DEFAULT_PROFILE, ENV_PROFILE, validateProfileName } from './file.js';
+import { DEFAULT_PROFILE } from './profile-name.js';
+import { validateProfileName } from './profiles.js';
 import { acquire, keepAlive, type Lease, LeaseLost, release } from './redis-lease.js';
 import { type RedisCommandClient, RedisLink, RedisReplyError, reasonOf } from './redis-link.js';
 import { COMMIT, evalArgs, GATE, LOAD, SAVE } from './redis-scripts.js';
-import { ENV_REDIS_URL, parseRedisUrl, type RedisUrl } from './redis-url.js';
+import { parseRedisUrl, type RedisUrl } from './redis-url.js';
 import { encryptionKeyFrom, LoginCodec } from './redis-value.js';
 import type { PreparedSave, TokenStore } from './types.js';
 

@@ -7,7 +7,9 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import type { Emulator } from '../../src/testing/index.js';
+import { afterEach, beforeEach } from 'vitest';
+import { type Emulator, startEmulator } from '../../src/testing/index.js';
+import { makeTempDir, type TempDir } from './fixtures.js';
 
 export const CLI = resolve('dist/cli.cjs');
 
@@ -35,6 +37,35 @@ export function cliEnv(home: string, emu?: Emulator, extra: CliEnv = {}): CliEnv
 }
 
 export const tokenFileIn = (home: string): string => join(home, '.anthropic', 'oauth_tokens.json');
+
+/** What a CLI test runs against: an emulator, a temporary HOME, the CLI's environment for both. */
+export interface CliWorld {
+  emu: Emulator;
+  temp: TempDir;
+  env: CliEnv;
+  /** The default token file under that HOME. */
+  tokenFile: string;
+}
+
+/**
+ * Before each test of the file: a new emulator and temporary HOME (`prefix` names the directory),
+ * handed to `use`; after it, the emulator is closed and the directory removed. `extra` is added to
+ * the environment.
+ */
+export function useCliWorld(prefix: string, use: (world: CliWorld) => void, extra: CliEnv = {}): void {
+  let world: CliWorld | undefined;
+  beforeEach(async () => {
+    const emu = await startEmulator();
+    const temp = await makeTempDir(prefix);
+    world = { emu, temp, env: cliEnv(temp.dir, emu, extra), tokenFile: tokenFileIn(temp.dir) };
+    use(world);
+  });
+  afterEach(async () => {
+    await world?.emu.close();
+    await world?.temp.cleanup();
+    world = undefined;
+  });
+}
 
 export interface CliResult {
   code: number | null;

@@ -1,11 +1,43 @@
-/** Shared fixtures for the client, provider and demo tests: the emulator and real temp dirs. */
+/** Shared test fixtures: temporary directories, tokens from the emulator, the emulator's request log, and the error a call must throw. */
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import type { OAuthTokens } from '../../src/index.js';
 import type { Emulator, IssuedTokens } from '../../src/testing/index.js';
 
-export async function makeTempDir(prefix = 'anthropic-oauth-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+type ErrorClass<E extends Error> = abstract new (...args: never[]) => E;
+
+/** What `fn` throws, checked to be an `E`; the test fails when `fn` returns instead. */
+export function thrownBy<E extends Error>(type: ErrorClass<E>, fn: () => unknown): E {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(type);
+    return error as E;
+  }
+  throw new Error(`expected a ${type.name}, but nothing was thrown`);
+}
+
+/** What `promise` rejects with, checked to be an `E`; the test fails when it resolves instead. */
+export async function rejectionOf<E extends Error>(type: ErrorClass<E>, promise: Promise<unknown>): Promise<E> {
+  const error = await promise.then(
+    () => {
+      throw new Error(`expected a ${type.name}, but the promise resolved`);
+    },
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(type);
+  return error as E;
+}
+
+/** A temporary directory of the test's own, and how to remove it. */
+export interface TempDir {
+  dir: string;
+  cleanup: () => Promise<void>;
+}
+
+export async function makeTempDir(prefix = 'anthropic-oauth-'): Promise<TempDir> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }

@@ -1,37 +1,20 @@
 // A process on one "machine" (its own HOME) sharing a login through Redis, for
 // tests/redis-machines.test.ts. Uses the BUILT package (npm test builds first). Prints JSON lines;
 // never prints a token.
-import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { AnthropicOAuth } from 'anthropic-oauth';
 import { RedisTokenStore } from 'anthropic-oauth/redis';
+import { runRequests } from './requests-loop.mjs';
 
 const [mode, baseURL, redisUrl, ...rest] = process.argv.slice(2);
 const oauthConfig = { tokenUrl: `${baseURL}/v1/oauth/token`, authorizeUrl: `${baseURL}/oauth/authorize` };
-const digest = (token) => createHash('sha256').update(token).digest('hex').slice(0, 16);
 const timings = JSON.parse(process.env.REDIS_STORE_TIMINGS ?? '{}');
 const store = new RedisTokenStore({ url: redisUrl, ...timings });
 
 if (mode === 'requests') {
   const [durationMs, loops] = rest.map(Number);
   const client = new AnthropicOAuth({ baseURL, oauthConfig, tokenStorage: store });
-  const deadline = Date.now() + durationMs;
-  const result = { ok: 0, failed: 0, errors: {} };
-  const loop = async () => {
-    while (Date.now() < deadline) {
-      try {
-        await client.messages.create({ model: 'm', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] });
-        result.ok++;
-      } catch (error) {
-        result.failed++;
-        const key = `${error?.constructor?.name}:${error?.code ?? error?.status ?? ''}`;
-        result.errors[key] = (result.errors[key] ?? 0) + 1;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: loops }, loop));
-  result.finalRefreshToken = digest((await client.getTokens()).refreshToken);
-  console.log(JSON.stringify(result));
+  await runRequests(client, durationMs, loops);
 } else if (mode === 'hold-lock') {
   // Takes the lock and never lets go: the test SIGKILLs this process while it holds it.
   await store.lock(async () => {

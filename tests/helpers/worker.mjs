@@ -1,32 +1,15 @@
 // A process sharing a token file with others, for tests/multiprocess.test.ts. Uses the BUILT
 // package (npm test builds first). Prints one JSON line; never prints a token.
-import { createHash } from 'node:crypto';
 import { AnthropicOAuth, TokenStorage } from 'anthropic-oauth';
+import { runRequests } from './requests-loop.mjs';
 
 const [mode, baseURL, tokenFile, ...rest] = process.argv.slice(2);
 const oauthConfig = { tokenUrl: `${baseURL}/v1/oauth/token`, authorizeUrl: `${baseURL}/oauth/authorize` };
-const digest = (token) => createHash('sha256').update(token).digest('hex').slice(0, 16);
 
 if (mode === 'requests') {
   const [durationMs, loops] = rest.map(Number);
   const client = new AnthropicOAuth({ baseURL, oauthConfig, tokenStorage: tokenFile });
-  const deadline = Date.now() + durationMs;
-  const result = { ok: 0, failed: 0, errors: {} };
-  const loop = async () => {
-    while (Date.now() < deadline) {
-      try {
-        await client.messages.create({ model: 'm', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] });
-        result.ok++;
-      } catch (error) {
-        result.failed++;
-        const key = `${error?.constructor?.name}:${error?.code ?? error?.status ?? ''}`;
-        result.errors[key] = (result.errors[key] ?? 0) + 1;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: loops }, loop));
-  result.finalRefreshToken = digest((await client.getTokens()).refreshToken);
-  console.log(JSON.stringify(result));
+  await runRequests(client, durationMs, loops);
 } else if (mode === 'hold-lock') {
   // Takes the refresh lock and never lets go: the test SIGKILLs this process while it holds it.
   await new TokenStorage(tokenFile).lock(async () => {

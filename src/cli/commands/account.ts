@@ -15,6 +15,7 @@ import { type ApiErrorDescription, describeApiError } from '../../account/api-er
 import type { AccountFetchOptions } from '../../account/http.js';
 import type { Plan, Profile } from '../../account/profile.js';
 import { DEFAULT_API_BASE_URL } from '../../constants.js';
+import { ENV_BASE_URL } from '../../env-variables.js';
 import { OAuthFlowError, TokenStorageError } from '../../errors.js';
 import { resolveUserAgent } from '../../identity.js';
 import { createTokenSource } from '../../provider.js';
@@ -92,7 +93,7 @@ export function failExplained(ctx: CliContext, error: unknown): ExitCode {
   }
   const name = error instanceof Error ? error.name : '';
   if (described === null && name.startsWith('APIConnection')) {
-    const base = ctx.env.ANTHROPIC_BASE_URL?.trim() || DEFAULT_API_BASE_URL;
+    const base = ctx.env[ENV_BASE_URL]?.trim() || DEFAULT_API_BASE_URL;
     ctx.say(
       `Error: ${name === 'APIConnectionTimeoutError' ? 'The API did not answer in time' : 'Could not reach the API'} (${oneLine(base)}). Check your connection (and any proxy or ANTHROPIC_BASE_URL) and try again.`,
     );

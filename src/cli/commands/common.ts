@@ -1,12 +1,9 @@
 /** Small helpers the commands share: durations for people, and the environment login. */
+import { ENV_ACCESS_TOKEN, ENV_ACCESS_TOKEN_ALT } from '../../env-variables.js';
 import type { Env } from '../context.js';
 
-/** `1 second`, `90 seconds`, `5 minutes`: for timeouts. */
-export function describeDuration(ms: number): string {
-  const seconds = Math.round(ms / 1000);
-  if (seconds >= 60 && seconds % 60 === 0) return `${seconds / 60} minute${seconds === 60 ? '' : 's'}`;
-  return `${seconds} second${seconds === 1 ? '' : 's'}`;
-}
+/** The library's (`duration.ts`): the CLI says a timeout as the login does. */
+export { describeDuration } from '../../duration.js';
 
 /** `7h 12m`, `3d 4h`, `45m`, `30s`: the two largest units of a duration. */
 export function shortDuration(totalSeconds: number): string {
@@ -34,5 +31,5 @@ export function relativeTime(targetSeconds: number, nowSeconds: number): string 
 
 /** The environment variable that holds a login, as the library reads it (empty counts as unset). */
 export function envTokenVariable(env: Env): string | undefined {
-  return ['ANTHROPIC_OAUTH_ACCESS_TOKEN', 'ANTHROPIC_ACCESS_TOKEN'].find((name) => env[name]?.trim());
+  return [ENV_ACCESS_TOKEN, ENV_ACCESS_TOKEN_ALT].find((name) => env[name]?.trim());
 }

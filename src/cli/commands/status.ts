@@ -7,8 +7,9 @@
  */
 import { loadTokensFromEnv } from '../../env.js';
 import { LOGIN_HINT } from '../../errors.js';
-import { maskToken } from '../../redact.js';
-import { listProfiles, TokenStorage } from '../../store/file.js';
+import { maskToken } from '../../mask-token.js';
+import { TokenStorage } from '../../store/file.js';
+import { listProfiles } from '../../store/profiles.js';
 import type { OAuthTokens } from '../../types.js';
 import { type CliContext, jsonText } from '../context.js';
 import { EXIT, type ExitCode } from '../exit.js';

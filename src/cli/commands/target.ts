@@ -7,9 +7,11 @@
  * environment variables come before, as in the library.
  */
 import { resolve } from 'node:path';
+import { ENV_REDIS_ENCRYPTION_KEY, ENV_REDIS_URL } from '../../env-variables.js';
 import { OAuthFlowError } from '../../errors.js';
-import { profileFromEnv, TokenStorage, tokenPathForProfile, validateProfileName } from '../../store/file.js';
-import { ENV_REDIS_URL, redisUrlProblem } from '../../store/redis-url.js';
+import { TokenStorage } from '../../store/file.js';
+import { profileFromEnv, tokenPathForProfile, validateProfileName } from '../../store/profiles.js';
+import { redisUrlProblem } from '../../store/redis-url.js';
 import type { TokenStore } from '../../store/types.js';
 import type { StoreKind } from '../args.js';
 import type { CliContext } from '../context.js';
@@ -35,8 +37,6 @@ export interface Target {
   /** True when `--profile` was given on the command line. */
   profileFlag: boolean;
 }
-
-export const ENV_REDIS_ENCRYPTION_KEY = 'ANTHROPIC_OAUTH_REDIS_ENCRYPTION_KEY';
 
 /** `--store redis`: the login in the Redis of `ANTHROPIC_OAUTH_REDIS_URL`, read only when asked for. */
 async function redisTarget(ctx: CliContext, profile: string | undefined): Promise<TokenStore & { location: string }> {

@@ -9,6 +9,7 @@
  */
 import type { ExtraUsage, Usage, UsageWindow } from '../../account/usage.js';
 import { fetchUsage } from '../../account/usage.js';
+import { ENV_NO_COLOR } from '../../env-variables.js';
 import { type CliContext, jsonText, oneLine } from '../context.js';
 import { EXIT, type ExitCode } from '../exit.js';
 import { accountOptions, failExplained, withLogin } from './account.js';
@@ -38,7 +39,7 @@ function labelOf(key: string): string {
 type Paint = (text: string, percent: number) => string;
 
 function painter(ctx: CliContext): Paint {
-  const colour = ctx.stdout.isTTY === true && !ctx.env.NO_COLOR;
+  const colour = ctx.stdout.isTTY === true && !ctx.env[ENV_NO_COLOR];
   if (!colour) return (text) => text;
   return (text, percent) => {
     const code = percent >= 90 ? 31 : percent >= 75 ? 33 : 32;

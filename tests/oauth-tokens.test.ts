@@ -1,8 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { OAuthFlowError, TokenStorageError } from '../src/errors.js';
-import { createTokenSource } from '../src/provider.js';
-import { startEmulator } from '../src/testing/index.js';
-import { processTokenResponse } from '../src/token-endpoint.js';
 import {
   checkGivenTokens,
   fromStoredCredentials,
@@ -13,8 +10,12 @@ import {
   TOKEN_FILE_VERSION,
   tokensFromResponse,
   toStoredCredentials,
-} from '../src/tokens.js';
+} from '../src/oauth-tokens.js';
+import { createTokenSource } from '../src/provider.js';
+import { startEmulator } from '../src/testing/index.js';
+import { processTokenResponse } from '../src/token-endpoint.js';
 import type { OAuthTokens } from '../src/types.js';
+import { thrownBy } from './helpers/fixtures.js';
 
 const NOW = 1_700_000_000.75;
 
@@ -28,15 +29,7 @@ const RESPONSE = {
   account: { uuid: 'acct-uuid', email_address: 'user@example.com' },
 };
 
-function responseError(body: unknown): OAuthFlowError {
-  try {
-    tokensFromResponse(body, NOW);
-  } catch (error) {
-    expect(error).toBeInstanceOf(OAuthFlowError);
-    return error as OAuthFlowError;
-  }
-  throw new Error('expected tokensFromResponse to throw');
-}
+const responseError = (body: unknown) => thrownBy(OAuthFlowError, () => tokensFromResponse(body, NOW));
 
 describe('tokensFromResponse (seed: TestOAuthTypes.test_from_token_response)', () => {
   it('maps a full response exactly', () => {
@@ -462,14 +455,11 @@ describe('hostile values at the source (issue 10 item 6)', () => {
 });
 
 function storedError(data: unknown): TokenStorageError {
-  try {
-    fromStoredCredentials(data, '/home/someone/.anthropic/oauth_tokens.json');
-  } catch (error) {
-    expect(error).toBeInstanceOf(TokenStorageError);
-    expect(error).toMatchObject({ code: 'corrupt_file', path: '/home/someone/.anthropic/oauth_tokens.json' });
-    return error as TokenStorageError;
-  }
-  throw new Error('expected fromStoredCredentials to throw');
+  const error = thrownBy(TokenStorageError, () =>
+    fromStoredCredentials(data, '/home/someone/.anthropic/oauth_tokens.json'),
+  );
+  expect(error).toMatchObject({ code: 'corrupt_file', path: '/home/someone/.anthropic/oauth_tokens.json' });
+  return error;
 }
 
 describe('checkGivenTokens: tokens given in code (oauthTokens)', () => {

@@ -1,0 +1,8 @@
+/** Durations for people: the login's timeout, in the library's messages and the CLI's. */
+
+/** `1 second`, `90 seconds`, `5 minutes`: for timeouts. */
+export function describeDuration(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  if (seconds >= 60 && seconds % 60 === 0) return `${seconds / 60} minute${seconds === 60 ? '' : 's'}`;
+  return `${seconds} second${seconds === 1 ? '' : 's'}`;
+}
