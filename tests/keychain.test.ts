@@ -387,6 +387,9 @@ describe('a Secret Service that does not answer (gnome-keyring stopped with SIGS
       fallback: file,
       onFallback: (r) => reasons.push(r),
     });
+    // The shared worker started (and the binding loaded) with time to spare: a loaded machine can
+    // take longer than 300 ms for that, and the bound under test is the keychain's answer.
+    expect(await new KeychainTokenStore({ account, timeoutMs: 30_000 }).load()).toBeNull();
     expect(await store.load()).toBeNull(); // the worker is up and the keychain answers
     const tokens = fakeTokens();
     process.kill(pid, 'SIGSTOP');
