@@ -30,7 +30,7 @@ async function dispatch(invocation: Run, deps: CliDeps | undefined): Promise<Exi
       case 'login':
         return await (await import('./commands/login.js')).login(ctx, invocation.login, target);
       case 'status':
-        return await (await import('./commands/status.js')).status(ctx, invocation.json, target, invocation.offline);
+        return await (await import('./commands/status.js')).status(ctx, invocation.json, target);
       case 'token':
         return await (await import('./commands/token.js')).token(ctx, invocation.json, target);
       case 'logout':
