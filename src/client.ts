@@ -19,6 +19,11 @@
  *   client with that credential, as `Anthropic.withOptions()` makes it: no OAuth token, betas,
  *   user agent, `beta=true` or replay.
  *
+ * - On an API-key login (`login --console`) it is, from its first request on, the SDK client with
+ *   that key: `buildRequest()` finds the login's kind first and sets the SDK's own `apiKey`, so the
+ *   SDK sends the key exactly as `new Anthropic({ apiKey })` does, and none of the above applies (no
+ *   betas, user agent, `beta=true`, refresh or replay). The key is never refreshed.
+ *
  * It never reads `ANTHROPIC_API_KEY`, `ANTHROPIC_AUTH_TOKEN` or the SDK's config profiles, except in
  * a copy given an SDK credential, where the SDK does with it what it always does.
  */
@@ -47,6 +52,7 @@ import {
 import { defaultTokenPath, TokenStorage } from './store/file.js';
 import { resolveStore } from './store/profiles.js';
 import type { TokenStore } from './store/types.js';
+import { isApiKeyLogin } from './stored-login.js';
 import type { OAuthConfig, OAuthTokens } from './types.js';
 
 export type AnthropicOAuthOptions = Omit<ClientOptions, SdkCredentialOption> & OAuthClientOptions;
@@ -120,6 +126,10 @@ export class AnthropicOAuth extends Anthropic {
   readonly #swaps = new WeakMap<SdkRequestOptions, { from: string; to: string }>();
   /** A failed refresh, by the headers of the response it leaves unanswered (`makeStatusError`). */
   readonly #refreshFailures = new WeakMap<Headers, unknown>();
+  /** The login is an API key: the SDK sends it as its own `apiKey` (set on the first request). */
+  #keyLogin = false;
+  /** The login's kind has been read (it does not change for a token source once loaded). */
+  #kindKnown = false;
 
   constructor(options: AnthropicOAuthOptions = {}) {
     const internal = options as InternalOptions & { [INHERITED]?: Inherited };
@@ -155,6 +165,30 @@ export class AnthropicOAuth extends Anthropic {
     this.#applyBetas = oauthBetaApplier(this.#betas);
   }
 
+  /** Plain SDK behaviour: a copy given an SDK credential, or a login that is an API key. */
+  get #asSdk(): boolean {
+    return this.#plain || this.#keyLogin;
+  }
+
+  /**
+   * Reads the login's kind before the SDK builds the first request: on an API-key login the SDK's
+   * own `apiKey` is set, and the SDK authenticates as `new Anthropic({ apiKey })` does. A login that
+   * cannot be read is left to the token source, which reports it as on any request.
+   */
+  override async buildRequest(...args: Parameters<Anthropic['buildRequest']>): ReturnType<Anthropic['buildRequest']> {
+    if (!this.#kindKnown && !this.#plain) {
+      const login = await this.#source.getLogin().catch(() => undefined);
+      if (login !== undefined) {
+        this.#kindKnown = true;
+        if (isApiKeyLogin(login)) {
+          this.#keyLogin = true;
+          this.apiKey = login.apiKey;
+        }
+      }
+    }
+    return super.buildRequest(...args);
+  }
+
   /** The betas sent on every request. */
   get betas(): readonly string[] {
     return this.#betas;
@@ -182,7 +216,7 @@ export class AnthropicOAuth extends Anthropic {
 
   protected override getUserAgent(): string {
     // The SDK's constructor asks for it before our fields exist (to resolve a `config`/`profile`).
-    if (!(#plain in this) || this.#plain) return super.getUserAgent();
+    if (!(#plain in this) || this.#asSdk) return super.getUserAgent();
     return this.#userAgent;
   }
 
@@ -195,7 +229,7 @@ export class AnthropicOAuth extends Anthropic {
     query: Record<string, unknown> | null | undefined,
     defaultBaseURL?: string | undefined,
   ): string {
-    if (this.#plain) return super.buildURL(path, query, defaultBaseURL);
+    if (this.#asSdk) return super.buildURL(path, query, defaultBaseURL);
     if (isEmpty(query) && isEmpty(this.defaultQuery())) {
       const url = super.buildURL(path, query, defaultBaseURL);
       if (!url.includes('?') && !url.includes('#')) return `${url}?beta=true`;
@@ -211,7 +245,7 @@ export class AnthropicOAuth extends Anthropic {
     request: RequestInit,
     context: Parameters<Anthropic['prepareRequest']>[1],
   ): Promise<void> {
-    if (this.#plain) return super.prepareRequest(request, context);
+    if (this.#asSdk) return super.prepareRequest(request, context);
     const headers = request.headers instanceof Headers ? request.headers : new Headers(request.headers);
     // The SDK's cache may still hold a token that a rejection elsewhere already replaced.
     const sent = bearerOf(headers);
@@ -239,7 +273,7 @@ export class AnthropicOAuth extends Anthropic {
     logCtx?: FetchWithTimeoutArgs[5],
   ): Promise<Response> {
     const response = await super.fetchWithTimeout(url, init, ms, controller, options, logCtx);
-    if (this.#plain || options === undefined) return response;
+    if (this.#asSdk || options === undefined) return response;
     // A new top-level call (attempt 0) may reuse an options object: its refresh is not yet spent.
     if (this.#marked && attemptOf(headersOf(init)) === 0) this.#refreshedIn.delete(options);
     if (!mayRejectToken(response.status)) return response;

@@ -50,7 +50,13 @@ export interface ConsoleLoginOptions extends LoopbackLoginOptions {
   apiTimeoutMs?: number | undefined;
 }
 
-export type SetupTokenOptions = ConsoleLoginOptions;
+export interface SetupTokenOptions extends ConsoleLoginOptions {
+  /**
+   * The scopes asked for. Default `user:inference` alone (`oauthConfig.scopes` is not used: the
+   * service honours a custom lifetime for inference only).
+   */
+  scope?: string | undefined;
+}
 
 function run<L extends StoredLogin>(options: ConsoleLoginOptions, flow: LoginFlow<L>): Promise<L> {
   return options.manual ? manualFlow(options as InteractiveLoginOptions, flow) : loopbackFlow(options, flow);
@@ -152,6 +158,6 @@ export function loginToConsole(options: ConsoleLoginOptions = {}): Promise<ApiKe
  * saved only when `tokenStorage` is given.
  */
 export function setupToken(options: SetupTokenOptions = {}): Promise<OAuthTokens> {
-  const oauthConfig = { ...options.oauthConfig, scopes: options.oauthConfig?.scopes ?? LONG_LIVED_SCOPE };
+  const oauthConfig = { ...options.oauthConfig, scopes: options.scope ?? LONG_LIVED_SCOPE };
   return run({ ...options, oauthConfig }, { expiresIn: LONG_LIVED_TOKEN_SECONDS, finish: async (tokens) => tokens });
 }

@@ -71,6 +71,14 @@ export interface ApiKeyLogin {
   role: { organization?: string | undefined; workspace?: string | undefined };
   /** Epoch SECONDS: when the key was created. */
   createdAt: number;
+  /**
+   * Never set: an API-key login has no OAuth tokens. Declared so that code written for
+   * `OAuthTokens` (`(await store.load())?.accessToken`) still compiles, and reads `undefined`.
+   */
+  accessToken?: undefined;
+  refreshToken?: undefined;
+  expiresAt?: undefined;
+  account?: undefined;
 }
 
 /** A stored login of either kind; tell them apart by `kind` (`isApiKeyLogin`). */
