@@ -177,7 +177,7 @@ export class AnthropicOAuth extends Anthropic {
    */
   override async buildRequest(...args: Parameters<Anthropic['buildRequest']>): ReturnType<Anthropic['buildRequest']> {
     if (!this.#kindKnown && !this.#plain) {
-      const login = await this.#source.getLogin().catch(() => undefined);
+      const login = await this.#source.peekLogin().catch(() => undefined);
       if (login !== undefined) {
         this.#kindKnown = true;
         if (isApiKeyLogin(login)) {

@@ -37,6 +37,8 @@ async function dispatch(invocation: Run, deps: CliDeps | undefined): Promise<Exi
         return await (await import('./commands/logout.js')).logout(ctx, target);
       case 'usage':
         return await (await import('./commands/usage.js')).usage(ctx, invocation.json, target);
+      case 'setup-token':
+        return await (await import('./commands/setup-token.js')).setupToken(ctx, invocation, target);
     }
   } catch (error) {
     return ctx.fail(error);
