@@ -256,6 +256,8 @@ export function createRenewal(state: SourceState, options: RenewalOptions) {
           continue;
         }
         state.spent.add(spentKey(refreshToken));
+        // The account summary saved at login (what `status` shows) is carried over unchanged.
+        if (base.summary && !fresh.summary) fresh = { ...fresh, summary: base.summary };
         const reserved = prepared;
         prepared = undefined;
         // No `await` between the answer and a prepared commit: `process.exit()` cannot come between.
