@@ -383,3 +383,44 @@ describe('createApiKey and fetchRoles as functions', () => {
     expect(emu.apiKeys()).toEqual([]);
   });
 });
+
+describe('a long-lived token in ANTHROPIC_OAUTH_ACCESS_TOKEN', () => {
+  async function longLived() {
+    await setUp();
+    return setupToken({
+      oauthConfig: emu.oauthConfig,
+      env: {},
+      openBrowser: async (url) => void (await fetch(await emu.approve(url))),
+    });
+  }
+
+  it('is used with no refresh token and no expiry, and never refreshed', async () => {
+    const { accessToken } = await longLived();
+    const env = { ANTHROPIC_OAUTH_ACCESS_TOKEN: accessToken };
+    const client = new AnthropicOAuth({ env, baseURL: emu.url });
+    expect((await client.messages.create(hello)).type).toBe('message');
+    expect(await client.getTokens()).toMatchObject({ accessToken, refreshToken: '', expiresAt: null });
+    expect(emu.stats().refresh).toBe(0);
+  });
+
+  it('revoked: AnthropicOAuth and createOAuthFetch say to run setup-token again, with no token request', async () => {
+    const { accessToken } = await longLived();
+    emu.revokeAccessToken(accessToken);
+    const env = { ANTHROPIC_OAUTH_ACCESS_TOKEN: accessToken };
+    const tokenCalls = tokenRequests(emu).length;
+    const error = await new AnthropicOAuth({ env, baseURL: emu.url }).messages.create(hello).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OAuthFlowError);
+    expect((error as OAuthFlowError).code).toBe('reauth_required');
+    expect((error as Error).message).toContain('ANTHROPIC_OAUTH_ACCESS_TOKEN was revoked or has expired');
+    expect((error as Error).message).toContain('npx anthropic-oauth setup-token');
+    expect(inspect(error, { depth: 6 })).not.toContain(accessToken);
+    const response = await createOAuthFetch({ env })(`${emu.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(hello),
+    });
+    expect(response.status).toBe(401);
+    expect(await response.text()).toContain('setup-token');
+    expect(tokenRequests(emu).length).toBe(tokenCalls);
+  });
+});
