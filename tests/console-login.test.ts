@@ -424,3 +424,26 @@ describe('a long-lived token in ANTHROPIC_OAUTH_ACCESS_TOKEN', () => {
     expect(tokenRequests(emu).length).toBe(tokenCalls);
   });
 });
+
+describe('an OAuth login replaced by a Console login while a program runs', () => {
+  it('the next refresh does not write over the key, and says the login was replaced', async () => {
+    await setUp();
+    const store = new MemoryTokenStore(tokensOf(emu.issueTokens(), { expiresAt: 1 }));
+    const { createTokenSource } = await import('../src/provider.js');
+    const source = createTokenSource({ tokenStorage: store, oauthConfig: emu.oauthConfig, env: {} });
+    await source.peekLogin();
+    const key: ApiKeyLogin = {
+      kind: 'api_key',
+      apiKey: 'sk-ant-api03-replacement',
+      organization: {},
+      role: {},
+      createdAt: 1,
+    };
+    await store.save(key);
+    const error = await source.getTokens().catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'not_logged_in' });
+    expect((error as Error).message).toContain('replaced by a Console login');
+    expect(emu.stats().refresh).toBe(0);
+    expect(await store.load()).toEqual(key);
+  });
+});
