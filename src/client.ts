@@ -18,11 +18,9 @@
  *   instead (`apiKey`, `authToken`, …: the SDK's own helpers pass `authToken`), the copy is the SDK
  *   client with that credential, as `Anthropic.withOptions()` makes it: no OAuth token, betas,
  *   user agent, `beta=true` or replay.
- *
- * - On an API-key login (`login --console`) it is, from its first request on, the SDK client with
- *   that key: `buildRequest()` finds the login's kind first and sets the SDK's own `apiKey`, so the
- *   SDK sends the key exactly as `new Anthropic({ apiKey })` does, and none of the above applies (no
- *   betas, user agent, `beta=true`, refresh or replay). The key is never refreshed.
+ * - On an API-key login (`login --console`) `buildRequest()` reads the login's kind first and sets
+ *   the SDK's own `apiKey`: the SDK sends it as `new Anthropic({ apiKey })` does, and nothing above
+ *   applies (no betas, user agent, `beta=true`, refresh or replay).
  *
  * It never reads `ANTHROPIC_API_KEY`, `ANTHROPIC_AUTH_TOKEN` or the SDK's config profiles, except in
  * a copy given an SDK credential, where the SDK does with it what it always does.
@@ -40,7 +38,7 @@ import { oauthBetaApplier } from './headers.js';
 import { resolveBetas, resolveUserAgent } from './identity.js';
 import { authorizeManually, type LoginIO } from './login.js';
 import { createTokenSource, type TokenSource } from './provider.js';
-import { discard, mayRejectToken, rejectsToken, tokenAfterRejection } from './replay.js';
+import { discard, isReplayable, mayRejectToken, rejectsToken, tokenAfterRejection } from './replay.js';
 import {
   attemptOf,
   type FetchWithTimeoutArgs,
@@ -97,18 +95,6 @@ function isEmpty(value: object | null | undefined): boolean {
   return true;
 }
 
-/** A body that can be sent twice (not a stream, which the first send has consumed). */
-function isReplayable(body: unknown): boolean {
-  return (
-    body === undefined ||
-    body === null ||
-    typeof body === 'string' ||
-    body instanceof ArrayBuffer ||
-    ArrayBuffer.isView(body) ||
-    body instanceof URLSearchParams
-  );
-}
-
 export class AnthropicOAuth extends Anthropic {
   readonly #source: TokenSource;
   readonly #login: Login;
@@ -126,10 +112,8 @@ export class AnthropicOAuth extends Anthropic {
   readonly #swaps = new WeakMap<SdkRequestOptions, { from: string; to: string }>();
   /** A failed refresh, by the headers of the response it leaves unanswered (`makeStatusError`). */
   readonly #refreshFailures = new WeakMap<Headers, unknown>();
-  /** The login is an API key: the SDK sends it as its own `apiKey` (set on the first request). */
-  #keyLogin = false;
-  /** The login's kind has been read (it does not change for a token source once loaded). */
-  #kindKnown = false;
+  /** The login's kind, read before the first request (it does not change once the source loaded it). */
+  #kind: 'unknown' | 'oauth' | 'api_key' = 'unknown';
 
   constructor(options: AnthropicOAuthOptions = {}) {
     const internal = options as InternalOptions & { [INHERITED]?: Inherited };
@@ -167,24 +151,15 @@ export class AnthropicOAuth extends Anthropic {
 
   /** Plain SDK behaviour: a copy given an SDK credential, or a login that is an API key. */
   get #asSdk(): boolean {
-    return this.#plain || this.#keyLogin;
+    return this.#plain || this.#kind === 'api_key';
   }
 
-  /**
-   * Reads the login's kind before the SDK builds the first request: on an API-key login the SDK's
-   * own `apiKey` is set, and the SDK authenticates as `new Anthropic({ apiKey })` does. A login that
-   * cannot be read is left to the token source, which reports it as on any request.
-   */
+  /** The login's kind first (an unreadable login is left to the token source to report). */
   override async buildRequest(...args: Parameters<Anthropic['buildRequest']>): ReturnType<Anthropic['buildRequest']> {
-    if (!this.#kindKnown && !this.#plain) {
+    if (this.#kind === 'unknown' && !this.#plain) {
       const login = await this.#source.peekLogin().catch(() => undefined);
-      if (login !== undefined) {
-        this.#kindKnown = true;
-        if (isApiKeyLogin(login)) {
-          this.#keyLogin = true;
-          this.apiKey = login.apiKey;
-        }
-      }
+      if (login !== undefined) this.#kind = isApiKeyLogin(login) ? 'api_key' : 'oauth';
+      if (isApiKeyLogin(login)) this.apiKey = login.apiKey;
     }
     return super.buildRequest(...args);
   }
