@@ -5,7 +5,7 @@
  * `--json`); the variable to put it in and its expiry go to stderr. It is not saved unless `--save`
  * is given (then to the store `login` would use).
  */
-import { ENV_ACCESS_TOKEN } from '../../env.js';
+import { ENV_ACCESS_TOKEN } from '../../env-variables.js';
 import type { Invocation } from '../args.js';
 import type { CliContext } from '../context.js';
 import { EXIT, type ExitCode } from '../exit.js';
