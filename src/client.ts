@@ -154,11 +154,11 @@ export class AnthropicOAuth extends Anthropic {
     return this.#plain || this.#kind === 'api_key';
   }
 
-  /** The login's kind first (an unreadable login is left to the token source to report). */
+  /** The login's kind first; a login that cannot be read fails here, as it would in the credentials. */
   override async buildRequest(...args: Parameters<Anthropic['buildRequest']>): ReturnType<Anthropic['buildRequest']> {
     if (this.#kind === 'unknown' && !this.#plain) {
-      const login = await this.#source.peekLogin().catch(() => undefined);
-      if (login !== undefined) this.#kind = isApiKeyLogin(login) ? 'api_key' : 'oauth';
+      const login = await this.#source.peekLogin();
+      this.#kind = isApiKeyLogin(login) ? 'api_key' : 'oauth';
       if (isApiKeyLogin(login)) this.apiKey = login.apiKey;
     }
     return super.buildRequest(...args);

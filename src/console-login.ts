@@ -25,6 +25,7 @@ import {
   LONG_LIVED_SCOPE,
   LONG_LIVED_TOKEN_SECONDS,
 } from './constants.js';
+import { ENV_CONSOLE_AUTHORIZE_URL } from './env-variables.js';
 import { OAuthFlowError, withoutSecrets } from './errors.js';
 import {
   type InteractiveLoginOptions,
@@ -37,7 +38,7 @@ import { nowSeconds } from './oauth-tokens.js';
 import type { ApiKeyLogin, Env, OAuthTokens, StoredLogin } from './types.js';
 
 /** Where `loginToConsole` authorizes, unless `oauthConfig.authorizeUrl` is given. */
-export const ENV_CONSOLE_AUTHORIZE_URL = 'ANTHROPIC_OAUTH_CONSOLE_AUTHORIZE_URL';
+export { ENV_CONSOLE_AUTHORIZE_URL };
 
 export interface ConsoleLoginOptions extends LoopbackLoginOptions {
   /** Paste only (the manual redirect page shows `CODE#STATE`); needs `pastedAnswers`. Default: loopback. */

@@ -26,7 +26,13 @@ import {
 } from '@anthropic-ai/sdk/core/error';
 import { requireSecureUrl } from '../config.js';
 import { ANTHROPIC_VERSION, DEFAULT_API_BASE_URL, DEFAULT_USER_AGENT, OAUTH_BETA } from '../constants.js';
-import { ENV_BASE_URL, ENV_PROFILE_URL, ENV_USAGE_URL } from '../env-variables.js';
+import {
+  ENV_BASE_URL,
+  ENV_CREATE_API_KEY_URL,
+  ENV_PROFILE_URL,
+  ENV_ROLES_URL,
+  ENV_USAGE_URL,
+} from '../env-variables.js';
 import { OAuthFlowError } from '../errors.js';
 import { isRedirect, parseJsonOrUndefined, readCappedText } from '../http-body.js';
 import type { Env, Fetch } from '../types.js';
@@ -39,8 +45,8 @@ export type AccountEndpoint = 'profile' | 'usage' | 'roles' | 'create_api_key';
 export const ENDPOINT_URL_VARIABLES: Readonly<Record<AccountEndpoint, string>> = {
   profile: ENV_PROFILE_URL,
   usage: ENV_USAGE_URL,
-  roles: 'ANTHROPIC_OAUTH_ROLES_URL',
-  create_api_key: 'ANTHROPIC_OAUTH_CREATE_API_KEY_URL',
+  roles: ENV_ROLES_URL,
+  create_api_key: ENV_CREATE_API_KEY_URL,
 };
 
 /** Options of `fetchProfile` / `fetchUsage`: everything but the token is optional. */
