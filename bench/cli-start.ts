@@ -179,12 +179,12 @@ export async function measureCliStart(
     const variants: Variant[] = [
       { name: 'node', label: '`node -e 0`', args: ['-e', '0'], goal: false, env: fresh },
       { name: 'token', label: '`token`, fresh token', args: [cli, 'token'], goal: true, env: fresh },
-      // `--offline`: without it status asks the profile endpoint for the plan (a network call).
-      { name: 'status', label: '`status --offline`', args: [cli, 'status', '--offline'], goal: true, env: fresh },
+      // status makes no network call: the plan is the summary saved at login.
+      { name: 'status', label: '`status`', args: [cli, 'status'], goal: true, env: fresh },
       {
         name: 'statusJson',
-        label: '`status --json --offline`',
-        args: [cli, 'status', '--json', '--offline'],
+        label: '`status --json`',
+        args: [cli, 'status', '--json'],
         goal: true,
         env: fresh,
       },

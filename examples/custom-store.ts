@@ -17,7 +17,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { AnthropicOAuth, type OAuthTokens, TokenStorage, type TokenStore } from 'anthropic-oauth';
+import { AnthropicOAuth, type StoredLogin, TokenStorage, type TokenStore } from 'anthropic-oauth';
 
 /** File layout: 12-byte IV, 16-byte GCM tag, then the encrypted JSON of the tokens. */
 class EncryptedFileStore implements TokenStore {
@@ -30,7 +30,7 @@ class EncryptedFileStore implements TokenStore {
     this.#key = key;
   }
 
-  async load(): Promise<OAuthTokens | null> {
+  async load(): Promise<StoredLogin | null> {
     let data: Buffer;
     try {
       data = await readFile(this.path);
@@ -46,10 +46,10 @@ class EncryptedFileStore implements TokenStore {
     } catch {
       throw new Error(`Cannot decrypt ${this.path}: wrong OAUTH_TOKENS_KEY, or a damaged file.`);
     }
-    return JSON.parse(json) as OAuthTokens;
+    return JSON.parse(json) as StoredLogin;
   }
 
-  async save(tokens: OAuthTokens): Promise<void> {
+  async save(tokens: StoredLogin): Promise<void> {
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.#key, iv);
     const body = Buffer.concat([cipher.update(JSON.stringify(tokens), 'utf8'), cipher.final()]);

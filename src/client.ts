@@ -18,6 +18,9 @@
  *   instead (`apiKey`, `authToken`, …: the SDK's own helpers pass `authToken`), the copy is the SDK
  *   client with that credential, as `Anthropic.withOptions()` makes it: no OAuth token, betas,
  *   user agent, `beta=true` or replay.
+ * - On an API-key login (`login --console`) `buildRequest()` reads the login's kind first and sets
+ *   the SDK's own `apiKey`: the SDK sends it as `new Anthropic({ apiKey })` does, and nothing above
+ *   applies (no betas, user agent, `beta=true`, refresh or replay).
  *
  * It never reads `ANTHROPIC_API_KEY`, `ANTHROPIC_AUTH_TOKEN` or the SDK's config profiles, except in
  * a copy given an SDK credential, where the SDK does with it what it always does.
@@ -35,7 +38,7 @@ import { oauthBetaApplier } from './headers.js';
 import { resolveBetas, resolveUserAgent } from './identity.js';
 import { authorizeManually, type LoginIO } from './login.js';
 import { createTokenSource, type TokenSource } from './provider.js';
-import { discard, mayRejectToken, rejectsToken, tokenAfterRejection } from './replay.js';
+import { discard, isReplayable, mayRejectToken, rejectsToken, tokenAfterRejection } from './replay.js';
 import {
   attemptOf,
   type FetchWithTimeoutArgs,
@@ -47,6 +50,7 @@ import {
 import { defaultTokenPath, TokenStorage } from './store/file.js';
 import { resolveStore } from './store/profiles.js';
 import type { TokenStore } from './store/types.js';
+import { isApiKeyLogin } from './stored-login.js';
 import type { OAuthConfig, OAuthTokens } from './types.js';
 
 export type AnthropicOAuthOptions = Omit<ClientOptions, SdkCredentialOption> & OAuthClientOptions;
@@ -91,18 +95,6 @@ function isEmpty(value: object | null | undefined): boolean {
   return true;
 }
 
-/** A body that can be sent twice (not a stream, which the first send has consumed). */
-function isReplayable(body: unknown): boolean {
-  return (
-    body === undefined ||
-    body === null ||
-    typeof body === 'string' ||
-    body instanceof ArrayBuffer ||
-    ArrayBuffer.isView(body) ||
-    body instanceof URLSearchParams
-  );
-}
-
 export class AnthropicOAuth extends Anthropic {
   readonly #source: TokenSource;
   readonly #login: Login;
@@ -120,6 +112,8 @@ export class AnthropicOAuth extends Anthropic {
   readonly #swaps = new WeakMap<SdkRequestOptions, { from: string; to: string }>();
   /** A failed refresh, by the headers of the response it leaves unanswered (`makeStatusError`). */
   readonly #refreshFailures = new WeakMap<Headers, unknown>();
+  /** The login's kind, read before the first request (it does not change once the source loaded it). */
+  #kind: 'unknown' | 'oauth' | 'api_key' = 'unknown';
 
   constructor(options: AnthropicOAuthOptions = {}) {
     const internal = options as InternalOptions & { [INHERITED]?: Inherited };
@@ -155,6 +149,21 @@ export class AnthropicOAuth extends Anthropic {
     this.#applyBetas = oauthBetaApplier(this.#betas);
   }
 
+  /** Plain SDK behaviour: a copy given an SDK credential, or a login that is an API key. */
+  get #asSdk(): boolean {
+    return this.#plain || this.#kind === 'api_key';
+  }
+
+  /** The login's kind first; a login that cannot be read fails here, as it would in the credentials. */
+  override async buildRequest(...args: Parameters<Anthropic['buildRequest']>): ReturnType<Anthropic['buildRequest']> {
+    if (this.#kind === 'unknown' && !this.#plain) {
+      const login = await this.#source.peekLogin();
+      this.#kind = isApiKeyLogin(login) ? 'api_key' : 'oauth';
+      if (isApiKeyLogin(login)) this.apiKey = login.apiKey;
+    }
+    return super.buildRequest(...args);
+  }
+
   /** The betas sent on every request. */
   get betas(): readonly string[] {
     return this.#betas;
@@ -182,7 +191,7 @@ export class AnthropicOAuth extends Anthropic {
 
   protected override getUserAgent(): string {
     // The SDK's constructor asks for it before our fields exist (to resolve a `config`/`profile`).
-    if (!(#plain in this) || this.#plain) return super.getUserAgent();
+    if (!(#plain in this) || this.#asSdk) return super.getUserAgent();
     return this.#userAgent;
   }
 
@@ -195,7 +204,7 @@ export class AnthropicOAuth extends Anthropic {
     query: Record<string, unknown> | null | undefined,
     defaultBaseURL?: string | undefined,
   ): string {
-    if (this.#plain) return super.buildURL(path, query, defaultBaseURL);
+    if (this.#asSdk) return super.buildURL(path, query, defaultBaseURL);
     if (isEmpty(query) && isEmpty(this.defaultQuery())) {
       const url = super.buildURL(path, query, defaultBaseURL);
       if (!url.includes('?') && !url.includes('#')) return `${url}?beta=true`;
@@ -211,7 +220,7 @@ export class AnthropicOAuth extends Anthropic {
     request: RequestInit,
     context: Parameters<Anthropic['prepareRequest']>[1],
   ): Promise<void> {
-    if (this.#plain) return super.prepareRequest(request, context);
+    if (this.#asSdk) return super.prepareRequest(request, context);
     const headers = request.headers instanceof Headers ? request.headers : new Headers(request.headers);
     // The SDK's cache may still hold a token that a rejection elsewhere already replaced.
     const sent = bearerOf(headers);
@@ -239,7 +248,7 @@ export class AnthropicOAuth extends Anthropic {
     logCtx?: FetchWithTimeoutArgs[5],
   ): Promise<Response> {
     const response = await super.fetchWithTimeout(url, init, ms, controller, options, logCtx);
-    if (this.#plain || options === undefined) return response;
+    if (this.#asSdk || options === undefined) return response;
     // A new top-level call (attempt 0) may reuse an options object: its refresh is not yet spent.
     if (this.#marked && attemptOf(headersOf(init)) === 0) this.#refreshedIn.delete(options);
     if (!mayRejectToken(response.status)) return response;

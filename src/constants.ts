@@ -49,3 +49,26 @@ export const USAGE_PATH = '/api/oauth/usage';
 
 /** The API version header the SDK sends; sent on the account endpoints too. */
 export const ANTHROPIC_VERSION = '2023-06-01';
+
+/**
+ * The Console login (`login --console`): the same client, PKCE and token endpoint as the
+ * subscription login, authorized here (Claude Code 2.1.88 `CONSOLE_AUTHORIZE_URL`). Overridable:
+ * `ANTHROPIC_OAUTH_CONSOLE_AUTHORIZE_URL`.
+ */
+export const CONSOLE_AUTHORIZE_URL = 'https://platform.claude.com/oauth/authorize';
+
+/** Creates an API key with a Console login's access token (bearer, empty body → `{ raw_key }`). Overridable: `ANTHROPIC_OAUTH_CREATE_API_KEY_URL`. */
+export const CREATE_API_KEY_PATH = '/api/oauth/claude_cli/create_api_key';
+
+/** The Console login's organization and roles (`{ organization_role, workspace_role, organization_name }`). Overridable: `ANTHROPIC_OAUTH_ROLES_URL`. */
+export const ROLES_PATH = '/api/oauth/claude_cli/roles';
+
+/** The scope without which the service does not create an API key; dropped when the organization forbids it. */
+export const CREATE_API_KEY_SCOPE = 'org:create_api_key';
+
+/** The Console's API keys page: where a key made by `login --console` is revoked, or made by hand. */
+export const CONSOLE_KEYS_URL = 'https://platform.claude.com/settings/keys';
+
+/** The long-lived token (`setup-token`): inference only, asked for one year (`expires_in` in the code exchange). */
+export const LONG_LIVED_SCOPE = 'user:inference';
+export const LONG_LIVED_TOKEN_SECONDS = 365 * 24 * 60 * 60;

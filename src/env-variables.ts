@@ -41,6 +41,10 @@ export const ENV_BETAS = 'ANTHROPIC_OAUTH_BETAS';
 export const ENV_BASE_URL = 'ANTHROPIC_BASE_URL';
 export const ENV_PROFILE_URL = 'ANTHROPIC_OAUTH_PROFILE_URL';
 export const ENV_USAGE_URL = 'ANTHROPIC_OAUTH_USAGE_URL';
+/** The Console login's calls and authorize page (`login --console`), whole URLs. */
+export const ENV_ROLES_URL = 'ANTHROPIC_OAUTH_ROLES_URL';
+export const ENV_CREATE_API_KEY_URL = 'ANTHROPIC_OAUTH_CREATE_API_KEY_URL';
+export const ENV_CONSOLE_AUTHORIZE_URL = 'ANTHROPIC_OAUTH_CONSOLE_AUTHORIZE_URL';
 
 export const ENV_BROWSER = 'BROWSER';
 export const ENV_DISPLAY = 'DISPLAY';

@@ -27,7 +27,13 @@ export type OAuthFlowErrorCode =
   | 'insecure_url'
   | 'invalid_config'
   | 'not_logged_in'
-  | 'invalid_env';
+  | 'invalid_env'
+  /** The organization does not let this account create API keys (`login --console`). */
+  | 'api_key_not_allowed'
+  /** Creating the API key failed (`login --console`); nothing was saved. */
+  | 'api_key_failed'
+  /** OAuth tokens were asked of an API-key login (`login --console`): use `getLogin()`. */
+  | 'api_key_login';
 
 export type TokenStorageErrorCode =
   | 'corrupt_file'

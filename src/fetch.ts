@@ -9,6 +9,10 @@
  * rejected, refreshes (once for any number of callers: they share one token source) and replays the
  * request once; a second rejection is returned as is. With no usable login (not logged in, login
  * needed again, a corrupt file) it answers a 401 itself. `env` and `now` are as for the token source.
+ *
+ * On an API-key login (`login --console`) it sends the key as the installed SDK sends one
+ * (`api-key-auth.ts`) in place of any `x-api-key` or `Authorization` the caller set, and nothing
+ * else of the OAuth shape: no betas added, no user agent, no `beta=true`, no refresh or replay.
  */
 
 import type { OAuthClientOptions } from './client-options.js';
@@ -17,6 +21,7 @@ import { oauthBetaApplier } from './headers.js';
 import { resolveBetas, resolveUserAgent } from './identity.js';
 import { createTokenSource, type TokenSource } from './provider.js';
 import { discard, mayRejectToken, rejectsToken, tokenAfterRejection } from './replay.js';
+import { isApiKeyLogin } from './stored-login.js';
 import type { Fetch, OAuthTokens } from './types.js';
 
 export interface OAuthFetchOptions extends OAuthClientOptions {
@@ -79,13 +84,30 @@ export function createOAuthFetch(options: OAuthFetchOptions = {}): OAuthFetch {
     });
   };
 
+  const sendWithKey = async (request: Request, body: ArrayBuffer | undefined, apiKey: string): Promise<Response> => {
+    const { apiKeyHeaders } = await import('./api-key-auth.js');
+    const headers = new Headers(request.headers);
+    headers.delete('x-api-key');
+    headers.delete('authorization');
+    for (const [name, value] of await apiKeyHeaders(apiKey)) headers.set(name, value);
+    return base(request.url, {
+      method: request.method,
+      headers,
+      body,
+      signal: request.signal,
+      redirect: request.redirect,
+    });
+  };
+
   const oauthFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const request = new Request(input, init);
     // Read once: sent with a Content-Length like the SDK's own requests, and replayable after a 401.
     const body = request.body ? await request.arrayBuffer() : undefined;
     let accessToken: string;
     try {
-      ({ accessToken } = await source.getTokens());
+      const login = await source.getLogin();
+      if (isApiKeyLogin(login)) return sendWithKey(request, body, login.apiKey);
+      ({ accessToken } = login);
     } catch (error) {
       return finalAuthFailure(error);
     }

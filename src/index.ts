@@ -7,6 +7,7 @@ export {
   describeApiResponse,
   type OAuthRefusal,
 } from './account/api-errors.js';
+export { createApiKey, fetchRoles, type Roles } from './account/console.js';
 export type { AccountFetchOptions, AccountRequestOptions } from './account/http.js';
 export {
   fetchProfile,
@@ -26,6 +27,16 @@ export { AnthropicOAuth, type AnthropicOAuthOptions } from './client.js';
 export type { OAuthClientOptions } from './client-options.js';
 export { resolveConfig } from './config.js';
 export {
+  type ConsoleLoginOptions,
+  ENV_CONSOLE_AUTHORIZE_URL,
+  loginToConsole,
+  type SetupTokenOptions,
+  setupToken,
+} from './console-login.js';
+export {
+  CONSOLE_AUTHORIZE_URL,
+  CONSOLE_KEYS_URL,
+  CREATE_API_KEY_PATH,
   DEFAULT_API_BASE_URL,
   DEFAULT_AUTHORIZE_URL,
   DEFAULT_CLIENT_ID,
@@ -35,7 +46,10 @@ export {
   DEFAULT_TOKEN_URL,
   DEFAULT_USER_AGENT,
   EXPIRY_BUFFER_SECONDS,
+  LONG_LIVED_SCOPE,
+  LONG_LIVED_TOKEN_SECONDS,
   PROFILE_PATH,
+  ROLES_PATH,
   USAGE_PATH,
 } from './constants.js';
 export { loadTokensFromEnv } from './env.js';
@@ -65,12 +79,16 @@ export { KeychainTokenStore, type KeychainTokenStoreOptions } from './store/keyc
 export { MemoryTokenStore } from './store/memory.js';
 export { listProfiles, type ProfileInfo, tokenPathForProfile } from './store/profiles.js';
 export type { PreparedSave, TokenStore } from './store/types.js';
+export { isApiKeyLogin, maskApiKey } from './stored-login.js';
 export { exchangeCodeForTokens, processTokenResponse, refreshAccessToken } from './token-endpoint.js';
 export type {
   AccountInfo,
+  AccountSummary,
+  ApiKeyLogin,
   Fetch,
   OAuthConfig,
   OAuthState,
   OAuthTokens,
   OrganizationInfo,
+  StoredLogin,
 } from './types.js';

@@ -29,7 +29,7 @@ import { saveFreshTokens, underLock } from './store/guard.js';
 import { resolveStore } from './store/profiles.js';
 import type { TokenStore } from './store/types.js';
 import { exchangeCodeForTokens } from './token-endpoint.js';
-import type { Env, Fetch, OAuthConfig, OAuthState, OAuthTokens } from './types.js';
+import type { Env, Fetch, OAuthConfig, OAuthState, OAuthTokens, StoredLogin } from './types.js';
 
 /** How long a login waits for the browser or a paste: 5 minutes, as the codes themselves live. */
 export const DEFAULT_LOGIN_TIMEOUT_MS = 5 * 60_000;
@@ -85,7 +85,7 @@ export async function authorizeManually(options: ManualLoginOptions = {}): Promi
  * Saves the tokens of a new login under the store's lock: a refresh in flight in another process
  * finishes first, and cannot write over this login afterwards (it compares before it saves).
  */
-function saveLogin(tokenStorage: TokenStore | string, tokens: OAuthTokens): Promise<void> {
+function saveLogin(tokenStorage: TokenStore | string, tokens: StoredLogin): Promise<void> {
   const store = resolveStore(tokenStorage);
   return underLock(store, () => saveFreshTokens(store, tokens));
 }
@@ -123,6 +123,19 @@ export interface LoopbackLoginOptions extends InteractiveLoginOptions {
 }
 
 type Answer = AuthorizationCode & { via: 'browser' | 'paste' };
+
+/**
+ * How a login flow differs from the subscription login (`loginToConsole`, `setupToken`, and the
+ * CLI's account summary): the lifetime asked in the code exchange, and what the exchanged tokens
+ * become before they are saved. When `finish` throws, nothing is saved.
+ */
+export interface LoginFlow<L extends StoredLogin> {
+  /** Sent as `expires_in` in the code exchange (the long-lived flow only). */
+  expiresIn?: number | undefined;
+  finish(tokens: OAuthTokens): Promise<L>;
+}
+
+const PLAIN_FLOW: LoginFlow<OAuthTokens> = { finish: async (tokens) => tokens };
 
 /** A promise that rejects when `signal` aborts (never resolves). */
 function whenAborted(signal: AbortSignal): Promise<never> {
@@ -234,14 +247,16 @@ function present(url: string, options: InteractiveLoginOptions, onEvent: (event:
     .catch((error: unknown) => onEvent({ type: 'browser_failed', error }));
 }
 
-async function exchangeAndSave(
+async function exchangeAndSave<L extends StoredLogin>(
   answer: Answer,
   oauthState: OAuthState,
   options: InteractiveLoginOptions,
   onEvent: (event: LoginEvent) => void,
-): Promise<OAuthTokens> {
+  flow: LoginFlow<L>,
+): Promise<L> {
   onEvent({ type: 'answered', via: answer.via });
-  const tokens = await exchangeCodeForTokens({
+  const exchanged = await exchangeCodeForTokens({
+    expiresIn: flow.expiresIn,
     code: answer.code,
     state: answer.state,
     oauthState,
@@ -250,15 +265,24 @@ async function exchangeAndSave(
     env: options.env,
     signal: options.signal,
   });
-  if (options.tokenStorage !== undefined) await saveLogin(options.tokenStorage, tokens);
-  return tokens;
+  const login = await flow.finish(exchanged);
+  if (options.tokenStorage !== undefined) await saveLogin(options.tokenStorage, login);
+  return login;
 }
 
 /**
  * The browser login: a loopback listener and a pasted answer race for the code; the winner's code
  * is exchanged with the loopback redirect URI. Resolves the tokens (saved when `tokenStorage` is given).
  */
-export async function loginWithLoopback(options: LoopbackLoginOptions = {}): Promise<OAuthTokens> {
+export function loginWithLoopback(options: LoopbackLoginOptions = {}): Promise<OAuthTokens> {
+  return loopbackFlow(options, PLAIN_FLOW);
+}
+
+/** `loginWithLoopback` for any flow. */
+export async function loopbackFlow<L extends StoredLogin>(
+  options: LoopbackLoginOptions,
+  flow: LoginFlow<L>,
+): Promise<L> {
   const onEvent = options.onEvent ?? (() => {});
   const listener = await startLoopbackListener({
     port: options.port,
@@ -289,14 +313,22 @@ export async function loginWithLoopback(options: LoopbackLoginOptions = {}): Pro
       return Promise.race(racers);
     });
     await listener.close();
-    return await exchangeAndSave(answer, oauthState, options, onEvent);
+    return await exchangeAndSave(answer, oauthState, options, onEvent, flow);
   } finally {
     await listener.close();
   }
 }
 
 /** The manual login: the redirect URI is the page that shows `CODE#STATE`; the answer is pasted. */
-export async function loginManually(options: InteractiveLoginOptions = {}): Promise<OAuthTokens> {
+export function loginManually(options: InteractiveLoginOptions = {}): Promise<OAuthTokens> {
+  return manualFlow(options, PLAIN_FLOW);
+}
+
+/** `loginManually` for any flow. */
+export async function manualFlow<L extends StoredLogin>(
+  options: InteractiveLoginOptions,
+  flow: LoginFlow<L>,
+): Promise<L> {
   const onEvent = options.onEvent ?? (() => {});
   const pasted = options.pastedAnswers;
   if (!pasted) throw new TypeError('loginManually needs pastedAnswers: the lines the user pastes.');
@@ -312,5 +344,5 @@ export async function loginManually(options: InteractiveLoginOptions = {}): Prom
     }
     return { ...code, via: 'paste' };
   });
-  return exchangeAndSave(answer, oauthState, options, onEvent);
+  return exchangeAndSave(answer, oauthState, options, onEvent, flow);
 }

@@ -40,7 +40,8 @@ import { createRenewal, isOutage, type Refresh, type RefreshTimer, type SourceSt
 import { TokenStorage } from './store/file.js';
 import { profileFromEnv, resolveStore, tokenPathForProfile } from './store/profiles.js';
 import type { TokenStore } from './store/types.js';
-import type { Env, Fetch, OAuthConfig, OAuthTokens } from './types.js';
+import { isApiKeyLogin } from './stored-login.js';
+import type { ApiKeyLogin, Env, Fetch, OAuthConfig, OAuthTokens, StoredLogin } from './types.js';
 
 const MAX_REJECTED = 32;
 /** After a transient failure, a still-valid token is served without retrying for this long. */
@@ -77,8 +78,15 @@ export interface TokenSourceOptions {
 export type TokenOrigin = 'tokens' | 'store' | 'env' | 'file';
 
 export interface TokenSource {
-  /** Valid tokens, refreshed first if they are within the buffer of expiry. */
+  /**
+   * Valid tokens, refreshed first if they are within the buffer of expiry. On an API-key login
+   * (`login --console`) it throws `api_key_login`: use `getLogin()`.
+   */
   getTokens(): Promise<OAuthTokens>;
+  /** The login of either kind: an API-key login as stored (never refreshed), else `getTokens()`. */
+  getLogin(): Promise<StoredLogin>;
+  /** The login as loaded (read on first use), without refreshing anything: to learn its kind. */
+  peekLogin(): Promise<StoredLogin>;
   /** Records that the API answered 401 to this access token. */
   markRejected(accessToken: string): void;
   /** Whether the API rejected this access token. */
@@ -97,6 +105,21 @@ export function refreshBuffer(lifetimeSeconds: number | undefined): number {
   return lifetimeSeconds === undefined ? EXPIRY_BUFFER_SECONDS : Math.min(EXPIRY_BUFFER_SECONDS, lifetimeSeconds / 4);
 }
 
+function apiKeyLoginError(): OAuthFlowError {
+  return new OAuthFlowError(
+    'api_key_login',
+    'This login is an API key (from `anthropic-oauth login --console`), not OAuth tokens: read it with getLogin(), or use the key as `new Anthropic({ apiKey })` does.',
+  );
+}
+
+/** A token from the environment with no refresh token (a `setup-token` token) was rejected or has expired. */
+function longLivedTokenEnded(): OAuthFlowError {
+  return new OAuthFlowError(
+    'reauth_required',
+    'The token in ANTHROPIC_OAUTH_ACCESS_TOKEN was revoked or has expired, and there is no refresh token to renew it. Make a new one with `npx anthropic-oauth setup-token` and put it in ANTHROPIC_OAUTH_ACCESS_TOKEN.',
+  );
+}
+
 function notLoggedIn(where: string): OAuthFlowError {
   return new OAuthFlowError('not_logged_in', `Not logged in: no OAuth tokens ${where}. ${LOGIN_HINT}`);
 }
@@ -107,6 +130,10 @@ interface SharedLogin {
   inflight: Refresh | null;
   rejected: Set<string>;
   lastTransientFailure: number;
+  /** The API-key login found on first use: it is used as it is, never refreshed, never locked. */
+  keyLogin: ApiKeyLogin | null;
+  /** The tokens came from the environment: without a refresh token they can never be renewed. */
+  fromEnvironment: boolean;
   /** How the first source finds the login (its origin options, resolved). */
   origin: Pick<TokenSourceOptions, 'tokenStorage' | 'profile'> & { explicitStore: TokenStore | null };
 }
@@ -137,18 +164,26 @@ export function createTokenSource(options: TokenSourceOptions = {}): TokenSource
     usable: (tokens) => !expiring(tokens) && !rejected.has(tokens.accessToken),
   });
 
-  async function load(): Promise<OAuthTokens> {
+  /** Keeps a login found in a store: an API key aside, tokens as the current ones. */
+  function adopt(stored: StoredLogin): StoredLogin {
+    state.storeHeld = true;
+    if (isApiKeyLogin(stored)) shared.keyLogin = stored;
+    else state.current = stored;
+    return stored;
+  }
+
+  async function loadLogin(): Promise<StoredLogin> {
+    if (shared.keyLogin) return shared.keyLogin;
     if (state.current) return state.current;
     if (explicitStore) {
       const stored = await explicitStore.load();
       if (!stored) throw notLoggedIn(`in ${storeName(explicitStore)}`);
-      state.storeHeld = true;
-      state.current = stored;
-      return stored;
+      return adopt(stored);
     }
     if (originOptions.tokenStorage === undefined || originOptions.tokenStorage === null) {
       const fromEnv = loadTokensFromEnv(env);
       if (fromEnv) {
+        shared.fromEnvironment = true;
         state.current = fromEnv;
         return fromEnv;
       }
@@ -158,13 +193,22 @@ export function createTokenSource(options: TokenSourceOptions = {}): TokenSource
     const stored = await file.load();
     if (!stored) throw notLoggedIn(`in the environment or in ${file.path}`);
     state.store = file;
-    state.storeHeld = true;
-    state.current = stored;
-    return stored;
+    return adopt(stored);
+  }
+
+  async function load(): Promise<OAuthTokens> {
+    const login = await loadLogin();
+    if (isApiKeyLogin(login)) throw apiKeyLoginError();
+    return login;
   }
 
   function refresh(stale: OAuthTokens): Refresh {
     if (shared.inflight) return shared.inflight;
+    if (shared.fromEnvironment && !stale.refreshToken) {
+      const ended: Refresh = { stale, sent: false, promise: Promise.reject(longLivedTokenEnded()) };
+      ended.promise.catch(() => {});
+      return ended;
+    }
     const run: Refresh = { stale, sent: false, promise: Promise.resolve(stale) };
     const { store } = state;
     // While another process holds the lock, the tokens it saves end the wait.
@@ -226,8 +270,15 @@ export function createTokenSource(options: TokenSourceOptions = {}): TokenSource
     }
   }
 
+  async function getLogin(): Promise<StoredLogin> {
+    const login = await loadLogin();
+    return isApiKeyLogin(login) ? login : getTokens();
+  }
+
   const source: TokenSource = {
     getTokens,
+    getLogin,
+    peekLogin: loadLogin,
     markRejected,
     isRejected: (accessToken) => rejected.has(accessToken),
     replacementFor(accessToken) {
@@ -258,6 +309,8 @@ function newLogin(options: TokenSourceOptions): SharedLogin {
     inflight: null,
     rejected: new Set(),
     lastTransientFailure: Number.NEGATIVE_INFINITY,
+    keyLogin: null,
+    fromEnvironment: false,
     origin: { tokenStorage: options.tokenStorage, profile: options.profile, explicitStore },
   };
 }

@@ -38,6 +38,7 @@ import { sha256Hex } from './node-crypto.js';
 import { TokenStorage } from './store/file.js';
 import { keepOnExit } from './store/guard.js';
 import type { PreparedSave, TokenStore } from './store/types.js';
+import { isApiKeyLogin } from './stored-login.js';
 import { refreshAccessToken } from './token-endpoint.js';
 import type { Env, Fetch, OAuthConfig, OAuthTokens } from './types.js';
 
@@ -128,6 +129,16 @@ const spentKey = (refreshToken: string): string => sha256Hex(refreshToken);
 const sameLogin = (a: OAuthTokens | null, b: OAuthTokens | null): boolean =>
   a === null || b === null ? a === b : a.refreshToken === b.refreshToken && a.accessToken === b.accessToken;
 
+/** The store's login, when it is OAuth tokens; an API-key login (`login --console`) is never refreshed. */
+async function loadOAuth(store: TokenStore, where: string): Promise<OAuthTokens | null> {
+  const stored = await store.load();
+  if (!isApiKeyLogin(stored)) return stored;
+  throw new OAuthFlowError(
+    'not_logged_in',
+    `The login in ${where} was replaced by a Console login (an API key) while this program was running. Start the program again to use the key.`,
+  );
+}
+
 function loggedOut(where: string): OAuthFlowError {
   return new OAuthFlowError(
     'not_logged_in',
@@ -158,7 +169,7 @@ export function createRenewal(state: SourceState, options: RenewalOptions) {
   /** The stored tokens if another process has rotated past `stale` (not a login we replaced). */
   async function newerInStore(stale: OAuthTokens): Promise<OAuthTokens | null> {
     if (!state.store) return null;
-    const stored = await state.store.load().catch(() => null);
+    const stored = await loadOAuth(state.store, where()).catch(() => null);
     if (!stored || stored.accessToken === stale.accessToken || isSpent(stored)) return null;
     return stored;
   }
@@ -172,7 +183,7 @@ export function createRenewal(state: SourceState, options: RenewalOptions) {
   /** The store, read under the lock: a failure ends the refresh before anything is spent. */
   async function readUnderLock(): Promise<OAuthTokens | null> {
     if (!state.store) return null;
-    const stored = await state.store.load();
+    const stored = await loadOAuth(state.store, where());
     if (stored) state.storeHeld = true;
     else if (state.storeHeld) {
       state.current = null;
@@ -245,6 +256,8 @@ export function createRenewal(state: SourceState, options: RenewalOptions) {
           continue;
         }
         state.spent.add(spentKey(refreshToken));
+        // The account summary saved at login (what `status` shows) is carried over unchanged.
+        if (base.summary && !fresh.summary) fresh = { ...fresh, summary: base.summary };
         const reserved = prepared;
         prepared = undefined;
         // No `await` between the answer and a prepared commit: `process.exit()` cannot come between.
@@ -279,7 +292,7 @@ export function createRenewal(state: SourceState, options: RenewalOptions) {
           () => undefined,
         );
         // Unreadable now: nobody who respects the lock can have changed it, so the save goes ahead.
-        if (again !== undefined && !sameLogin(again, stored)) return await superseded(fresh);
+        if (again !== undefined && (isApiKeyLogin(again) || !sameLogin(again, stored))) return await superseded(fresh);
         state.current = fresh;
         await store.save(fresh).catch((error: unknown) => {
           throw unsavedError(error, where());
@@ -295,7 +308,7 @@ export function createRenewal(state: SourceState, options: RenewalOptions) {
 
   /** The store changed during the refresh without the lock (a login, a logout): that change stands. */
   async function superseded(fresh: OAuthTokens): Promise<OAuthTokens> {
-    const stored = await state.store?.load().catch(() => undefined);
+    const stored = state.store ? await loadOAuth(state.store, where()).catch(() => undefined) : undefined;
     if (stored === null) {
       state.current = null;
       throw loggedOut(where());

@@ -69,3 +69,15 @@ export async function tokenAfterRejection(source: TokenSource, rejected: string)
 export async function discard(response: Response): Promise<void> {
   await response.body?.cancel().catch(() => {});
 }
+
+/** A body that can be sent twice (not a stream, which the first send has consumed). */
+export function isReplayable(body: unknown): boolean {
+  return (
+    body === undefined ||
+    body === null ||
+    typeof body === 'string' ||
+    body instanceof ArrayBuffer ||
+    ArrayBuffer.isView(body) ||
+    body instanceof URLSearchParams
+  );
+}

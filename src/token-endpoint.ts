@@ -165,7 +165,7 @@ async function withTransport<T>(
  */
 export function postTokenRequest(
   tokenUrl: string,
-  grant: Readonly<Record<string, string>>,
+  grant: Readonly<Record<string, string | number>>,
   options: { fetch?: Fetch | undefined; signal?: AbortSignal | undefined } = {},
 ): Promise<Response> {
   const doFetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
@@ -192,10 +192,10 @@ const SECRET_FIELDS = ['code', 'code_verifier', 'refresh_token', 'state'];
  */
 async function requestTokens(
   tokenUrl: string,
-  grant: Record<string, string>,
+  grant: Record<string, string | number>,
   options: TokenRequestOptions,
 ): Promise<OAuthTokens> {
-  const secrets = SECRET_FIELDS.map((field) => grant[field] ?? '').filter(Boolean);
+  const secrets = SECRET_FIELDS.map((field) => String(grant[field] ?? '')).filter(Boolean);
   const now = options.now ?? nowSeconds;
   try {
     return await withTransport(options, async (signal) => {
@@ -211,6 +211,12 @@ export interface ExchangeCodeOptions extends TokenRequestOptions {
   code: string;
   state: string;
   oauthState: OAuthState;
+  /**
+   * The lifetime to ask for, in seconds: sent as `expires_in` (a number) only when given. Only the
+   * long-lived flow (`setupToken`, scope `user:inference` alone) sends it: the service refuses a
+   * custom lifetime for wider scopes (400 `invalid_request`).
+   */
+  expiresIn?: number | undefined;
 }
 
 /** Exchanges an authorization code for tokens, after checking `state`. */
@@ -227,6 +233,7 @@ export async function exchangeCodeForTokens(options: ExchangeCodeOptions): Promi
       client_id: config.clientId,
       redirect_uri: oauthState.redirectUri,
       code_verifier: oauthState.codeVerifier,
+      ...(options.expiresIn === undefined ? {} : { expires_in: options.expiresIn }),
     },
     options,
   );

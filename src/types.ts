@@ -22,7 +22,24 @@ export interface AccountInfo {
   emailAddress: string;
 }
 
+/**
+ * What the login last learned of its account (the profile at `login`, the roles at `login --console`),
+ * saved with it so that `status` needs no network. Display only; every field may be missing.
+ */
+export interface AccountSummary {
+  email?: string | undefined;
+  organizationName?: string | undefined;
+  organizationUuid?: string | undefined;
+  /** The plan's label (`Max`, `Pro`, …). */
+  plan?: string | undefined;
+  /** Epoch SECONDS: when it was fetched. */
+  fetchedAt: number;
+}
+
+/** An OAuth login (a subscription login, `login`): tokens that are refreshed. */
 export interface OAuthTokens {
+  /** The login's kind: OAuth tokens. Optional: tokens without a kind are OAuth tokens. */
+  kind?: 'oauth' | undefined;
   accessToken: string;
   refreshToken: string;
   /** Epoch SECONDS, or `null` when unknown (treated as not expired). */
@@ -38,7 +55,34 @@ export interface OAuthTokens {
   scope: string;
   organization?: OrganizationInfo | undefined;
   account?: AccountInfo | undefined;
+  /** The account as of the last login (`AccountSummary`), kept unchanged by every refresh. */
+  summary?: AccountSummary | undefined;
 }
+
+/**
+ * A Console login (`login --console`): an API key created with the OAuth tokens of the Console login,
+ * which were then discarded. It is never refreshed; it stays valid until revoked in the Console.
+ */
+export interface ApiKeyLogin {
+  kind: 'api_key';
+  /** The API key (`sk-ant-api03-…`): the credential. */
+  apiKey: string;
+  organization: { uuid?: string | undefined; name?: string | undefined };
+  role: { organization?: string | undefined; workspace?: string | undefined };
+  /** Epoch SECONDS: when the key was created. */
+  createdAt: number;
+  /**
+   * Never set: an API-key login has no OAuth tokens. Declared so that code written for
+   * `OAuthTokens` (`(await store.load())?.accessToken`) still compiles, and reads `undefined`.
+   */
+  accessToken?: undefined;
+  refreshToken?: undefined;
+  expiresAt?: undefined;
+  account?: undefined;
+}
+
+/** A stored login of either kind; tell them apart by `kind` (`isApiKeyLogin`). */
+export type StoredLogin = OAuthTokens | ApiKeyLogin;
 
 /** What the authorize step must remember until the code comes back. */
 export interface OAuthState {

@@ -72,6 +72,7 @@ describe('status', () => {
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual({
       logged_in: true,
+      kind: 'oauth',
       source: 'file',
       path: tokenFile,
       profile: 'default',
@@ -84,8 +85,7 @@ describe('status', () => {
       expired: false,
       has_refresh_token: true,
       access_token_masked: 'sk-ant-oat01-…',
-      plan: expect.objectContaining({ plan: 'max', label: 'Claude Max 5x' }),
-      plan_error: null,
+      plan: null,
       profiles: [{ name: 'default', path: tokenFile, email: 'user@example.com', error: null, active: true }],
     });
     expect(leakedIn(result.stdout, secretsOf(tokens))).toEqual([]);
@@ -284,7 +284,10 @@ describe('logout', () => {
 
 describe('usage, --help and --version', () => {
   it.each([
-    [['frobnicate'], /^Error: Unknown command "frobnicate"\. The commands are login, status, token, logout, usage\./],
+    [
+      ['frobnicate'],
+      /^Error: Unknown command "frobnicate"\. The commands are login, status, token, logout, usage, setup-token\./,
+    ],
     [['status', '--bogus'], /^Error: Unknown option --bogus for `status`\. Run `anthropic-oauth status --help`/],
     [['login', '--json'], /^Error: Unknown option --json for `login`\./],
     [['login', '--port', 'eighty'], /^Error: --port must be a number from 1 to 65535\./],

@@ -46,6 +46,9 @@ describe('the route table', () => {
         '/v1/oauth/token',
         '/api/oauth/profile',
         '/api/oauth/usage',
+        '/console/oauth/authorize',
+        '/api/oauth/claude_cli/create_api_key',
+        '/api/oauth/claude_cli/roles',
       ].sort(),
     );
     expect(findRoute('/v1/oauth/token')?.faults).toBe('token');

@@ -177,7 +177,7 @@ function expectOAuthTraffic(world: World, scenario: Scenario, calls: number): st
 async function expectFileHolds(world: World, accessToken: string): Promise<void> {
   const stored = await new TokenStorage(world.tokenFile).load();
   expect(stored?.accessToken).toBe(accessToken);
-  expect(stored && world.emu.isRefreshTokenLive(stored.refreshToken)).toBe(true);
+  expect(stored && world.emu.isRefreshTokenLive(stored.refreshToken ?? '')).toBe(true);
 }
 
 const bodies = (emu: Emulator) => apiRequests(emu).map((r) => r.body);

@@ -105,7 +105,7 @@ describe('8 processes sharing one token file', () => {
 describe('a process that exits in the middle of a refresh', () => {
   it('keeps the login when it calls process.exit() while the rotated tokens are being saved', async () => {
     const storage = new TokenStorage(tokenFile);
-    const before = (await storage.load()) as NonNullable<Awaited<ReturnType<TokenStorage['load']>>>;
+    const before = (await storage.load()) as OAuthTokens;
     await storage.save({ ...before, expiresAt: Math.floor(Date.now() / 1000) - 60 });
     const child = start(['exit-mid-save', emu.url, tokenFile]);
     const output = await child.output;

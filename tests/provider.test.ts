@@ -339,7 +339,7 @@ describe('a store that fails in the middle of a refresh', () => {
     ) {
       super(tokens);
     }
-    override async load(): Promise<OAuthTokens | null> {
+    override async load(): ReturnType<MemoryTokenStore['load']> {
       this.loads++;
       if (this.failing.includes(this.loads)) throw new TokenStorageError('read_failed', 'The disk stopped answering.');
       return super.load();

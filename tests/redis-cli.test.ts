@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { RedisTokenStore } from '../src/store/redis.js';
 import { type Emulator, startEmulator } from '../src/testing/index.js';
+import type { OAuthTokens } from '../src/types.js';
 import { type CliEnv, cliEnv, leakedIn, loginByPaste, runCli, secretsSeen } from './helpers/cli-run.js';
 import { makeTempDir, nowSeconds } from './helpers/fixtures.js';
 import { type RedisServer, startRedis } from './helpers/redis-server.js';
@@ -87,7 +88,7 @@ describe('--store redis', () => {
   it('token refreshes an expired login once for both machines', async () => {
     await loginByPaste(emu, ['--store', 'redis'], envA);
     const saved = await store.load();
-    await store.save({ ...(saved as NonNullable<typeof saved>), expiresAt: nowSeconds() - 1 });
+    await store.save({ ...(saved as OAuthTokens), expiresAt: nowSeconds() - 1 });
     const [a, b] = await Promise.all([
       runCli(['token', '--store', 'redis'], envA),
       runCli(['token', '--store', 'redis'], envB),

@@ -38,7 +38,7 @@ class TimedLock implements TokenStore {
   constructor(inner: TokenStore) {
     this.#inner = inner;
   }
-  load(): Promise<OAuthTokens | null> {
+  load(): ReturnType<TokenStore['load']> {
     return this.#inner.load();
   }
   save(tokens: OAuthTokens): Promise<void> {

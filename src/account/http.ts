@@ -26,7 +26,13 @@ import {
 } from '@anthropic-ai/sdk/core/error';
 import { requireSecureUrl } from '../config.js';
 import { ANTHROPIC_VERSION, DEFAULT_API_BASE_URL, DEFAULT_USER_AGENT, OAUTH_BETA } from '../constants.js';
-import { ENV_BASE_URL, ENV_PROFILE_URL, ENV_USAGE_URL } from '../env-variables.js';
+import {
+  ENV_BASE_URL,
+  ENV_CREATE_API_KEY_URL,
+  ENV_PROFILE_URL,
+  ENV_ROLES_URL,
+  ENV_USAGE_URL,
+} from '../env-variables.js';
 import { OAuthFlowError } from '../errors.js';
 import { isRedirect, parseJsonOrUndefined, readCappedText } from '../http-body.js';
 import type { Env, Fetch } from '../types.js';
@@ -34,11 +40,13 @@ import type { Env, Fetch } from '../types.js';
 export const MAX_ACCOUNT_RESPONSE_BYTES = 1 << 20;
 export const DEFAULT_ACCOUNT_TIMEOUT_MS = 10_000;
 
-export type AccountEndpoint = 'profile' | 'usage';
+export type AccountEndpoint = 'profile' | 'usage' | 'roles' | 'create_api_key';
 
 export const ENDPOINT_URL_VARIABLES: Readonly<Record<AccountEndpoint, string>> = {
   profile: ENV_PROFILE_URL,
   usage: ENV_USAGE_URL,
+  roles: ENV_ROLES_URL,
+  create_api_key: ENV_CREATE_API_KEY_URL,
 };
 
 /** Options of `fetchProfile` / `fetchUsage`: everything but the token is optional. */
@@ -57,7 +65,12 @@ export interface AccountFetchOptions {
   env?: Env | undefined;
 }
 
-const LABEL: Readonly<Record<AccountEndpoint, string>> = { profile: 'profile', usage: 'usage' };
+const LABEL: Readonly<Record<AccountEndpoint, string>> = {
+  profile: 'profile',
+  usage: 'usage',
+  roles: 'roles',
+  create_api_key: 'API key creation',
+};
 
 /** The whole URL given for an endpoint (option, else its environment variable), checked; else undefined. */
 export function endpointOverride(endpoint: AccountEndpoint, url: string | undefined, env: Env): string | undefined {

@@ -11,7 +11,7 @@ import { UsageError } from './exit.js';
 
 export const PROGRAM = 'anthropic-oauth';
 
-export const COMMANDS = ['login', 'status', 'token', 'logout', 'usage'] as const;
+export const COMMANDS = ['login', 'status', 'token', 'logout', 'usage', 'setup-token'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -26,13 +26,16 @@ const COMMON: Options = {
   version: { type: 'boolean' },
 };
 
+const BROWSER_LOGIN: Options = {
+  port: { type: 'string' },
+  'no-browser': { type: 'boolean' },
+  manual: { type: 'boolean' },
+  timeout: { type: 'string' },
+};
+
 const PER_COMMAND: Readonly<Record<Command, Options>> = {
-  login: {
-    port: { type: 'string' },
-    'no-browser': { type: 'boolean' },
-    manual: { type: 'boolean' },
-    timeout: { type: 'string' },
-  },
+  login: { ...BROWSER_LOGIN, console: { type: 'boolean' } },
+  'setup-token': { ...BROWSER_LOGIN, save: { type: 'boolean' }, json: { type: 'boolean' } },
   status: { json: { type: 'boolean' }, offline: { type: 'boolean' } },
   token: { json: { type: 'boolean' } },
   logout: {},
@@ -47,6 +50,10 @@ export interface LoginArgs {
   browser: boolean;
   manual: boolean;
   timeoutMs: number;
+  /** `login --console`: the Console login, which creates an API key. */
+  console: boolean;
+  /** `setup-token --save`: keep the long-lived token in the store too. */
+  save: boolean;
 }
 
 export type Invocation =
@@ -62,7 +69,7 @@ export type Invocation =
       allowFileFallback: boolean;
       debug: boolean;
       json: boolean;
-      /** `status --offline`: no call for the plan. */
+      /** `status --offline`: accepted for scripts; status makes no network call anyway. */
       offline: boolean;
       login: LoginArgs;
     };
@@ -201,6 +208,8 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
       browser: values['no-browser'] !== true,
       manual: values.manual === true,
       timeoutMs: parseTimeout(values.timeout as string | undefined),
+      console: values.console === true,
+      save: values.save === true,
     },
   };
 }

@@ -44,6 +44,8 @@ Commands:
   token    print a valid access token (refreshed first when needed)
   usage    show how much of the 5-hour and weekly limits is used, and the extra usage
   logout   delete the saved login
+  setup-token
+           make a long-lived, inference-only token for CI (printed once, not saved)
 
 Options:
 ${COMMON}
@@ -73,22 +75,29 @@ Options:
   --manual           the page shows a code (CODE#STATE) to paste; no local listener
   --port N           listen on port N (default: a free port)
   --timeout SECONDS  give up after this long (default 300)
+  --console          sign in to the Anthropic Console instead and create an API key, billed to
+                     the Console organization: the login saved is that key (the OAuth tokens
+                     that made it are discarded). For programs that are not Anthropic's, this
+                     is the sign-in Anthropic's terms endorse. \`${PROGRAM} token\` prints the key.
 ${COMMON}
 
-Exit codes: 0 logged in, 1 denied or failed, 2 usage error, 5 network failure,
+Exit codes: 0 logged in, 1 denied or failed (also: the organization does not allow this account
+to create API keys, or the key could not be created; nothing is saved then), 2 usage error, 5 network failure,
 6 timed out, 130 interrupted. See \`${PROGRAM} --help\`.
 `,
   status: `Usage: ${PROGRAM} status [options]
 
 Shows whether you are logged in, where the login comes from (environment variables or the token
 file), the account, organization, scopes, when the access token expires, and whether it can be
-refreshed. The access token is shown masked. Nothing is refreshed. The plan and organization come
-from the API (while the access token is valid; --json: "plan" and "plan_error"). Without
+refreshed. The access token is shown masked. Nothing is refreshed and nothing is asked of the
+network: the plan and organization are those saved at login, shown "as of" then (--json: "plan";
+\`${PROGRAM} usage\` asks the API). A Console login shows its kind, organization, role and the API
+key, masked (--json: "kind": "api_key"). Without
 --profile, every saved profile is then listed with its account (--json: a "profiles" array).
 
 Options:
   --json             print the status as JSON on stdout
-  --offline          do not ask the API for the plan
+  --offline          accepted for scripts; does nothing (status never uses the network)
 ${COMMON}
 
 Exit codes: 0 logged in, 3 not logged in, 4 expired with no way to refresh, 1 unreadable file.
@@ -96,7 +105,8 @@ Exit codes: 0 logged in, 3 not logged in, 4 expired with no way to refresh, 1 un
   token: `Usage: ${PROGRAM} token [options]
 
 Prints a valid access token on stdout and nothing else, refreshing it first when it is about to
-expire (the rotated tokens are saved). For example:
+expire (the rotated tokens are saved). On a Console login (\`login --console\`) it prints the API
+key (--json: {"api_key": …, "kind": "api_key"}). For example:
 
   export ANTHROPIC_AUTH_TOKEN="$(${PROGRAM} token)"
 
@@ -125,11 +135,32 @@ Exit codes: 0 shown, 3 not logged in, 4 log in again (no user:profile scope, log
 
 Deletes the token file (or keychain entry) of the profile, and no other profile's. Running it
 again does nothing. A login given by environment variables (ANTHROPIC_OAUTH_ACCESS_TOKEN) is
-not affected: unset them yourself.
+not affected: unset them yourself. Removing a Console login does not revoke its API key: revoke
+it in the Console at https://platform.claude.com/settings/keys.
 
 Options:
 ${COMMON}
 
 Exit codes: 0 logged out (or already), 1 the file could not be deleted.
+`,
+  'setup-token': `Usage: ${PROGRAM} setup-token [options]
+
+Signs in with your browser, as \`login\` does, and makes a long-lived token for CI: it allows
+inference only (scope user:inference) and lives one year. It is never refreshed. The token is
+printed once on stdout as ANTHROPIC_OAUTH_ACCESS_TOKEN=<token>; put it in that variable (a CI
+secret). Its expiry goes to stderr. It is not saved unless --save is given. When it is revoked or
+expires, programs using it say so: run this again.
+
+Options:
+  --save             also save it to the token store (as \`login\` would)
+  --json             print {"variable", "access_token", "expires_at": epoch seconds} instead
+  --no-browser       do not open a browser; only print the URL
+  --manual           the page shows a code (CODE#STATE) to paste; no local listener
+  --port N           listen on port N (default: a free port)
+  --timeout SECONDS  give up after this long (default 300)
+${COMMON}
+
+Exit codes: 0 printed, 1 denied or failed, 2 usage error, 5 network failure, 6 timed out,
+130 interrupted.
 `,
 };

@@ -30,13 +30,15 @@ async function dispatch(invocation: Run, deps: CliDeps | undefined): Promise<Exi
       case 'login':
         return await (await import('./commands/login.js')).login(ctx, invocation.login, target);
       case 'status':
-        return await (await import('./commands/status.js')).status(ctx, invocation.json, target, invocation.offline);
+        return await (await import('./commands/status.js')).status(ctx, invocation.json, target);
       case 'token':
         return await (await import('./commands/token.js')).token(ctx, invocation.json, target);
       case 'logout':
         return await (await import('./commands/logout.js')).logout(ctx, target);
       case 'usage':
         return await (await import('./commands/usage.js')).usage(ctx, invocation.json, target);
+      case 'setup-token':
+        return await (await import('./commands/setup-token.js')).setupToken(ctx, invocation, target);
     }
   } catch (error) {
     return ctx.fail(error);

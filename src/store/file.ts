@@ -39,8 +39,8 @@ import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ENV_TOKEN_FILE } from '../env-variables.js';
 import { errnoCode, TokenStorageError } from '../errors.js';
-import { fromStoredCredentials, toStoredCredentials } from '../oauth-tokens.js';
-import type { Env, OAuthTokens } from '../types.js';
+import { fromStoredLogin, toStoredLogin } from '../stored-login.js';
+import type { Env, StoredLogin } from '../types.js';
 import { done, fsyncDirectory, problemOf, sweepOrphans, tempPath } from './atomic.js';
 import { withFileLock } from './lock.js';
 import { findPending, lineageKey, nextLineage, removeRescues } from './pending.js';
@@ -89,7 +89,7 @@ export class TokenStorage implements TokenStore {
    * The stored login: the token file's, or a renewed login kept beside it or in a rescue copy while
    * the file still holds the login it replaced (see `pending.ts`).
    */
-  async load(): Promise<OAuthTokens | null> {
+  async load(): Promise<StoredLogin | null> {
     const current = await this.#loadFile();
     let target: string;
     try {
@@ -101,7 +101,7 @@ export class TokenStorage implements TokenStore {
   }
 
   /** The token file alone. */
-  async #loadFile(): Promise<OAuthTokens | null> {
+  async #loadFile(): Promise<StoredLogin | null> {
     // Only a regular file is a login. Checked before opening (a FIFO would block the open, a
     // device may act on it), and again on the open descriptor in case the path changed between.
     let before: Stats;
@@ -150,7 +150,7 @@ export class TokenStorage implements TokenStore {
         { path: this.path },
       );
     }
-    return fromStoredCredentials(data, this.path);
+    return fromStoredLogin(data, this.path);
   }
 
   /**
@@ -204,7 +204,7 @@ export class TokenStorage implements TokenStore {
     });
   }
 
-  async save(tokens: OAuthTokens): Promise<void> {
+  async save(tokens: StoredLogin): Promise<void> {
     const data = serialize(tokens);
     let target = this.path;
     let tmp: string | undefined;
@@ -245,7 +245,7 @@ export class TokenStorage implements TokenStore {
    * same atomic replace of the same file, without the directory sync and the sweep. Throws the
    * file system's error.
    */
-  saveSync(tokens: OAuthTokens): void {
+  saveSync(tokens: StoredLogin): void {
     const target = this.#targetPath();
     mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
     const tmp = tempPath(target);
@@ -348,7 +348,7 @@ function describeFileType(stat: Stats): string {
   return 'something else';
 }
 
-const serialize = (tokens: OAuthTokens) => `${JSON.stringify(toStoredCredentials(tokens), null, 2)}\n`;
+const serialize = (tokens: StoredLogin) => `${JSON.stringify(toStoredLogin(tokens), null, 2)}\n`;
 
 /** Refuses to delete `target` (where the symlink `link` points) unless it is absent or a token file. */
 async function assertTokenFile(link: string, target: string): Promise<void> {
@@ -369,7 +369,7 @@ async function assertTokenFile(link: string, target: string): Promise<void> {
   const text = await fs.readFile(target, 'utf8');
   if (text.trim() === '') return;
   try {
-    fromStoredCredentials(JSON.parse(text), target);
+    fromStoredLogin(JSON.parse(text), target);
   } catch {
     throw refuse('not a token file');
   }

@@ -11,7 +11,7 @@
  *   first `await`, so `process.exit()` cannot come between the answer and the write.)
  */
 import { TokenStorageError } from '../errors.js';
-import type { OAuthTokens } from '../types.js';
+import type { StoredLogin } from '../types.js';
 import type { TokenStore } from './types.js';
 
 /** Runs `write` (a save or a clear of `store`) under the store's lock, when it has one. */
@@ -34,7 +34,7 @@ export async function underLock<T>(store: TokenStore, write: () => Promise<T>): 
  * process exits now (`process.exit()` runs no more asynchronous code), the `exit` event writes them
  * with the store's `saveSync()`, when it has one, so that the login survives.
  */
-const unsaved = new Set<{ store: TokenStore; tokens: OAuthTokens }>();
+const unsaved = new Set<{ store: TokenStore; tokens: StoredLogin }>();
 let exitGuard = false;
 
 function saveUnsavedOnExit(): void {
@@ -51,7 +51,7 @@ function saveUnsavedOnExit(): void {
  * Guards `tokens` (the only live copy of a login) against `process.exit()` until the returned
  * function is called: the `exit` event saves them with `store.saveSync()`. A no-op without it.
  */
-export function keepOnExit(store: TokenStore, tokens: OAuthTokens): () => void {
+export function keepOnExit(store: TokenStore, tokens: StoredLogin): () => void {
   if (!store.saveSync) return () => {};
   if (!exitGuard) {
     exitGuard = true;
@@ -68,7 +68,7 @@ export function keepOnExit(store: TokenStore, tokens: OAuthTokens): () => void {
  * `store.save(tokens)` for tokens that are the only live copy of a login (just rotated, or just
  * issued): guarded against `process.exit()` while the save is in flight.
  */
-export async function saveFreshTokens(store: TokenStore, tokens: OAuthTokens): Promise<void> {
+export async function saveFreshTokens(store: TokenStore, tokens: StoredLogin): Promise<void> {
   const release = keepOnExit(store, tokens);
   try {
     await store.save(tokens);

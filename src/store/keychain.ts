@@ -4,7 +4,7 @@
  * `@napi-rs/keyring` in a worker thread (`keychain-worker.ts`); any `KeychainBackend` can stand in.
  *
  * - One entry per `service`/`account` (default `anthropic-oauth`/`default`). The secret is the token
- *   file's JSON (`toStoredCredentials`), compact, so it stays well inside Windows' size limit. On
+ *   file's JSON (`toStoredLogin`), compact, so it stays well inside Windows' size limit. On
  *   Linux the item's attributes are `service` and `username` (keyring-rs's names).
  * - Every keychain call is bounded (`timeoutMs`, default 3 s; `withinDeadline`). A call that times
  *   out is abandoned; until it returns, later calls fail at once instead of queueing behind it.
@@ -24,8 +24,8 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { inspect } from 'node:util';
 import { TokenStorageError } from '../errors.js';
-import { fromStoredCredentials, toStoredCredentials } from '../oauth-tokens.js';
-import type { OAuthTokens } from '../types.js';
+import { fromStoredLogin, isApiKeyLogin, toStoredLogin } from '../stored-login.js';
+import type { StoredLogin } from '../types.js';
 import { TokenStorage } from './file.js';
 import { type KeychainBackend, type KeychainEntry, type KeychainResult, withinDeadline } from './keychain-backend.js';
 import { napiKeyringBackend } from './keychain-worker.js';
@@ -115,7 +115,7 @@ export class KeychainTokenStore implements TokenStore {
     return `keychain:${this.service}/${this.account}`;
   }
 
-  async load(): Promise<OAuthTokens | null> {
+  async load(): Promise<StoredLogin | null> {
     let secret: string | null;
     try {
       secret = await this.#call('get', (backend, entry) => backend.get(entry));
@@ -138,8 +138,8 @@ export class KeychainTokenStore implements TokenStore {
     return tokens;
   }
 
-  async save(tokens: OAuthTokens): Promise<void> {
-    const secret = JSON.stringify(toStoredCredentials(tokens));
+  async save(tokens: StoredLogin): Promise<void> {
+    const secret = JSON.stringify(toStoredLogin(tokens));
     try {
       await this.#call('set', (backend, entry) => backend.set(entry, secret));
     } catch (error) {
@@ -190,7 +190,7 @@ export class KeychainTokenStore implements TokenStore {
     this.#onFallback(`${why}; ${action}.`);
   }
 
-  #parse(secret: string): OAuthTokens {
+  #parse(secret: string): StoredLogin {
     const corrupt = (what: string, cause?: unknown) =>
       new TokenStorageError(
         'corrupt_file',
@@ -204,7 +204,7 @@ export class KeychainTokenStore implements TokenStore {
       throw corrupt(secret.trim() === '' ? 'empty' : 'not valid JSON');
     }
     try {
-      return fromStoredCredentials(data, this.location);
+      return fromStoredLogin(data, this.location);
     } catch (error) {
       // Its message says which field is wrong (never a value): keep that part.
       const what = error instanceof Error ? /not a valid login \(([^)]+)\)/.exec(error.message)?.[1] : undefined;
@@ -265,9 +265,13 @@ export class KeychainTokenStore implements TokenStore {
 
 const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
-/** True when `a` is a later login than `b` (or `b` is none). Unknown expiries never win. */
-function isNewer(a: OAuthTokens, b: OAuthTokens | null): boolean {
+/**
+ * True when `a` is a later login than `b` (or `b` is none). Unknown expiries never win, nor does an
+ * API-key login (it has no expiry) over a login in the keychain.
+ */
+function isNewer(a: StoredLogin, b: StoredLogin | null): boolean {
   if (b === null) return true;
+  if (isApiKeyLogin(a) || isApiKeyLogin(b)) return false;
   if (a.accessToken === b.accessToken || a.expiresAt === null || b.expiresAt === null) return false;
   return a.expiresAt > b.expiresAt;
 }

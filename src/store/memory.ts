@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import type { OAuthTokens } from '../types.js';
+import type { StoredLogin } from '../types.js';
 import type { TokenStore } from './types.js';
 
 /** A waiter for the lock asks `whileWaiting` this often. */
@@ -14,19 +14,19 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * and a `createOAuthFetch`, say) refresh once, instead of spending the same refresh token twice.
  */
 export class MemoryTokenStore implements TokenStore {
-  #tokens: OAuthTokens | null;
+  #tokens: StoredLogin | null;
   /** Settles when the last holder or waiter in line lets go. */
   #tail: Promise<void> = Promise.resolve();
 
-  constructor(tokens: OAuthTokens | null = null) {
+  constructor(tokens: StoredLogin | null = null) {
     this.#tokens = tokens ? structuredClone(tokens) : null;
   }
 
-  async load(): Promise<OAuthTokens | null> {
+  async load(): Promise<StoredLogin | null> {
     return this.#tokens ? structuredClone(this.#tokens) : null;
   }
 
-  async save(tokens: OAuthTokens): Promise<void> {
+  async save(tokens: StoredLogin): Promise<void> {
     this.#tokens = structuredClone(tokens);
   }
 

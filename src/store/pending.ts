@@ -39,8 +39,8 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { ENV_XDG_RUNTIME_DIR, ENV_XDG_STATE_HOME } from '../env-variables.js';
 import { errnoCode } from '../errors.js';
 import { sha256Hex } from '../node-crypto.js';
-import { fromStoredCredentials, toStoredCredentials } from '../oauth-tokens.js';
-import type { OAuthTokens } from '../types.js';
+import { fromStoredLogin, loginSecret, toStoredLogin } from '../stored-login.js';
+import type { StoredLogin } from '../types.js';
 import { done, fsyncDirectorySync, tempName, tempPath } from './atomic.js';
 
 const MAX_PENDING_BYTES = 64 * 1024;
@@ -53,19 +53,19 @@ export interface Lineage {
 }
 
 export interface Pending {
-  tokens: OAuthTokens;
+  tokens: StoredLogin;
   lineage: Lineage;
   /** The journal or rescue file it was read from. */
   file: string;
 }
 
 /** Names the login in a token file by its refresh token (hashed); `none` when there is no file. */
-export function lineageKey(tokens: OAuthTokens | null): string {
-  return tokens === null ? 'none' : sha256Hex(`refresh:${tokens.refreshToken}`).slice(0, 32);
+export function lineageKey(tokens: StoredLogin | null): string {
+  return tokens === null ? 'none' : sha256Hex(`refresh:${loginSecret(tokens)}`).slice(0, 32);
 }
 
 /** The lineage of a login that replaces `current` (what the file holds) and `view` (what load() gave). */
-export function nextLineage(current: OAuthTokens | null, pending: Pending | undefined): Lineage {
+export function nextLineage(current: StoredLogin | null, pending: Pending | undefined): Lineage {
   const replaces = [lineageKey(current), ...(pending ? [lineageKey(pending.tokens), ...pending.lineage.replaces] : [])];
   return {
     replaces: [...new Set(replaces)].slice(0, MAX_LINEAGE),
@@ -74,8 +74,8 @@ export function nextLineage(current: OAuthTokens | null, pending: Pending | unde
 }
 
 /** The token file's JSON plus the lineage (readers of the plain format ignore the extra field). */
-export function pendingJson(tokens: OAuthTokens, lineage: Lineage, target: string): string {
-  return `${JSON.stringify({ ...toStoredCredentials(tokens), lineage: { ...lineage, path: target } }, null, 2)}\n`;
+export function pendingJson(tokens: StoredLogin, lineage: Lineage, target: string): string {
+  return `${JSON.stringify({ ...toStoredLogin(tokens), lineage: { ...lineage, path: target } }, null, 2)}\n`;
 }
 
 function parsePending(text: string, target: string, file: string): Pending | undefined {
@@ -84,7 +84,7 @@ function parsePending(text: string, target: string, file: string): Pending | und
     const lineage = data?.lineage as Record<string, unknown> | undefined;
     if (!lineage || lineage.path !== target || !Number.isInteger(lineage.generation)) return undefined;
     if (!Array.isArray(lineage.replaces) || !lineage.replaces.every((key) => typeof key === 'string')) return undefined;
-    const tokens = fromStoredCredentials(data, file);
+    const tokens = fromStoredLogin(data, file);
     return {
       tokens,
       lineage: { replaces: lineage.replaces as string[], generation: lineage.generation as number },
@@ -127,7 +127,7 @@ export function rescueDirs(target: string): string[] {
 const rescueName = (target: string): string => `${sha256Hex(`path:${target}`).slice(0, 32)}.json`;
 
 /** The newest pending login for `target` that replaces what the file holds (`current`). */
-export async function findPending(target: string, current: OAuthTokens | null): Promise<Pending | undefined> {
+export async function findPending(target: string, current: StoredLogin | null): Promise<Pending | undefined> {
   // Hashing loads node:crypto, which a load with nothing pending (nearly every load) never needs.
   const files: string[] = [];
   for (const rescueDir of rescueDirs(target)) {

@@ -30,8 +30,8 @@ import {
 } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { errnoCode, LOGIN_HINT, TokenStorageError } from '../errors.js';
-import { fromStoredCredentials } from '../oauth-tokens.js';
-import type { OAuthTokens } from '../types.js';
+import { fromStoredLogin } from '../stored-login.js';
+import type { StoredLogin } from '../types.js';
 import { done, fsyncDirectorySync, problemOf, sweepOrphans, tempPath } from './atomic.js';
 import { type Lineage, lineageKey, pendingJson, removeRescues, writeRescue } from './pending.js';
 import type { PreparedSave } from './types.js';
@@ -43,7 +43,7 @@ const MAX_TOKEN_FILE_BYTES = 1 << 20;
 function keyNow(target: string): string | undefined {
   try {
     if (statSync(target).size > MAX_TOKEN_FILE_BYTES) return undefined;
-    return lineageKey(fromStoredCredentials(JSON.parse(readFileSync(target, 'utf8')), target));
+    return lineageKey(fromStoredLogin(JSON.parse(readFileSync(target, 'utf8')), target));
   } catch (error) {
     return errnoCode(error) === 'ENOENT' ? lineageKey(null) : undefined;
   }
@@ -108,12 +108,12 @@ export class PreparedFileSave implements PreparedSave {
     return new PreparedFileSave(target, tmp, fd, expected, lineage);
   }
 
-  async commit(tokens: OAuthTokens): Promise<boolean> {
+  async commit(tokens: StoredLogin): Promise<boolean> {
     return this.commitSync(tokens);
   }
 
   /** `commit`, synchronously (it is synchronous throughout anyway). */
-  commitSync(tokens: OAuthTokens): boolean {
+  commitSync(tokens: StoredLogin): boolean {
     if (this.#used) throw new Error('This prepared save has been used already.');
     this.#used = true;
     const json = pendingJson(tokens, this.#lineage, this.#target);

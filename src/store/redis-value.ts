@@ -1,5 +1,5 @@
 /**
- * What the Redis token store keeps in the `login` field: the token file's JSON (`toStoredCredentials`,
+ * What the Redis token store keeps in the `login` field: the token file's JSON (`toStoredLogin`,
  * compact), or, with an `encryptionKey`, that JSON encrypted with AES-256-GCM (`node:crypto`).
  *
  * - Encrypted form: `enc:aes-256-gcm:` and base64 of a random 12-byte IV, the 16-byte tag and the
@@ -12,8 +12,8 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { TokenStorageError } from '../errors.js';
-import { fromStoredCredentials, toStoredCredentials } from '../oauth-tokens.js';
-import type { OAuthTokens } from '../types.js';
+import { fromStoredLogin, toStoredLogin } from '../stored-login.js';
+import type { StoredLogin } from '../types.js';
 
 const PREFIX = 'enc:aes-256-gcm:';
 const IV_BYTES = 12;
@@ -55,8 +55,8 @@ export class LoginCodec {
     return this.#key !== null;
   }
 
-  encode(tokens: OAuthTokens): string {
-    const json = JSON.stringify(toStoredCredentials(tokens));
+  encode(tokens: StoredLogin): string {
+    const json = JSON.stringify(toStoredLogin(tokens));
     if (this.#key === null) return json;
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', this.#key, iv);
@@ -65,7 +65,7 @@ export class LoginCodec {
     return `${PREFIX}${Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64')}`;
   }
 
-  decode(value: string): OAuthTokens {
+  decode(value: string): StoredLogin {
     const json = value.startsWith(PREFIX) ? this.#decrypt(value.slice(PREFIX.length)) : this.#clear(value);
     let data: unknown;
     try {
@@ -74,7 +74,7 @@ export class LoginCodec {
       throw this.#corrupt(json.trim() === '' ? 'empty' : 'not valid JSON');
     }
     try {
-      return fromStoredCredentials(data, this.#where);
+      return fromStoredLogin(data, this.#where);
     } catch (error) {
       // Its message says which field is wrong (never a value): keep that part.
       const what = error instanceof Error ? /not a valid login \(([^)]+)\)/.exec(error.message)?.[1] : undefined;

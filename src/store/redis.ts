@@ -28,7 +28,7 @@ import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { ENV_PROFILE, ENV_REDIS_URL } from '../env-variables.js';
 import { TokenStorageError } from '../errors.js';
-import type { OAuthTokens } from '../types.js';
+import type { StoredLogin } from '../types.js';
 import { DEFAULT_PROFILE } from './profile-name.js';
 import { validateProfileName } from './profiles.js';
 import { acquire, keepAlive, type Lease, LeaseLost, release } from './redis-lease.js';
@@ -80,7 +80,7 @@ export interface RedisTokenStoreOptions {
 
 /** A renewed login that Redis could not take yet, and the compare-and-swap that writes it. */
 interface Pending {
-  tokens: OAuthTokens;
+  tokens: StoredLogin;
   expected: string;
   rev: string;
   value: string;
@@ -151,7 +151,7 @@ export class RedisTokenStore implements TokenStore {
     return this.#codec.encrypted;
   }
 
-  async load(): Promise<OAuthTokens | null> {
+  async load(): Promise<StoredLogin | null> {
     const pending = this.#pending;
     if (pending && !(await this.#flushPending())) return structuredClone(pending.tokens);
     const { rev, value } = await this.#read();
@@ -160,7 +160,7 @@ export class RedisTokenStore implements TokenStore {
     return value === null ? null : this.#codec.decode(value);
   }
 
-  async save(tokens: OAuthTokens): Promise<void> {
+  async save(tokens: StoredLogin): Promise<void> {
     const reply = await this.#write(evalArgs(SAVE, [this.key], [newRev(), this.#codec.encode(tokens)]), 'saved');
     if (Array.isArray(reply)) throw this.#wrongType(String(reply[1]), 'saved');
     this.#dropPending();
@@ -276,7 +276,7 @@ export class RedisTokenStore implements TokenStore {
     }
   }
 
-  async #commit(tokens: OAuthTokens, expected: string): Promise<boolean> {
+  async #commit(tokens: StoredLogin, expected: string): Promise<boolean> {
     const pending = { tokens: structuredClone(tokens), expected, rev: newRev(), value: this.#codec.encode(tokens) };
     let reply: unknown;
     try {

@@ -1,4 +1,4 @@
-import type { OAuthTokens } from '../types.js';
+import type { StoredLogin } from '../types.js';
 
 /**
  * Where a login is kept. Implementations must be safe to call concurrently within one process and
@@ -13,8 +13,8 @@ import type { OAuthTokens } from '../types.js';
  */
 export interface TokenStore {
   /** The stored tokens, or `null` when nothing is stored. Throws `TokenStorageError` when unreadable. */
-  load(): Promise<OAuthTokens | null>;
-  save(tokens: OAuthTokens): Promise<void>;
+  load(): Promise<StoredLogin | null>;
+  save(tokens: StoredLogin): Promise<void>;
   clear(): Promise<void>;
   /**
    * Optional: runs `fn` holding a lock that other processes sharing this store respect. The token
@@ -30,7 +30,7 @@ export interface TokenStore {
    * received new tokens and their `save` has not finished: the refresh token they replace is already
    * revoked, so without them the login would be lost. `process.exit()` runs no asynchronous code.
    */
-  saveSync?(tokens: OAuthTokens): void;
+  saveSync?(tokens: StoredLogin): void;
   /**
    * Optional: proves, before a refresh token is spent, that the tokens the refresh brings can be
    * saved, and reserves what that takes. The token source calls it under the lock after reading the
@@ -50,7 +50,7 @@ export interface PreparedSave {
    * code `saved_elsewhere` whose message names the place; throw another `TokenStorageError` only
    * when they could not be kept at all. The refresh token they replace is spent either way.
    */
-  commit(tokens: OAuthTokens): Promise<boolean>;
+  commit(tokens: StoredLogin): Promise<boolean>;
   /** Releases what was reserved, when no tokens came (the refresh failed). Never throws. */
   discard(): Promise<void>;
 }

@@ -43,6 +43,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     authorizeUrl: urls.authorizeUrl,
     tokenUrl: urls.tokenUrl,
     manualRedirectUri: urls.manualRedirectUri,
+    consoleAuthorizeUrl: urls.consoleAuthorizeUrl,
     oauthConfig: {
       clientId: settings.clientId,
       redirectUri: urls.manualRedirectUri,
@@ -63,6 +64,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     revokeAccessToken: (token) => ledger.revokeAccess(token),
     expireAccessTokens: () => ledger.expireAll(),
     isRefreshTokenLive: (token) => ledger.isRefreshLive(token),
+    apiKeys: () => [...state.apiKeys.values()].map((key) => ({ ...key })),
+    revokeApiKey: (key) => {
+      const minted = state.apiKeys.get(key);
+      if (minted) minted.live = false;
+    },
     faults: faultControls(state.faults, state.nextId),
     close: () => server.close(),
   };

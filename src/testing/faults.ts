@@ -15,7 +15,7 @@ import { RATE_LIMIT_HEADER_PREFIX, SUBSCRIPTION_ERRORS } from './wire.js';
 export type Fault = { kind: 'reply'; reply: Reply } | { kind: 'hang' } | { kind: 'reset' };
 
 /** The endpoints that have fault queues. */
-export type FaultTarget = 'token' | 'messages' | 'profile' | 'usage';
+export type FaultTarget = 'token' | 'messages' | 'profile' | 'usage' | 'apiKey';
 
 export interface FaultQueue {
   add(fault: Fault, count: number): void;
@@ -103,6 +103,9 @@ export function faultControls(
     },
     usageMalformed(body, count = 1, status = 200, contentType = 'application/json') {
       raw(queues.usage, body, count, status, contentType);
+    },
+    apiKeyMalformed(body, count = 1, status = 200, contentType = 'application/json') {
+      raw(queues.apiKey, body, count, status, contentType);
     },
   };
 }

@@ -13,7 +13,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { JsonObject } from './http.js';
 import type { IssuedTokens } from './types.js';
-import { TOKEN_PREFIX } from './wire.js';
+import { CREATE_API_KEY_SCOPE, INFERENCE_SCOPE, MAX_CUSTOM_EXPIRES_IN, TOKEN_PREFIX } from './wire.js';
 
 /** RFC 7636 §4.1: 43–128 unreserved characters. */
 const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
@@ -32,6 +32,8 @@ export interface CodeBinding {
   codeChallenge: string;
   state: string;
   scopes: string;
+  /** Approved on the Console's page (`consoleAuthorize`), not the subscription login's. */
+  console?: boolean;
 }
 
 interface CodeRecord extends CodeBinding {
@@ -56,7 +58,7 @@ export type AccessCheck = 'live' | 'unknown' | 'expired' | 'revoked';
 
 /** A grant's outcome: new tokens, or the RFC 6749 §5.2 error (status, code, description) to answer. */
 export type GrantResult =
-  | { ok: true; tokens: IssuedTokens }
+  | { ok: true; tokens: IssuedTokens; scope: string; withRefreshToken: boolean }
   | { ok: false; status: number; error: string; description: string };
 
 export interface LedgerSettings {
@@ -66,6 +68,42 @@ export interface LedgerSettings {
   codeTtlMs: number;
   /** The scopes every login is granted unless `issue` says otherwise (what the token endpoint echoes). */
   scopes: string;
+  /** A Console login is granted its scopes without `org:create_api_key`. */
+  consoleForbidsApiKeys: boolean;
+  /** A long-lived exchange also gets a refresh token. */
+  longLivedRefreshToken: boolean;
+}
+
+/**
+ * The scopes a login is granted: those asked for when they are a part of what the account may have
+ * (the long-lived flow asks `user:inference` alone), else all the account may have; a Console login
+ * of an organization that forbids keys loses `org:create_api_key`.
+ */
+function grantedScopes(binding: CodeBinding, settings: LedgerSettings): string {
+  const allowed = settings.scopes.split(/\s+/).filter(Boolean);
+  const asked = binding.scopes.split(/\s+/).filter(Boolean);
+  let granted = asked.length > 0 && asked.every((scope) => allowed.includes(scope)) ? asked : allowed;
+  if (binding.console && settings.consoleForbidsApiKeys) granted = granted.filter((s) => s !== CREATE_API_KEY_SCOPE);
+  return granted.join(' ');
+}
+
+/**
+ * A custom `expires_in` in the code exchange (the long-lived flow): honoured only for `user:inference`
+ * alone; else the real 400 naming one scope it is not allowed for (research/wire-facts B5).
+ */
+function customLifetime(body: JsonObject, scope: string): { ttlMs: number } | GrantResult | null {
+  if (!('expires_in' in body)) return null;
+  const seconds = body.expires_in;
+  if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds <= 0 || seconds > MAX_CUSTOM_EXPIRES_IN) {
+    return fail(
+      400,
+      'invalid_request',
+      `expires_in must be a whole number of seconds from 1 to ${MAX_CUSTOM_EXPIRES_IN}`,
+    );
+  }
+  const other = scope.split(/\s+/).find((s) => s !== '' && s !== INFERENCE_SCOPE);
+  if (other !== undefined) return fail(400, 'invalid_request', `Custom expires_in not allowed for scope '${other}'`);
+  return { ttlMs: seconds * 1000 };
 }
 
 export interface GrantLedger {
@@ -153,9 +191,17 @@ export function createGrantLedger(settings: LedgerSettings): GrantLedger {
       if (record.state !== body.state)
         return fail(400, 'invalid_grant', 'state does not match the authorization request');
 
-      const family: Family = { revoked: false, scope: settings.scopes };
+      const scope = grantedScopes(record, settings);
+      const lifetime = customLifetime(body, scope);
+      if (lifetime !== null && 'ok' in lifetime) return lifetime;
+      const family: Family = { revoked: false, scope };
       record.family = family;
-      return { ok: true, tokens: mint(family, settings.accessTtlMs) };
+      return {
+        ok: true,
+        tokens: mint(family, lifetime?.ttlMs ?? settings.accessTtlMs),
+        scope,
+        withRefreshToken: lifetime === null || settings.longLivedRefreshToken,
+      };
     },
 
     refresh(body: JsonObject): GrantResult {
@@ -173,7 +219,12 @@ export function createGrantLedger(settings: LedgerSettings): GrantLedger {
         return fail(400, 'invalid_grant', 'Refresh token has already been used; all tokens of this login are revoked');
       }
       record.spent = true;
-      return { ok: true, tokens: mint(record.family, settings.accessTtlMs) };
+      return {
+        ok: true,
+        tokens: mint(record.family, settings.accessTtlMs),
+        scope: record.family.scope,
+        withRefreshToken: true,
+      };
     },
 
     issue(ttlMs: number, scope: string = settings.scopes): IssuedTokens {

@@ -10,12 +10,20 @@ import { checkSeconds } from './checks.js';
 import { createFaultQueue, type FaultQueue, type FaultTarget } from './faults.js';
 import { createGrantLedger, type GrantLedger } from './ledger.js';
 import { createSubscription, type Subscription } from './subscription.js';
-import type { EmulatorOptions, EmulatorPlan, EmulatorRequest, EmulatorStats, EmulatorUsage } from './types.js';
+import type {
+  EmulatorApiKey,
+  EmulatorOptions,
+  EmulatorPlan,
+  EmulatorRequest,
+  EmulatorStats,
+  EmulatorUsage,
+} from './types.js';
 import {
   DEFAULT_ACCESS_TOKEN_TTL,
   DEFAULT_ACCOUNT,
   DEFAULT_CODE_TTL,
   DEFAULT_ORGANIZATION,
+  DEFAULT_ROLES,
   MAX_LOGGED_REQUESTS,
   PATHS,
   PUBLIC_CLIENT,
@@ -32,6 +40,9 @@ export interface EmulatorSettings {
   autoApprove: boolean;
   plan: EmulatorPlan;
   usage: EmulatorUsage;
+  consoleForbidsApiKeys: boolean;
+  roles: { organization: string; workspace: string };
+  longLivedRefreshToken: boolean;
 }
 
 export interface EmulatorUrls {
@@ -40,6 +51,7 @@ export interface EmulatorUrls {
   authorizeUrl: string;
   tokenUrl: string;
   manualRedirectUri: string;
+  consoleAuthorizeUrl: string;
 }
 
 /** Every request received, in arrival order, capped at `MAX_LOGGED_REQUESTS` (oldest dropped). */
@@ -60,6 +72,8 @@ export interface EmulatorState {
   /** The counters `stats()` copies. */
   readonly stats: EmulatorStats;
   readonly log: RequestLog;
+  /** The API keys `create_api_key` minted, by key. */
+  readonly apiKeys: Map<string, EmulatorApiKey>;
   /** A unique id such as `req_emu…` (no crypto per call: a random instance tag plus a counter). */
   nextId(prefix: string): string;
 }
@@ -76,6 +90,9 @@ export function settingsFrom(options: EmulatorOptions): EmulatorSettings {
     autoApprove: options.autoApprove ?? false,
     plan: options.plan ?? 'max',
     usage: { ...options.usage },
+    consoleForbidsApiKeys: options.consoleForbidsApiKeys ?? false,
+    roles: { ...(options.roles ?? DEFAULT_ROLES) },
+    longLivedRefreshToken: options.longLivedRefreshToken ?? false,
   };
 }
 
@@ -95,17 +112,19 @@ export function createState(settings: EmulatorSettings): EmulatorState {
   let idCounter = 0;
   return {
     settings,
-    urls: { origin: '', authorizeUrl: '', tokenUrl: '', manualRedirectUri: '' },
+    urls: { origin: '', authorizeUrl: '', tokenUrl: '', manualRedirectUri: '', consoleAuthorizeUrl: '' },
     ledger: createGrantLedger(settings),
     faults: {
       token: createFaultQueue(),
       messages: createFaultQueue(),
       profile: createFaultQueue(),
       usage: createFaultQueue(),
+      apiKey: createFaultQueue(),
     },
     subscription: createSubscription(settings.plan, settings.usage),
     stats: { authorizationCode: 0, refresh: 0, invalidGrant: 0, messages: 0, unauthorized: 0 },
     log: createRequestLog(),
+    apiKeys: new Map(),
     nextId: (prefix) => `${prefix}_emu${idTag}${(idCounter++).toString(36).padStart(6, '0')}`,
   };
 }
@@ -117,5 +136,6 @@ export function setOrigin(state: EmulatorState, origin: string): void {
     authorizeUrl: `${origin}${PATHS.authorize}`,
     tokenUrl: `${origin}${PATHS.token}`,
     manualRedirectUri: `${origin}${PATHS.manualCallback}`,
+    consoleAuthorizeUrl: `${origin}${PATHS.consoleAuthorize}`,
   } satisfies EmulatorUrls);
 }

@@ -26,6 +26,25 @@ export interface EmulatorOptions {
   plan?: EmulatorPlan;
   /** What `GET /api/oauth/usage` and the rate-limit headers of `/v1/messages` report. */
   usage?: EmulatorUsage;
+  /**
+   * The organization forbids creating API keys: a Console login is granted its scopes without
+   * `org:create_api_key`, and `create_api_key` answers 403. Default false.
+   */
+  consoleForbidsApiKeys?: boolean;
+  /** The roles `GET /api/oauth/claude_cli/roles` reports. Default `developer` / `workspace_developer`. */
+  roles?: { organization: string; workspace: string };
+  /** The long-lived exchange (custom `expires_in`) also returns a refresh token. Default false. */
+  longLivedRefreshToken?: boolean;
+}
+
+/** An API key minted by `create_api_key`. */
+export interface EmulatorApiKey {
+  key: string;
+  /** Epoch milliseconds. */
+  createdAt: number;
+  organizationUuid: string;
+  /** False once `revokeApiKey` was called: the API answers 401 to it. */
+  live: boolean;
 }
 
 export type EmulatorPlan = 'pro' | 'max' | 'max_20x' | 'team' | 'enterprise';
@@ -113,6 +132,8 @@ export interface EmulatorFaults {
   profileMalformed(body: string, count?: number, status?: number, contentType?: string): void;
   /** `/api/oauth/usage` answers exactly this raw body (default status 200, `application/json`). */
   usageMalformed(body: string, count?: number, status?: number, contentType?: string): void;
+  /** `create_api_key` answers exactly this raw body (default status 200, `application/json`); no key is minted. */
+  apiKeyMalformed(body: string, count?: number, status?: number, contentType?: string): void;
   /** Read the request and never answer (until `close()`). */
   tokenHang(count?: number): void;
   /** Read and PROCESS the request (a refresh really rotates), then drop the connection unanswered. */
@@ -125,6 +146,8 @@ export interface Emulator {
   authorizeUrl: string;
   tokenUrl: string;
   manualRedirectUri: string;
+  /** The Console's authorize page (`loginToConsole`'s `oauthConfig.authorizeUrl`). */
+  consoleAuthorizeUrl: string;
   /** Ready to pass to the library: `{ clientId, redirectUri: manualRedirectUri, tokenUrl, authorizeUrl, scopes }`. */
   oauthConfig: OAuthConfig;
   /** Every request received, in arrival order (the last 10,000). */
@@ -154,6 +177,10 @@ export interface Emulator {
   expireAccessTokens(): void;
   /** True when the refresh token exists, is unspent and its family is not revoked. */
   isRefreshTokenLive(token: string): boolean;
+  /** Every API key `create_api_key` minted, oldest first. */
+  apiKeys(): EmulatorApiKey[];
+  /** That API key gets 401 from now on. */
+  revokeApiKey(key: string): void;
   faults: EmulatorFaults;
   /** Closes the server and destroys every open or hanging connection. Idempotent. */
   close(): Promise<void>;

@@ -10,7 +10,7 @@ import { PATHS } from './wire.js';
 
 export async function visit(pageUrl: string, decision: 'approve' | 'deny', urls: EmulatorUrls): Promise<string> {
   const page = new URL(pageUrl);
-  if (page.origin !== urls.origin || page.pathname !== PATHS.authorize) {
+  if (page.origin !== urls.origin || (page.pathname !== PATHS.authorize && page.pathname !== PATHS.consoleAuthorize)) {
     throw new Error(`${decision}(): not this emulator's authorize URL: ${page.origin}${page.pathname}`);
   }
   const response = await fetch(page, { redirect: 'manual' });

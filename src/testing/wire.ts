@@ -28,7 +28,25 @@ export const PATHS = Object.freeze({
   models: '/v1/models',
   profile: '/api/oauth/profile',
   usage: '/api/oauth/usage',
+  /**
+   * The Console's authorize page. The real one is `/oauth/authorize` on platform.claude.com (the
+   * subscription login's is on claude.ai); one emulator has one origin, so it lives under `/console`.
+   */
+  consoleAuthorize: '/console/oauth/authorize',
+  createApiKey: '/api/oauth/claude_cli/create_api_key',
+  roles: '/api/oauth/claude_cli/roles',
 });
+
+/** The scope without which no API key is created; dropped from a Console login whose organization forbids keys. */
+export const CREATE_API_KEY_SCOPE = 'org:create_api_key';
+/** The one scope a custom `expires_in` is allowed for (the long-lived `setup-token` flow). */
+export const INFERENCE_SCOPE = 'user:inference';
+/** The longest custom `expires_in` honoured: one year, what Claude Code's `setup-token` asks. */
+export const MAX_CUSTOM_EXPIRES_IN = 31_536_000;
+/** The real answer to an API key the API does not know, on `x-api-key` or as a bearer. */
+export const INVALID_API_KEY_MESSAGE = 'invalid x-api-key';
+/** The roles an account has unless `roles` says otherwise. */
+export const DEFAULT_ROLES = Object.freeze({ organization: 'developer', workspace: 'workspace_developer' });
 
 /** The scope the account endpoints (profile, usage) require. */
 export const PROFILE_SCOPE = 'user:profile';
@@ -78,7 +96,11 @@ export const SUBSCRIPTION_ERRORS = Object.freeze({
 });
 
 /** Real tokens start like this; the emulator's fake ones do too, so redaction code sees the real shape. */
-export const TOKEN_PREFIX = Object.freeze({ access: 'sk-ant-oat01-', refresh: 'sk-ant-ort01-' });
+export const TOKEN_PREFIX = Object.freeze({
+  access: 'sk-ant-oat01-',
+  refresh: 'sk-ant-ort01-',
+  apiKey: 'sk-ant-api03-',
+});
 
 /** Seconds an access token lives (about 8 hours, like the real ones). */
 export const DEFAULT_ACCESS_TOKEN_TTL = 28_800;

@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createTokenSource } from '../../src/provider.js';
 import { isTokenStore, type TokenStore } from '../../src/store/types.js';
 import { type Emulator, startEmulator } from '../../src/testing/index.js';
-import type { OAuthTokens } from '../../src/types.js';
+import type { OAuthTokens, StoredLogin } from '../../src/types.js';
 import { nowSeconds, tokensOf } from './fixtures.js';
 import { fakeTokens } from './keychain.js';
 
@@ -73,6 +73,55 @@ export function storeContract(name: string, has: StoreParts, setup: () => Promis
         await expect(store.load()).resolves.toEqual(tokens);
         await expect(under.open().load()).resolves.toEqual(tokens);
       }
+    });
+
+    it('round-trips a login of kind api_key (full and minimal) and an OAuth login with its account summary', async () => {
+      const key = `sk-ant-api03-${'k'.repeat(90)}-AA`;
+      const logins: StoredLogin[] = [
+        {
+          kind: 'api_key',
+          apiKey: key,
+          organization: { uuid: 'org-1', name: 'Org' },
+          role: { organization: 'developer', workspace: 'workspace_developer' },
+          createdAt: 1_800_000_000,
+        },
+        { kind: 'api_key', apiKey: key, organization: {}, role: {}, createdAt: 0 },
+        {
+          ...full(),
+          summary: { email: 'a@example.com', plan: 'Claude Max 5x', organizationName: 'Org', fetchedAt: 1_800_000_000 },
+        },
+      ];
+      for (const login of logins) {
+        await store.save(login);
+        await expect(store.load()).resolves.toEqual(login);
+        await expect(under.open().load()).resolves.toEqual(login);
+      }
+    });
+
+    it('the token source serves an api_key login as it is: no refresh, no lock, getTokens says what it is', async () => {
+      const login: StoredLogin = {
+        kind: 'api_key',
+        apiKey: `sk-ant-api03-${'k'.repeat(40)}`,
+        organization: {},
+        role: {},
+        createdAt: 1,
+      };
+      await store.save(login);
+      let locks = 0;
+      const counted: TokenStore = {
+        load: () => store.load(),
+        save: (saved) => store.save(saved),
+        clear: () => store.clear(),
+        lock: (fn, whileWaiting) => {
+          locks++;
+          return store.lock ? store.lock(fn, whileWaiting) : fn();
+        },
+      };
+      const source = createTokenSource({ tokenStorage: counted, env: {}, now: () => 9e10 });
+      await expect(source.getLogin()).resolves.toEqual(login);
+      await expect(source.getTokens()).rejects.toMatchObject({ code: 'api_key_login' });
+      expect(locks).toBe(0);
+      await expect(store.load()).resolves.toEqual(login);
     });
 
     it('keeps its own copy: changing a saved or loaded login changes nothing stored', async () => {

@@ -1,11 +1,16 @@
 /**
  * `login`: the browser login (loopback listener + paste) or `--manual` (paste only), then save.
- * The flow itself is `loginWithLoopback` / `loginManually`; this file only talks to the person.
+ * The flows are the library's (`loopbackFlow` / `manualFlow`, `loginToConsole`); this file only
+ * talks to the person. The subscription login saves the account summary with the tokens (the
+ * profile, asked once: `plan.ts`); `--console` saves the API key it creates and shows it masked,
+ * never the OAuth tokens. `runBrowserLogin` is shared with `setup-token`.
  */
 import { canOpenBrowser } from '../../browser.js';
+import type { ConsoleLoginOptions } from '../../console-login.js';
 import { OAuthFlowError } from '../../errors.js';
 import type { LoginEvent } from '../../login.js';
-import type { OAuthTokens } from '../../types.js';
+import { maskApiKey } from '../../stored-login.js';
+import type { ApiKeyLogin, OAuthTokens, StoredLogin } from '../../types.js';
 import { type LoginArgs, PROGRAM } from '../args.js';
 import type { CliContext } from '../context.js';
 import { EXIT, type ExitCode } from '../exit.js';
@@ -19,8 +24,19 @@ export function whoLine(tokens: OAuthTokens): string {
   return `Logged in as ${email}${org ? ` (${org})` : ''}`;
 }
 
-export async function login(ctx: CliContext, args: LoginArgs, target: Target): Promise<ExitCode> {
-  const storage = target.store;
+/** The browser flow's options, as the CLI shows and reads it; the library functions take them. */
+export type BrowserLoginOptions = ConsoleLoginOptions;
+
+/**
+ * Runs `flow` with the terminal's URL display, paste reader, waiting line and interrupt; resolves
+ * its result, or the exit code it ended with (its error already printed).
+ */
+export async function runBrowserLogin<L extends StoredLogin>(
+  ctx: CliContext,
+  args: LoginArgs,
+  command: string,
+  flow: (options: BrowserLoginOptions) => Promise<L>,
+): Promise<{ login: L } | { code: ExitCode }> {
   const interrupt = new AbortController();
   const { startWaiting } = await import('../terminal.js');
   const waiting = startWaiting(ctx, () => interrupt.abort(new DOMException('Interrupted', 'AbortError')));
@@ -72,8 +88,7 @@ export async function login(ctx: CliContext, args: LoginArgs, target: Target): P
     }
   };
 
-  const common = {
-    tokenStorage: storage,
+  const common: BrowserLoginOptions = {
     openBrowser: browser ? ctx.openBrowser : (false as const),
     pastedAnswers: waiting.lines,
     timeoutMs: args.timeoutMs,
@@ -81,31 +96,70 @@ export async function login(ctx: CliContext, args: LoginArgs, target: Target): P
     onEvent,
     signal: interrupt.signal,
     env: ctx.env,
+    manual: args.manual,
+    port: args.manual ? undefined : args.port,
   };
-  let tokens: OAuthTokens;
   try {
-    const { loginManually, loginWithLoopback } = await import('../../login.js');
-    tokens = args.manual ? await loginManually(common) : await loginWithLoopback({ ...common, port: args.port });
+    const login = await flow(common);
+    waiting.stop();
+    return { login };
   } catch (error) {
     waiting.stop();
     if (interrupt.signal.aborted) {
       ctx.say('Login cancelled.');
-      return EXIT.interrupted;
+      return { code: EXIT.interrupted };
     }
     if (!answered && error instanceof OAuthFlowError && error.code === 'timeout') {
       ctx.say(
-        `Error: No answer from the browser within ${describeDuration(args.timeoutMs)}. Run \`${PROGRAM} login\` again (--timeout SECONDS waits longer).`,
+        `Error: No answer from the browser within ${describeDuration(args.timeoutMs)}. Run \`${PROGRAM} ${command}\` again (--timeout SECONDS waits longer).`,
       );
-      return EXIT.loginTimeout;
+      return { code: EXIT.loginTimeout };
     }
-    return ctx.fail(error);
+    return { code: ctx.fail(error) };
   } finally {
     waiting.close();
   }
+}
 
-  waiting.stop();
+/** The lines after a Console login: who, and the key, masked. */
+function consoleLines(ctx: CliContext, login: ApiKeyLogin): void {
   const mark = ctx.fancy ? '✓ ' : '';
-  ctx.say(`${mark}${whoLine(tokens)}`);
+  const { organization, role } = login;
+  ctx.say(
+    `${mark}Logged in to the Console${organization.name ? ` (${organization.name})` : ''}; an API key was created.`,
+  );
+  const roles = [
+    role.organization && `organization ${role.organization}`,
+    role.workspace && `workspace ${role.workspace}`,
+  ];
+  const indent = ctx.fancy ? '  ' : '';
+  if (roles.some(Boolean)) ctx.say(`${indent}Role: ${roles.filter(Boolean).join(', ')}`);
+  ctx.say(
+    `${indent}API key: ${maskApiKey(login.apiKey)} (billed to the Console organization; \`${PROGRAM} token\` prints it)`,
+  );
+}
+
+export async function login(ctx: CliContext, args: LoginArgs, target: Target): Promise<ExitCode> {
+  const tokenStorage = target.store;
+  const { loopbackFlow, manualFlow } = await import('../../login.js');
+  const result = args.console
+    ? await runBrowserLogin(ctx, args, 'login --console', async (options) =>
+        (await import('../../console-login.js')).loginToConsole({ ...options, tokenStorage }),
+      )
+    : await runBrowserLogin(ctx, args, 'login', async (options) => {
+        const { withAccountSummary } = await import('./plan.js');
+        const flow = { finish: (tokens: OAuthTokens) => withAccountSummary(ctx, tokens) };
+        return options.manual
+          ? manualFlow({ ...options, tokenStorage }, flow)
+          : loopbackFlow({ ...options, tokenStorage }, flow);
+      });
+  if ('code' in result) return result.code;
+  const tokens = result.login;
+  if (tokens.kind === 'api_key') consoleLines(ctx, tokens);
+  else {
+    const mark = ctx.fancy ? '✓ ' : '';
+    ctx.say(`${mark}${whoLine(tokens)}`);
+  }
   const profile = target.profile !== undefined ? ` (profile ${target.profile})` : '';
   ctx.say(`${ctx.fancy ? '  ' : ''}Login saved to ${target.where}${profile}`);
   const variable = envTokenVariable(ctx.env);

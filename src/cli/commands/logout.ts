@@ -3,11 +3,14 @@
  * in another process finishes first and then finds the store empty (`not_logged_in`) instead of
  * writing the login back. A token file that is a symlink loses its target's login (the link stays).
  * A login given by environment variables is not something a command can remove, so it is named
- * plainly instead.
+ * plainly instead. Removing a Console login (an API key) does not revoke the key: the message says
+ * where it is revoked (the Console's keys page).
  */
 import { realpath } from 'node:fs/promises';
+import { CONSOLE_KEYS_URL } from '../../constants.js';
 import { TokenStorage } from '../../store/file.js';
 import { underLock } from '../../store/guard.js';
+import { isApiKeyLogin, maskApiKey } from '../../stored-login.js';
 import type { CliContext } from '../context.js';
 import { EXIT, type ExitCode } from '../exit.js';
 import { envTokenVariable } from './common.js';
@@ -17,12 +20,12 @@ export async function logout(ctx: CliContext, target: Target): Promise<ExitCode>
   const { store, where } = target;
   // Where a symlinked token file points, before its login is removed.
   const real = target.path === undefined ? where : await realpath(target.path).catch(() => where);
+  let key: string | undefined;
   const removed = await underLock(store, async () => {
     // A keychain entry has no `exists()`: reading it tells. A file may be unreadable and still there.
-    const present =
-      store instanceof TokenStorage
-        ? (await store.exists()) || (await store.load().catch(() => null)) !== null
-        : (await store.load()) !== null;
+    const login = store instanceof TokenStorage ? await store.load().catch(() => null) : await store.load();
+    if (isApiKeyLogin(login)) key = login.apiKey;
+    const present = login !== null || (store instanceof TokenStorage && (await store.exists()));
     if (present) await store.clear();
     return present;
   });
@@ -30,6 +33,11 @@ export async function logout(ctx: CliContext, target: Target): Promise<ExitCode>
     ctx.say(real === where ? `Logged out: removed ${where}` : `Logged out: removed ${real} (where ${where} points)`);
   } else {
     ctx.say(`Already logged out: there is no login at ${where}`);
+  }
+  if (key !== undefined) {
+    ctx.say(
+      `The API key ${maskApiKey(key)} stays valid until it is revoked: revoke it in the Console at ${CONSOLE_KEYS_URL}.`,
+    );
   }
   const variable = envTokenVariable(ctx.env);
   if (variable) {

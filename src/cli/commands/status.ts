@@ -1,7 +1,9 @@
 /**
  * `status`: where the login comes from and what it holds, without refreshing. The source is decided
  * as the library decides it: `--storage` alone when given, else the environment variables, else the
- * token file. The one network call is the plan (`plan.ts`): with a valid token, not with `--offline`.
+ * token file. No network call: the plan and organization are the summary saved with the login
+ * (`plan.ts`), shown "as of" when it was fetched; `--offline` is accepted and changes nothing. A
+ * Console login (an API key) shows its kind, organization, role and the masked key.
  * Names and scopes come from a server or a file: the context makes every line safe to print
  * (`forTerminal`), and JSON keeps them exact (`jsonText`).
  */
@@ -10,12 +12,13 @@ import { LOGIN_HINT } from '../../errors.js';
 import { maskToken } from '../../mask-token.js';
 import { TokenStorage } from '../../store/file.js';
 import { listProfiles } from '../../store/profiles.js';
-import type { OAuthTokens } from '../../types.js';
-import { type CliContext, jsonText } from '../context.js';
+import { isApiKeyLogin, maskApiKey } from '../../stored-login.js';
+import type { ApiKeyLogin, StoredLogin } from '../../types.js';
+import { type CliContext, jsonText, oneLine } from '../context.js';
 import { EXIT, type ExitCode } from '../exit.js';
 import { envTokenVariable, relativeTime } from './common.js';
 import { whoLine } from './login.js';
-import { planStatus } from './plan.js';
+import { isoDate as isoTime, summaryStatus } from './plan.js';
 import type { Target } from './target.js';
 
 type Source =
@@ -36,8 +39,14 @@ async function profileRows(ctx: CliContext): Promise<ProfileRow[]> {
   const rows: ProfileRow[] = [];
   for (const { name, path } of await listProfiles(ctx.env)) {
     try {
-      const tokens = await new TokenStorage(path).load();
-      rows.push({ name, path, email: tokens?.account?.emailAddress ?? null, error: null });
+      const login = await new TokenStorage(path).load();
+      const email = isApiKeyLogin(login) ? null : (login?.account?.emailAddress ?? login?.summary?.email ?? null);
+      rows.push({
+        name,
+        path,
+        email: isApiKeyLogin(login) ? `API key, ${login.organization.name ?? 'organization unknown'}` : email,
+        error: null,
+      });
     } catch (error) {
       rows.push({ name, path, email: null, error: error instanceof Error ? error.message : String(error) });
     }
@@ -58,16 +67,73 @@ function profileLines(rows: readonly ProfileRow[], active: string): string[] {
   ];
 }
 
-function isoTime(epochSeconds: number): string {
-  return new Date(epochSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+function sourceLine(source: Source): string {
+  if (source.kind === 'env') return `environment variable ${source.variable}`;
+  if (source.kind === 'file') return `token file ${source.path}`;
+  return `${source.kind === 'keychain' ? 'OS keychain' : 'Redis'} ${source.where}`;
 }
 
-export async function status(ctx: CliContext, json: boolean, target: Target, offline = false): Promise<ExitCode> {
+function sourceJson(source: Source): Record<string, unknown> {
+  return {
+    source: source.kind,
+    path: source.kind === 'file' ? source.path : null,
+    ...(source.kind === 'keychain' ? { keychain: source.where } : {}),
+    ...(source.kind === 'redis' ? { redis: source.where } : {}),
+  };
+}
+
+/** `status` of a Console login: the key is the credential; it never expires here and is never refreshed. */
+function apiKeyStatus(
+  ctx: CliContext,
+  json: boolean,
+  login: ApiKeyLogin,
+  source: Source,
+  extra: { profile?: string; json: object; lines: string[] },
+): ExitCode {
+  const { organization, role } = login;
+  const created = login.createdAt > 0 ? isoTime(login.createdAt) : null;
+  if (json) {
+    ctx.out(
+      jsonText({
+        logged_in: true,
+        kind: 'api_key',
+        ...sourceJson(source),
+        profile: extra.profile ?? 'default',
+        organization: { uuid: organization.uuid ?? null, name: organization.name ?? null },
+        role: { organization: role.organization ?? null, workspace: role.workspace ?? null },
+        api_key_masked: maskApiKey(login.apiKey),
+        created_at: login.createdAt > 0 ? login.createdAt : null,
+        created_at_iso: created,
+        ...extra.json,
+      }),
+    );
+    return EXIT.ok;
+  }
+  const roles = [
+    role.organization && `organization ${role.organization}`,
+    role.workspace && `workspace ${role.workspace}`,
+  ];
+  const rows: Array<[string, string]> = [
+    ['Kind', 'API key (Console login; billed to the Console organization)'],
+    ['Source', sourceLine(source)],
+    ['Organization', organization.name ?? organization.uuid ?? 'unknown'],
+    ['Role', roles.filter(Boolean).join(', ') || 'unknown'],
+    ['API key', maskApiKey(login.apiKey)],
+    ['Created', created ?? 'unknown'],
+  ];
+  if (extra.profile !== undefined) rows.unshift(['Profile', extra.profile]);
+  ctx.out('Logged in with an API key');
+  for (const [label, value] of rows) ctx.out(`  ${`${label}:`.padEnd(15)} ${oneLine(value)}`);
+  for (const line of extra.lines) ctx.out(line);
+  return EXIT.ok;
+}
+
+export async function status(ctx: CliContext, json: boolean, target: Target): Promise<ExitCode> {
   const now = ctx.now() / 1000;
   const path = target.where;
   const fileSource: Source = target.kind === 'file' ? { kind: 'file', path } : { kind: target.kind, where: path };
   let source: Source = fileSource;
-  let tokens: OAuthTokens | null = null;
+  let tokens: StoredLogin | null = null;
   const variable = envTokenVariable(ctx.env);
   if (!target.explicit && variable) {
     tokens = loadTokensFromEnv(ctx.env);
@@ -92,21 +158,26 @@ export async function status(ctx: CliContext, json: boolean, target: Target, off
     }
     return EXIT.notLoggedIn;
   }
+  if (isApiKeyLogin(tokens)) {
+    return apiKeyStatus(ctx, json, tokens, source, {
+      profile: target.profile,
+      json: profilesJson,
+      lines: profileLines(profiles, active),
+    });
+  }
 
   const expired = tokens.expiresAt !== null && tokens.expiresAt <= now;
   const refreshable = tokens.refreshToken !== '';
   const scopes = tokens.scope.split(/\s+/).filter(Boolean);
   const code = expired && !refreshable ? EXIT.loginAgain : EXIT.ok;
-  const plan = await planStatus(ctx, tokens, { offline, expired });
+  const plan = summaryStatus(tokens.summary);
 
   if (json) {
     ctx.out(
       jsonText({
         logged_in: true,
-        source: source.kind,
-        path: source.kind === 'file' ? source.path : null,
-        ...(source.kind === 'keychain' ? { keychain: source.where } : {}),
-        ...(source.kind === 'redis' ? { redis: source.where } : {}),
+        kind: 'oauth',
+        ...sourceJson(source),
         profile: target.profile ?? 'default',
         env_variable: source.kind === 'env' ? source.variable : null,
         account: tokens.account ? { email: tokens.account.emailAddress, uuid: tokens.account.uuid } : null,
@@ -130,14 +201,7 @@ export async function status(ctx: CliContext, json: boolean, target: Target, off
     expiry = `${isoTime(tokens.expiresAt)} (${expired ? `expired ${when}${refreshable ? '; refreshed on next use' : ''}` : when})`;
   }
   const rows: Array<[string, string]> = [
-    [
-      'Source',
-      source.kind === 'env'
-        ? `environment variable ${source.variable}`
-        : source.kind === 'file'
-          ? `token file ${source.path}`
-          : `${source.kind === 'keychain' ? 'OS keychain' : 'Redis'} ${source.where}`,
-    ],
+    ['Source', sourceLine(source)],
     ['Scopes', scopes.length > 0 ? scopes.join(' ') : 'unknown'],
     ['Expires', expiry],
     ['Refresh token', refreshable ? 'yes' : 'no'],

@@ -4,10 +4,14 @@
  * only be kept in a rescue copy (`saved_elsewhere`), the token is still printed and a warning on
  * stderr says where the login is and what to fix: the login is safe, and failing would only make
  * the next run find it there.
+ *
+ * On a Console login the credential is the API key: it is printed as it is (never refreshed), and
+ * `--json` says so: `{"api_key": …, "kind": "api_key"}`.
  */
 import { TokenStorageError } from '../../errors.js';
 import { createTokenSource } from '../../provider.js';
-import type { OAuthTokens } from '../../types.js';
+import { isApiKeyLogin } from '../../stored-login.js';
+import type { StoredLogin } from '../../types.js';
 import type { CliContext } from '../context.js';
 import { EXIT, type ExitCode } from '../exit.js';
 import { failExplained } from './account.js';
@@ -17,9 +21,9 @@ export async function token(ctx: CliContext, json: boolean, target: Target): Pro
   const source = createTokenSource(
     target.explicit ? { tokenStorage: target.store, env: ctx.env } : { profile: target.profile, env: ctx.env },
   );
-  let tokens: OAuthTokens;
+  let tokens: StoredLogin;
   try {
-    tokens = await source.getTokens();
+    tokens = await source.getLogin();
   } catch (error) {
     if (!(error instanceof TokenStorageError && error.code === 'saved_elsewhere')) {
       // A rate-limited token endpoint is explained with its reset time (describeApiError).
@@ -27,6 +31,10 @@ export async function token(ctx: CliContext, json: boolean, target: Target): Pro
     }
     ctx.say(`WARNING: ${error.message}`);
     tokens = await source.getTokens();
+  }
+  if (isApiKeyLogin(tokens)) {
+    ctx.out(json ? JSON.stringify({ api_key: tokens.apiKey, kind: 'api_key' }) : tokens.apiKey);
+    return EXIT.ok;
   }
   // Whole epoch seconds, rounded down: a script never believes the token lives longer than it does.
   const expiresAt = tokens.expiresAt === null ? null : Math.floor(tokens.expiresAt);

@@ -26,6 +26,8 @@ interface AuthorizeRequest {
   codeChallenge: string;
   state: string;
   manual: boolean;
+  /** Asked on the Console's page. */
+  console: boolean;
 }
 
 function isLoopbackRedirect(uri: string): boolean {
@@ -38,6 +40,7 @@ function isLoopbackRedirect(uri: string): boolean {
 function validateAuthorize(
   params: URLSearchParams,
   emulator: EmulatorState,
+  onConsole = false,
 ): { ok: true; value: AuthorizeRequest } | { ok: false; problems: string[] } {
   const { clientId } = emulator.settings;
   const { manualRedirectUri } = emulator.urls;
@@ -75,7 +78,15 @@ function validateAuthorize(
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
-    value: { clientId: requestClientId, redirectUri, scopes: get('scope'), codeChallenge, state, manual },
+    value: {
+      clientId: requestClientId,
+      redirectUri,
+      scopes: get('scope'),
+      codeChallenge,
+      state,
+      manual,
+      console: onConsole,
+    },
   };
 }
 
@@ -86,6 +97,7 @@ function approveRedirect(request: AuthorizeRequest, emulator: EmulatorState): Re
     codeChallenge: request.codeChallenge,
     state: request.state,
     scopes: request.scopes,
+    console: request.console,
   });
   // The manual flow lands on our own page, which shows CODE#STATE to paste.
   const target = request.manual ? emulator.urls.manualRedirectUri : request.redirectUri;
@@ -107,26 +119,28 @@ function invalidRequest(problems: readonly string[]): Reply {
   return htmlReply(400, renderErrorPage('Invalid authorization request', problems));
 }
 
-function authorizePage(request: RouteRequest, emulator: EmulatorState): Reply {
-  const checked = validateAuthorize(request.url.searchParams, emulator);
+/** The Console's banner on its consent page: the same page, saying whose sign-in it is. */
+const CONSOLE_BANNER =
+  '<p class="console-banner"><strong>Anthropic Console</strong>: signing in creates an API key billed to your Console organization.</p>';
+
+function authorizePage(request: RouteRequest, emulator: EmulatorState, onConsole = false): Reply {
+  const checked = validateAuthorize(request.url.searchParams, emulator, onConsole);
   if (!checked.ok) return invalidRequest(checked.problems);
   if (emulator.settings.autoApprove) return approveRedirect(checked.value, emulator);
-  return htmlReply(
-    200,
-    renderAuthorizePage({
-      clientId: checked.value.clientId,
-      scopes: checked.value.scopes.split(/\s+/).filter((scope) => scope !== ''),
-      redirectUri: checked.value.redirectUri,
-      manual: checked.value.manual,
-      account: emulator.settings.account,
-      organization: emulator.settings.organization,
-      action: PATHS.authorize,
-      fields: [...request.url.searchParams].filter(([name]) => name !== 'decision'),
-    }),
-  );
+  const page = renderAuthorizePage({
+    clientId: checked.value.clientId,
+    scopes: checked.value.scopes.split(/\s+/).filter((scope) => scope !== ''),
+    redirectUri: checked.value.redirectUri,
+    manual: checked.value.manual,
+    account: emulator.settings.account,
+    organization: emulator.settings.organization,
+    action: onConsole ? PATHS.consoleAuthorize : PATHS.authorize,
+    fields: [...request.url.searchParams].filter(([name]) => name !== 'decision'),
+  });
+  return htmlReply(200, onConsole ? page.replace('<body>', `<body>\n${CONSOLE_BANNER}`) : page);
 }
 
-function authorizeDecision(request: RouteRequest, emulator: EmulatorState): Reply {
+function authorizeDecision(request: RouteRequest, emulator: EmulatorState, onConsole = false): Reply {
   if (mediaType(request.headers) !== 'application/x-www-form-urlencoded') {
     return invalidRequest(['The form must be form-encoded.']);
   }
@@ -134,7 +148,7 @@ function authorizeDecision(request: RouteRequest, emulator: EmulatorState): Repl
   const decision = form.get('decision');
   form.delete('decision');
   // Re-validate: the form's hidden fields are as untrusted as the original query.
-  const checked = validateAuthorize(form, emulator);
+  const checked = validateAuthorize(form, emulator, onConsole);
   if (!checked.ok) return invalidRequest(checked.problems);
   if (decision === 'approve') return approveRedirect(checked.value, emulator);
   if (decision === 'deny') return denyRedirect(checked.value, emulator);
@@ -156,6 +170,15 @@ function manualCallbackPage(request: RouteRequest): Reply {
 export const authorizeRoute: Route = {
   path: PATHS.authorize,
   methods: { GET: authorizePage, POST: authorizeDecision },
+  dialect: 'api',
+};
+
+export const consoleAuthorizeRoute: Route = {
+  path: PATHS.consoleAuthorize,
+  methods: {
+    GET: (request, emulator) => authorizePage(request, emulator, true),
+    POST: (request, emulator) => authorizeDecision(request, emulator, true),
+  },
   dialect: 'api',
 };
 

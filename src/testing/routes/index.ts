@@ -7,7 +7,8 @@
 import { apiError, oauthError, type Reply, type RouteRequest } from '../http.js';
 import type { Route } from '../route.js';
 import type { EmulatorState } from '../state.js';
-import { authorizeRoute, manualCallbackRoute } from './authorize.js';
+import { authorizeRoute, consoleAuthorizeRoute, manualCallbackRoute } from './authorize.js';
+import { createApiKeyRoute, rolesRoute } from './console.js';
 import { messagesRoute } from './messages.js';
 import { modelsRoute } from './models.js';
 import { profileRoute } from './profile.js';
@@ -22,6 +23,9 @@ export const ROUTES: readonly Route[] = [
   modelsRoute,
   profileRoute,
   usageRoute,
+  consoleAuthorizeRoute,
+  createApiKeyRoute,
+  rolesRoute,
 ];
 
 const byPath = new Map(ROUTES.map((route) => [route.path, route]));

@@ -37,10 +37,10 @@ function tokenEndpoint(request: RouteRequest, emulator: EmulatorState): Reply {
     200,
     {
       access_token: result.tokens.accessToken,
-      refresh_token: result.tokens.refreshToken,
+      ...(result.withRefreshToken ? { refresh_token: result.tokens.refreshToken } : {}),
       expires_in: result.tokens.expiresIn,
       token_type: 'Bearer',
-      scope: settings.scopes,
+      scope: result.scope,
       organization: { uuid: settings.organization.uuid, name: settings.organization.name },
       account: { uuid: settings.account.uuid, email_address: settings.account.emailAddress },
     },
