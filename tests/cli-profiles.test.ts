@@ -132,12 +132,12 @@ describe('--store', () => {
       );
       expect(result.stderr.trim().split('\n')).toHaveLength(1);
     }
-    const cli = spawnCli(['login', '--no-browser', '--store', 'keychain'], env);
-    const callback = await emu.approve(await cli.authorizeUrl());
-    cli.write(`${callback}\n`);
-    const login = await cli.done;
+    // login finds out before the browser: no URL, no code spent.
+    const login = await runCli(['login', '--no-browser', '--store', 'keychain'], env);
     expect(login.code).toBe(1);
     expect(login.stderr).toMatch(/^Error: The OS keychain is unavailable/m);
+    expect(login.stderr).not.toContain('/oauth/authorize');
+    expect(emu.requests).toEqual([]);
     expect(await exists(tokenFileIn(temp.dir))).toBe(false);
   });
 

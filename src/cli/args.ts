@@ -50,7 +50,8 @@ export interface LoginArgs {
 }
 
 export type Invocation =
-  | { kind: 'help'; command: Command | undefined }
+  /** `missing`: no command was given at all (the help goes to stderr, exit 2). */
+  | { kind: 'help'; command: Command | undefined; missing?: boolean }
   | { kind: 'version' }
   | {
       kind: 'run';
@@ -86,6 +87,15 @@ function isCommand(value: string): value is Command {
   return (COMMANDS as readonly string[]).includes(value);
 }
 
+/** What each option that takes a value needs, for the error when it is missing or looks like an option. */
+const VALUE_NEEDED: Readonly<Record<string, string>> = {
+  timeout: 'a positive number of seconds',
+  port: 'a port number from 1 to 65535',
+  storage: 'a file path',
+  profile: 'a profile name',
+  store: 'file, keychain or redis',
+};
+
 /** Rewrites `parseArgs` errors, which suggest `--` tricks, into one plain sentence. */
 function usageFrom(error: unknown, command: Command | undefined): UsageError {
   const code = error instanceof Error && 'code' in error ? error.code : undefined;
@@ -96,11 +106,14 @@ function usageFrom(error: unknown, command: Command | undefined): UsageError {
   switch (code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
       return new UsageError(`Unknown option ${option ?? ''}${where}.`, command);
-    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
-      return new UsageError(
-        message.includes('argument missing') ? `${option ?? 'The option'} needs a value.` : `${option} takes no value.`,
-        command,
-      );
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
+      // `--timeout -5`: the value starts with a dash, so Node calls it ambiguous. Say what it needs.
+      const needs = (option && VALUE_NEEDED[option.replace(/^-+/, '')]) ?? 'a value';
+      if (message.includes('argument missing') || message.includes('ambiguous')) {
+        return new UsageError(`${option ?? 'The option'} needs ${needs}.`, command);
+      }
+      return new UsageError(`${option} takes no value.`, command);
+    }
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
       return new UsageError(
         `Unexpected argument${where}: ${shownArgument(/'([^']*)'/.exec(message)?.[1] ?? '')}.`,
@@ -163,7 +176,7 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
 
   if (values.help) return { kind: 'help', command };
   if (values.version) return { kind: 'version' };
-  if (!command) return { kind: 'help', command: undefined };
+  if (!command) return { kind: 'help', command: undefined, missing: true };
 
   const storage = values.storage as string | undefined;
   if (storage !== undefined && storage.trim() === '') throw new UsageError('--storage needs a file path.', command);

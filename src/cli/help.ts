@@ -2,37 +2,93 @@
 import { PROGRAM } from './args.js';
 import { EXIT_CODES_HELP } from './exit.js';
 
-const ENVIRONMENT = `Environment:
-  ANTHROPIC_OAUTH_TOKEN_FILE     token file of the default profile (default
-                                 ~/.anthropic/oauth_tokens.json); --storage wins
-  ANTHROPIC_OAUTH_PROFILE        profile to use when --profile is not given
-  ANTHROPIC_OAUTH_REDIS_URL      with --store redis: redis://[user:password@]host[:port][/db]
-                                 (rediss:// for TLS); the login is key anthropic-oauth:PROFILE
-  ANTHROPIC_OAUTH_REDIS_ENCRYPTION_KEY
-                                 with --store redis: 32 bytes (64 hex digits or base64) to keep
-                                 the login encrypted in Redis (AES-256-GCM)
-  ANTHROPIC_OAUTH_ACCESS_TOKEN   a login from the environment, used before the token file
-  ANTHROPIC_REFRESH_TOKEN        (with ANTHROPIC_TOKEN_EXPIRES_AT, epoch seconds)
-  ANTHROPIC_OAUTH_AUTHORIZE_URL, ANTHROPIC_OAUTH_TOKEN_URL, ANTHROPIC_OAUTH_CLIENT_ID,
-  ANTHROPIC_OAUTH_SCOPES, ANTHROPIC_OAUTH_REDIRECT_URI
-                                 override the OAuth configuration (URLs must be https, except loopback)
-  ANTHROPIC_BASE_URL             the API (default https://api.anthropic.com), for status and usage
-  ANTHROPIC_OAUTH_PROFILE_URL, ANTHROPIC_OAUTH_USAGE_URL
-                                 the account endpoints' whole URLs, instead of the API's paths
-  NO_COLOR                       no colours in usage`;
+/**
+ * A table of options (or variables): the names, then their description in one column shared by
+ * every help text, continuation lines under it. A name too long for the column gets its own line.
+ */
+export type HelpRow = readonly [names: string, ...description: string[]];
 
-const COMMON = `  --profile NAME   use the login of profile NAME, saved in ~/.anthropic/profiles/NAME.json
-                   (NAME: 1-64 of A-Z a-z 0-9 _ . -); default: the default profile
-  --storage PATH   token file to use (default ~/.anthropic/oauth_tokens.json); wins over --profile
-  --store file|keychain|redis
-                   where the login is kept: the token file (default), the OS keychain
-                   (entry anthropic-oauth/PROFILE; errors exit 1), or Redis, shared by every
-                   machine that reaches it (ANTHROPIC_OAUTH_REDIS_URL, key anthropic-oauth:PROFILE)
-  --allow-file-fallback
-                   with --store keychain: use the profile's token file when the keychain is
-                   unavailable, printing a WARNING each time
-  --debug          show error codes and causes (never a secret)
-  -h, --help       show this help`;
+/** Where descriptions start in every options table (`  --timeout SECONDS   give up …`). */
+export const OPTION_COLUMN = 24;
+/** The same, for the environment variables (their names are long). */
+const ENV_COLUMN = 33;
+
+export function renderRows(rows: readonly HelpRow[], column = OPTION_COLUMN): string {
+  const pad = ' '.repeat(column);
+  const lines: string[] = [];
+  for (const [names, ...description] of rows) {
+    const head = `  ${names}`;
+    const [first, ...rest] = description;
+    if (first === undefined) lines.push(head);
+    else if (head.length + 2 <= column) lines.push(`${head.padEnd(column)}${first}`);
+    else lines.push(head, `${pad}${first}`);
+    for (const line of rest) lines.push(`${pad}${line}`);
+  }
+  return lines.join('\n');
+}
+
+const ENVIRONMENT = `Environment:
+${renderRows(
+  [
+    [
+      'ANTHROPIC_OAUTH_TOKEN_FILE',
+      'token file of the default profile (default',
+      '~/.anthropic/oauth_tokens.json); --storage wins',
+    ],
+    ['ANTHROPIC_OAUTH_PROFILE', 'profile to use when --profile is not given'],
+    [
+      'ANTHROPIC_OAUTH_REDIS_URL',
+      'with --store redis: redis://[user:password@]host[:port][/db]',
+      '(rediss:// for TLS); the login is key anthropic-oauth:PROFILE',
+    ],
+    [
+      'ANTHROPIC_OAUTH_REDIS_ENCRYPTION_KEY',
+      'with --store redis: 32 bytes (64 hex digits or base64) to keep',
+      'the login encrypted in Redis (AES-256-GCM)',
+    ],
+    ['ANTHROPIC_OAUTH_ACCESS_TOKEN', 'a login from the environment, used before the token file'],
+    ['ANTHROPIC_REFRESH_TOKEN', '(with ANTHROPIC_TOKEN_EXPIRES_AT, epoch seconds)'],
+    [
+      'ANTHROPIC_OAUTH_AUTHORIZE_URL, ANTHROPIC_OAUTH_TOKEN_URL, ANTHROPIC_OAUTH_CLIENT_ID,\n  ANTHROPIC_OAUTH_SCOPES, ANTHROPIC_OAUTH_REDIRECT_URI',
+      'override the OAuth configuration (URLs must be https, except loopback)',
+    ],
+    ['ANTHROPIC_BASE_URL', 'the API (default https://api.anthropic.com), for status and usage'],
+    [
+      'ANTHROPIC_OAUTH_PROFILE_URL, ANTHROPIC_OAUTH_USAGE_URL',
+      "the account endpoints' whole URLs, instead of the API's paths",
+    ],
+    ['NO_COLOR', 'no colours in usage'],
+  ],
+  ENV_COLUMN,
+)}`;
+
+/** The options every command takes. */
+const COMMON_ROWS: readonly HelpRow[] = [
+  [
+    '--profile NAME',
+    'use the login of profile NAME, saved in ~/.anthropic/profiles/NAME.json',
+    '(NAME: 1-64 of A-Z a-z 0-9 _ . -); default: the default profile',
+  ],
+  ['--storage PATH', 'token file to use (default ~/.anthropic/oauth_tokens.json); wins over --profile'],
+  [
+    '--store file|keychain|redis',
+    'where the login is kept: the token file (default), the OS keychain',
+    '(entry anthropic-oauth/PROFILE; errors exit 1), or Redis, shared by every',
+    'machine that reaches it (ANTHROPIC_OAUTH_REDIS_URL, key anthropic-oauth:PROFILE)',
+  ],
+  [
+    '--allow-file-fallback',
+    "with --store keychain: use the profile's token file when the keychain is",
+    'unavailable or @napi-rs/keyring is not installed, printing a WARNING each time',
+  ],
+  ['--debug', 'show error codes and causes (never a secret)'],
+  ['-h, --help', 'show this help'],
+];
+
+/** A command's options: its own, then the common ones. */
+function options(own: readonly HelpRow[], common: readonly HelpRow[] = COMMON_ROWS): string {
+  return `Options:\n${renderRows([...own, ...common])}`;
+}
 
 export const MAIN_HELP = `${PROGRAM}: sign in to Anthropic with your browser, once, for every program on this machine
 
@@ -45,9 +101,7 @@ Commands:
   usage    show how much of the 5-hour and weekly limits is used, and the extra usage
   logout   delete the saved login
 
-Options:
-${COMMON}
-  --version        print the version
+${options([], [...COMMON_ROWS, ['--version', 'print the version']])}
 
 Run \`${PROGRAM} <command> --help\` for a command's options.
 
@@ -68,12 +122,12 @@ this machine (127.0.0.1 and ::1 only). If the browser is on another machine, its
 to load: copy that page's address and paste it into the terminal. The login is saved to the
 token file (mode 0600).
 
-Options:
-  --no-browser       do not open a browser; only print the URL
-  --manual           the page shows a code (CODE#STATE) to paste; no local listener
-  --port N           listen on port N (default: a free port)
-  --timeout SECONDS  give up after this long (default 300)
-${COMMON}
+${options([
+  ['--no-browser', 'do not open a browser; only print the URL'],
+  ['--manual', 'the page shows a code (CODE#STATE) to paste; no local listener'],
+  ['--port N', 'listen on port N (default: a free port)'],
+  ['--timeout SECONDS', 'give up after this long (default 300)'],
+])}
 
 Exit codes: 0 logged in, 1 denied or failed, 2 usage error, 5 network failure,
 6 timed out, 130 interrupted. See \`${PROGRAM} --help\`.
@@ -86,10 +140,10 @@ refreshed. The access token is shown masked. Nothing is refreshed. The plan and 
 from the API (while the access token is valid; --json: "plan" and "plan_error"). Without
 --profile, every saved profile is then listed with its account (--json: a "profiles" array).
 
-Options:
-  --json             print the status as JSON on stdout
-  --offline          do not ask the API for the plan
-${COMMON}
+${options([
+  ['--json', 'print the status as JSON on stdout', '(on failure: {"error": {"code", "message", "hint"}})'],
+  ['--offline', 'do not ask the API for the plan'],
+])}
 
 Exit codes: 0 logged in, 3 not logged in, 4 expired with no way to refresh, 1 unreadable file.
 `,
@@ -100,9 +154,13 @@ expire (the rotated tokens are saved). For example:
 
   export ANTHROPIC_AUTH_TOKEN="$(${PROGRAM} token)"
 
-Options:
-  --json             print {"access_token": …, "expires_at": epoch seconds} instead
-${COMMON}
+${options([
+  [
+    '--json',
+    'print {"access_token": …, "expires_at": epoch seconds} instead',
+    '(on failure: {"error": {"code", "message", "hint"}})',
+  ],
+])}
 
 Exit codes: 0 printed, 3 not logged in, 4 login needed again, 5 network failure.
 `,
@@ -113,10 +171,13 @@ used and the time until it resets, then the extra usage: off, or spent of the mo
 Needs the user:profile scope (a normal login has it). The access token is refreshed first when
 needed. Colours only on a terminal, never with NO_COLOR.
 
-Options:
-  --json             print the usage as JSON on stdout (percent 0-100, times in ISO 8601,
-                     extra usage in cents)
-${COMMON}
+${options([
+  [
+    '--json',
+    'print the usage as JSON on stdout (percent 0-100, times in ISO 8601,',
+    'extra usage in cents; on failure: {"error": {"code", "message", "hint"}})',
+  ],
+])}
 
 Exit codes: 0 shown, 3 not logged in, 4 log in again (no user:profile scope, login revoked),
 5 network failure, API failure or rate limit, 1 unexpected answer.
@@ -127,8 +188,7 @@ Deletes the token file (or keychain entry) of the profile, and no other profile'
 again does nothing. A login given by environment variables (ANTHROPIC_OAUTH_ACCESS_TOKEN) is
 not affected: unset them yourself.
 
-Options:
-${COMMON}
+${options([])}
 
 Exit codes: 0 logged out (or already), 1 the file could not be deleted.
 `,

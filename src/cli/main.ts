@@ -20,7 +20,13 @@ type Run = Extract<Invocation, { kind: 'run' }>;
 
 async function dispatch(invocation: Run, deps: CliDeps | undefined): Promise<ExitCode> {
   const { createContext, defaultDeps } = await import('./context.js');
-  const ctx = createContext(deps ?? defaultDeps(), invocation.debug);
+  const { loginCommand } = await import('./hint.js');
+  const given = deps ?? defaultDeps();
+  const profile = invocation.profile ?? (given.env.ANTHROPIC_OAUTH_PROFILE?.trim() || undefined);
+  const ctx = createContext(given, invocation.debug, {
+    loginCommand: loginCommand({ ...invocation, profile }),
+    json: invocation.json,
+  });
   const { command, storage } = invocation;
   if (storage !== undefined) ctx.trace(`token file: ${storage} (--storage)`);
   try {
@@ -55,6 +61,11 @@ export async function main(argv: readonly string[], deps?: CliDeps): Promise<Exi
   }
   switch (invocation.kind) {
     case 'help':
+      if (invocation.missing) {
+        // No command: a script that forgot one must not see success.
+        (deps?.stderr ?? process.stderr).write(MAIN_HELP);
+        return EXIT.usage;
+      }
       (deps?.stdout ?? process.stdout).write(
         invocation.command ? (COMMAND_HELP[invocation.command] ?? MAIN_HELP) : MAIN_HELP,
       );

@@ -20,6 +20,8 @@ export function whoLine(tokens: OAuthTokens): string {
 }
 
 export async function login(ctx: CliContext, args: LoginArgs, target: Target): Promise<ExitCode> {
+  // Before the browser: a store that cannot keep the login fails now, with nothing spent.
+  await (await import('./store-check.js')).checkStoreCanSave(target);
   const storage = target.store;
   const interrupt = new AbortController();
   const { startWaiting } = await import('../terminal.js');
