@@ -11,7 +11,6 @@ import {
   loginByPaste,
   profileFileIn,
   runCli,
-  spawnCli,
   tokenFileIn,
   useCliWorld,
 } from './helpers/cli-run.js';
