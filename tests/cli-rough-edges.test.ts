@@ -130,12 +130,11 @@ describe('--help', () => {
       const block = lines.slice(start + 1, lines.indexOf('', start));
       expect(block.length).toBeGreaterThan(3);
       const misaligned = block.filter((line) => {
-        if (/^ {2}-/.test(line)) {
-          // `  --flag ARG   description`, or a long flag alone on its line.
-          const gap = /^ {2}\S.*?\S {2,}(?=\S)/.exec(line);
-          return gap !== null && gap[0].length !== OPTION_COLUMN;
-        }
-        return !line.startsWith(' '.repeat(OPTION_COLUMN)) || line[OPTION_COLUMN] === ' ';
+        // A continuation line: the description column exactly.
+        if (line.startsWith(' '.repeat(OPTION_COLUMN))) return line[OPTION_COLUMN] === ' ';
+        // `  --flag ARG   description` (names hold single spaces only), or a long name alone on its line.
+        const gap = /^ {2,}\S.*?\S {2,}(?=\S)/.exec(line);
+        return gap !== null && gap[0].length !== OPTION_COLUMN;
       });
       expect(misaligned).toEqual([]);
     },

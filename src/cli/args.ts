@@ -7,11 +7,14 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { maskToken } from '../mask-token.js';
 import { isProfileName } from '../store/profile-name.js';
+import { EMULATOR_FAULTS, EMULATOR_PLANS, type EmulatorFaultName, isFaultName } from './emulator-faults.js';
 import { UsageError } from './exit.js';
+
+type EmulatorPlanName = (typeof EMULATOR_PLANS)[number];
 
 export const PROGRAM = 'anthropic-oauth';
 
-export const COMMANDS = ['login', 'status', 'token', 'logout', 'usage'] as const;
+export const COMMANDS = ['login', 'status', 'token', 'logout', 'usage', 'emulator'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -37,10 +40,26 @@ const PER_COMMAND: Readonly<Record<Command, Options>> = {
   token: { json: { type: 'boolean' } },
   logout: {},
   usage: { json: { type: 'boolean' } },
+  emulator: {
+    port: { type: 'string' },
+    plan: { type: 'string' },
+    'token-lifetime': { type: 'string' },
+    fault: { type: 'string', multiple: true },
+    json: { type: 'boolean' },
+  },
 };
 
 export const STORES = ['file', 'keychain', 'redis'] as const;
 export type StoreKind = (typeof STORES)[number];
+
+export interface EmulatorArgs {
+  /** 0: a free port. */
+  port: number;
+  plan: EmulatorPlanName | undefined;
+  /** Seconds an access token lives. */
+  tokenLifetime: number | undefined;
+  faults: EmulatorFaultName[];
+}
 
 export interface LoginArgs {
   port: number | undefined;
@@ -66,6 +85,7 @@ export type Invocation =
       /** `status --offline`: no call for the plan. */
       offline: boolean;
       login: LoginArgs;
+      emulator: EmulatorArgs;
     };
 
 const DEFAULT_TIMEOUT_SECONDS = 300;
@@ -94,6 +114,9 @@ const VALUE_NEEDED: Readonly<Record<string, string>> = {
   storage: 'a file path',
   profile: 'a profile name',
   store: 'file, keychain or redis',
+  plan: EMULATOR_PLANS.join(', '),
+  'token-lifetime': 'a positive number of seconds',
+  fault: 'a fault name (see `anthropic-oauth emulator --help`)',
 };
 
 /** Rewrites `parseArgs` errors, which suggest `--` tricks, into one plain sentence. */
@@ -125,11 +148,38 @@ function usageFrom(error: unknown, command: Command | undefined): UsageError {
   }
 }
 
-function parsePort(value: string | undefined): number | undefined {
+function parsePort(value: string | undefined, command: Command = 'login'): number | undefined {
   if (value === undefined) return undefined;
   const port = /^\d{1,5}$/.test(value) ? Number(value) : Number.NaN;
-  if (!(port >= 1 && port <= 65_535)) throw new UsageError(`--port must be a number from 1 to 65535.`, 'login');
+  if (!(port >= 1 && port <= 65_535)) throw new UsageError(`--port must be a number from 1 to 65535.`, command);
   return port;
+}
+
+function parseEmulator(values: Record<string, string | boolean | string[] | undefined>): EmulatorArgs {
+  const plan = values.plan as string | undefined;
+  if (plan !== undefined && !(EMULATOR_PLANS as readonly string[]).includes(plan)) {
+    throw new UsageError(`--plan must be one of ${EMULATOR_PLANS.join(', ')}.`, 'emulator');
+  }
+  const lifetime = values['token-lifetime'] as string | undefined;
+  const seconds = lifetime === undefined ? undefined : /^\d+(\.\d+)?$/.test(lifetime) ? Number(lifetime) : Number.NaN;
+  if (seconds !== undefined && !(seconds > 0 && seconds <= MAX_TIMEOUT_MS / 1000)) {
+    throw new UsageError('--token-lifetime must be a positive number of seconds.', 'emulator');
+  }
+  const faults = (values.fault as string[] | undefined) ?? [];
+  for (const fault of faults) {
+    if (!isFaultName(fault)) {
+      throw new UsageError(
+        `Unknown fault "${shownArgument(fault)}". The faults are ${Object.keys(EMULATOR_FAULTS).join(', ')}.`,
+        'emulator',
+      );
+    }
+  }
+  return {
+    port: values.port === undefined ? 0 : (parsePort(values.port as string, 'emulator') ?? 0),
+    plan: plan as EmulatorPlanName | undefined,
+    tokenLifetime: seconds,
+    faults: faults as EmulatorFaultName[],
+  };
 }
 
 function parseTimeout(value: string | undefined): number {
@@ -162,14 +212,14 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
     rest = rest.filter((_, index) => index !== first.index);
   }
 
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | string[] | undefined>;
   try {
     ({ values } = parseArgs({
       args: rest,
       options: { ...COMMON, ...(command ? PER_COMMAND[command] : {}) },
       strict: true,
       allowPositionals: false,
-    }) as { values: Record<string, string | boolean | undefined> });
+    }) as { values: Record<string, string | boolean | string[] | undefined> });
   } catch (error) {
     throw usageFrom(error, command);
   }
@@ -209,8 +259,12 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
     debug: values.debug === true,
     json: values.json === true,
     offline: values.offline === true,
+    emulator:
+      command === 'emulator'
+        ? parseEmulator(values)
+        : { port: 0, plan: undefined, tokenLifetime: undefined, faults: [] },
     login: {
-      port: parsePort(values.port as string | undefined),
+      port: command === 'login' ? parsePort(values.port as string | undefined) : undefined,
       browser: values['no-browser'] !== true,
       manual: values.manual === true,
       timeoutMs: parseTimeout(values.timeout as string | undefined),

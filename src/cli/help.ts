@@ -1,5 +1,6 @@
 /** The `--help` texts: the tool's and one per command. */
 import { PROGRAM } from './args.js';
+import { EMULATOR_FAULTS, EMULATOR_PLANS } from './emulator-faults.js';
 import { EXIT_CODES_HELP } from './exit.js';
 
 /**
@@ -100,6 +101,7 @@ Commands:
   token    print a valid access token (refreshed first when needed)
   usage    show how much of the 5-hour and weekly limits is used, and the extra usage
   logout   delete the saved login
+  emulator run a local emulator of Anthropic's endpoints, to try all this offline
 
 ${options([], [...COMMON_ROWS, ['--version', 'print the version']])}
 
@@ -181,6 +183,33 @@ ${options([
 
 Exit codes: 0 shown, 3 not logged in, 4 log in again (no user:profile scope, login revoked),
 5 network failure, API failure or rate limit, 1 unexpected answer.
+`,
+  emulator: `Usage: ${PROGRAM} emulator [options]
+
+Starts a LOCAL EMULATOR of Anthropic's sign-in, token, API and account endpoints on 127.0.0.1
+(not Anthropic: fake user, fake tokens, nothing leaves this machine), prints the export lines that
+point this CLI and the library at it, and serves until Ctrl+C (exit 0). Paste the lines into
+another shell, then run \`${PROGRAM} login --manual\`, status, token, usage and logout there.
+The login goes to the profile "emulator" (--profile NAME: another), never to your real one.
+
+${options(
+  [
+    ['--port N', 'listen on port N (default: a free port)'],
+    ['--plan PLAN', `the subscription it reports: ${EMULATOR_PLANS.join(', ')} (default max)`],
+    ['--token-lifetime SECONDS', 'how long an access token lives (default 28800, 8 hours)'],
+    ['--fault NAME', "queue one fault for the endpoint's next call (repeat to queue more):"],
+    ...Object.entries(EMULATOR_FAULTS).map(([name, what]): HelpRow => [`  ${name}`, what]),
+    ['--json', 'print {"url", "env": {NAME: value}, "unset": [NAME], "faults"} instead'],
+  ],
+  [
+    ['--profile NAME', 'the profile the exports name (default emulator)'],
+    ['--storage PATH', 'export ANTHROPIC_OAUTH_TOKEN_FILE=PATH instead of a profile'],
+    ['--debug', 'show error codes and causes'],
+    ['-h, --help', 'show this help'],
+  ],
+)}
+
+Exit codes: 0 stopped with Ctrl+C, 1 could not start (port taken), 2 usage error.
 `,
   logout: `Usage: ${PROGRAM} logout [options]
 

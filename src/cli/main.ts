@@ -30,6 +30,8 @@ async function dispatch(invocation: Run, deps: CliDeps | undefined): Promise<Exi
   const { command, storage } = invocation;
   if (storage !== undefined) ctx.trace(`token file: ${storage} (--storage)`);
   try {
+    // The emulator works on no login: it only serves, and prints the variables that point at it.
+    if (command === 'emulator') return await (await import('./commands/emulator.js')).emulator(ctx, invocation);
     const { resolveTarget } = await import('./commands/target.js');
     const target = await resolveTarget(ctx, invocation);
     switch (command) {
