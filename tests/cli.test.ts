@@ -290,7 +290,10 @@ describe('logout', () => {
 
 describe('usage, --help and --version', () => {
   it.each([
-    [['frobnicate'], /^Error: Unknown command "frobnicate"\. The commands are login, status, token, logout, usage\./],
+    [
+      ['frobnicate'],
+      /^Error: Unknown command "frobnicate"\. The commands are login, status, token, logout, usage, emulator\./,
+    ],
     [['status', '--bogus'], /^Error: Unknown option --bogus for `status`\. Run `anthropic-oauth status --help`/],
     [['login', '--json'], /^Error: Unknown option --json for `login`\./],
     [['login', '--port', 'eighty'], /^Error: --port must be a number from 1 to 65535\./],
