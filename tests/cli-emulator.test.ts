@@ -5,6 +5,8 @@
  * tiny HTTP client that reads the emulator's consent page, posts its form and reads the code page.
  * Then Ctrl+C (SIGINT) stops the emulator with exit 0.
  */
+import { cp, mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type CliEnv, type CliProcess, profileFileIn, runCli, spawnCli, tokenFileIn } from './helpers/cli-run.js';
 import { exists, makeTempDir } from './helpers/fixtures.js';
@@ -153,6 +155,22 @@ describe('anthropic-oauth emulator', () => {
 
     emulator.child.kill('SIGTERM');
     expect((await emulator.done).code).toBe(0);
+  });
+
+  it('works from an installed copy of the package: the CLI finds anthropic-oauth/testing beside it', async () => {
+    // The built package in a project's node_modules, as npm installs it (no source tree around it).
+    const pkg = join(temp.dir, 'app', 'node_modules', 'anthropic-oauth');
+    await mkdir(pkg, { recursive: true });
+    await cp(resolve('dist'), join(pkg, 'dist'), { recursive: true });
+    await cp(resolve('package.json'), join(pkg, 'package.json'));
+    const cli = spawnCli(['emulator', '--json'], bareEnv(temp.dir), join(pkg, 'dist', 'cli.cjs'));
+    running.push(cli);
+    await cli.waitForStderr(/Serving until Ctrl\+C\./);
+    while (!cli.stdout().includes('\n')) await new Promise((done) => setTimeout(done, 20));
+    const { url } = JSON.parse(cli.stdout());
+    expect((await fetch(`${url}/oauth/authorize`)).status).toBe(400);
+    cli.child.kill('SIGINT');
+    expect((await cli.done).code).toBe(0);
   });
 
   it('refuses an unknown fault and a bad --token-lifetime as usage errors, naming the faults', async () => {
