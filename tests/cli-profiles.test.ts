@@ -6,14 +6,7 @@
 import { stat } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import type { Emulator } from '../src/testing/index.js';
-import {
-  type CliEnv,
-  loginByPaste,
-  profileFileIn,
-  runCli,
-  tokenFileIn,
-  useCliWorld,
-} from './helpers/cli-run.js';
+import { type CliEnv, loginByPaste, profileFileIn, runCli, tokenFileIn, useCliWorld } from './helpers/cli-run.js';
 import { exists, type TempDir } from './helpers/fixtures.js';
 
 let emu: Emulator;
