@@ -1,4 +1,13 @@
 /** The `--help` texts: the tool's and one per command. */
+import {
+  ENV_ACCESS_TOKEN,
+  ENV_BASE_URL,
+  ENV_PROFILE,
+  ENV_REDIS_ENCRYPTION_KEY,
+  ENV_REDIS_URL,
+  ENV_REFRESH_TOKEN,
+  ENV_TOKEN_FILE,
+} from '../env-variables.js';
 import { PROGRAM } from './args.js';
 import { EMULATOR_FAULTS, EMULATOR_PLANS } from './emulator-faults.js';
 import { EXIT_CODES_HELP } from './exit.js';
@@ -31,29 +40,25 @@ export function renderRows(rows: readonly HelpRow[], column = OPTION_COLUMN): st
 const ENVIRONMENT = `Environment:
 ${renderRows(
   [
+    [ENV_TOKEN_FILE, 'token file of the default profile (default', '~/.anthropic/oauth_tokens.json); --storage wins'],
+    [ENV_PROFILE, 'profile to use when --profile is not given'],
     [
-      'ANTHROPIC_OAUTH_TOKEN_FILE',
-      'token file of the default profile (default',
-      '~/.anthropic/oauth_tokens.json); --storage wins',
-    ],
-    ['ANTHROPIC_OAUTH_PROFILE', 'profile to use when --profile is not given'],
-    [
-      'ANTHROPIC_OAUTH_REDIS_URL',
+      ENV_REDIS_URL,
       'with --store redis: redis://[user:password@]host[:port][/db]',
       '(rediss:// for TLS); the login is key anthropic-oauth:PROFILE',
     ],
     [
-      'ANTHROPIC_OAUTH_REDIS_ENCRYPTION_KEY',
+      ENV_REDIS_ENCRYPTION_KEY,
       'with --store redis: 32 bytes (64 hex digits or base64) to keep',
       'the login encrypted in Redis (AES-256-GCM)',
     ],
-    ['ANTHROPIC_OAUTH_ACCESS_TOKEN', 'a login from the environment, used before the token file'],
-    ['ANTHROPIC_REFRESH_TOKEN', '(with ANTHROPIC_TOKEN_EXPIRES_AT, epoch seconds)'],
+    [ENV_ACCESS_TOKEN, 'a login from the environment, used before the token file'],
+    [ENV_REFRESH_TOKEN, '(with ANTHROPIC_TOKEN_EXPIRES_AT, epoch seconds)'],
     [
       'ANTHROPIC_OAUTH_AUTHORIZE_URL, ANTHROPIC_OAUTH_TOKEN_URL, ANTHROPIC_OAUTH_CLIENT_ID,\n  ANTHROPIC_OAUTH_SCOPES, ANTHROPIC_OAUTH_REDIRECT_URI',
       'override the OAuth configuration (URLs must be https, except loopback)',
     ],
-    ['ANTHROPIC_BASE_URL', 'the API (default https://api.anthropic.com), for status and usage'],
+    [ENV_BASE_URL, 'the API (default https://api.anthropic.com), for status and usage'],
     [
       'ANTHROPIC_OAUTH_PROFILE_URL, ANTHROPIC_OAUTH_USAGE_URL',
       "the account endpoints' whole URLs, instead of the API's paths",

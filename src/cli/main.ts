@@ -10,6 +10,7 @@
  * build makes each `import()` here a lazy initializer inside the one CLI file (tsup.config.ts);
  * `tests/module-graph.test.ts` holds the built CLI to this.
  */
+import { ENV_PROFILE } from '../env-variables.js';
 import { VERSION } from '../version.js';
 import { type Invocation, parseCommandLine } from './args.js';
 import type { CliDeps } from './context.js';
@@ -22,7 +23,7 @@ async function dispatch(invocation: Run, deps: CliDeps | undefined): Promise<Exi
   const { createContext, defaultDeps } = await import('./context.js');
   const { loginCommand } = await import('./hint.js');
   const given = deps ?? defaultDeps();
-  const profile = invocation.profile ?? (given.env.ANTHROPIC_OAUTH_PROFILE?.trim() || undefined);
+  const profile = invocation.profile ?? (given.env[ENV_PROFILE]?.trim() || undefined);
   const ctx = createContext(given, invocation.debug, {
     loginCommand: loginCommand({ ...invocation, profile }),
     json: invocation.json,

@@ -14,6 +14,22 @@
  * `anthropic-oauth/testing` (tsup.config.ts), so `dist/cli.cjs` holds none of it and no other
  * command loads it (tests/module-graph.test.ts).
  */
+import {
+  ENV_ACCESS_TOKEN,
+  ENV_ACCESS_TOKEN_ALT,
+  ENV_AUTHORIZE_URL,
+  ENV_BASE_URL,
+  ENV_CLIENT_ID,
+  ENV_EXPIRES_AT,
+  ENV_PROFILE,
+  ENV_PROFILE_URL,
+  ENV_REDIRECT_URI,
+  ENV_REFRESH_TOKEN,
+  ENV_SCOPES,
+  ENV_TOKEN_FILE,
+  ENV_TOKEN_URL,
+  ENV_USAGE_URL,
+} from '../../env-variables.js';
 import type { EmulatorArgs } from '../args.js';
 import type { CliContext } from '../context.js';
 import type { EmulatorFaultName } from '../emulator-faults.js';
@@ -26,13 +42,7 @@ type Emulator = Awaited<ReturnType<typeof import('../../testing/index.js').start
 export const EMULATOR_PROFILE = 'emulator';
 
 /** Variables that would win over the emulator's login or endpoints if left set in the shell. */
-const UNSET = [
-  'ANTHROPIC_OAUTH_ACCESS_TOKEN',
-  'ANTHROPIC_ACCESS_TOKEN',
-  'ANTHROPIC_REFRESH_TOKEN',
-  'ANTHROPIC_TOKEN_EXPIRES_AT',
-  'ANTHROPIC_OAUTH_SCOPES',
-];
+const UNSET = [ENV_ACCESS_TOKEN, ENV_ACCESS_TOKEN_ALT, ENV_REFRESH_TOKEN, ENV_EXPIRES_AT, ENV_SCOPES];
 
 /** Queues one occurrence of the named fault. */
 function queueFault(emu: Emulator, name: EmulatorFaultName): void {
@@ -60,15 +70,15 @@ export function emulatorVariables(
   where: { profile: string } | { storage: string },
 ): Array<[string, string]> {
   return [
-    ['ANTHROPIC_BASE_URL', emu.url],
-    ['ANTHROPIC_OAUTH_AUTHORIZE_URL', emu.authorizeUrl],
-    ['ANTHROPIC_OAUTH_TOKEN_URL', emu.tokenUrl],
+    [ENV_BASE_URL, emu.url],
+    [ENV_AUTHORIZE_URL, emu.authorizeUrl],
+    [ENV_TOKEN_URL, emu.tokenUrl],
     // `login --manual` sends this one; the loopback login sends its own listener's.
-    ['ANTHROPIC_OAUTH_REDIRECT_URI', emu.manualRedirectUri],
-    ['ANTHROPIC_OAUTH_CLIENT_ID', emu.oauthConfig.clientId],
-    ['ANTHROPIC_OAUTH_PROFILE_URL', `${emu.url}/api/oauth/profile`],
-    ['ANTHROPIC_OAUTH_USAGE_URL', `${emu.url}/api/oauth/usage`],
-    'profile' in where ? ['ANTHROPIC_OAUTH_PROFILE', where.profile] : ['ANTHROPIC_OAUTH_TOKEN_FILE', where.storage],
+    [ENV_REDIRECT_URI, emu.manualRedirectUri],
+    [ENV_CLIENT_ID, emu.oauthConfig.clientId],
+    [ENV_PROFILE_URL, `${emu.url}/api/oauth/profile`],
+    [ENV_USAGE_URL, `${emu.url}/api/oauth/usage`],
+    'profile' in where ? [ENV_PROFILE, where.profile] : [ENV_TOKEN_FILE, where.storage],
   ];
 }
 
@@ -103,6 +113,9 @@ export async function emulator(
     throw error;
   }
   for (const fault of args.faults) queueFault(emu, fault);
+  // Before anything is printed: a script that stops it as soon as it reads the exports gets exit 0
+  // (without a listener, SIGINT ends the process at once, with no cleanup).
+  const stopped = untilStopped();
 
   const { resolve } = await import('node:path');
   const where =
@@ -110,7 +123,7 @@ export async function emulator(
       ? { storage: resolve(invocation.storage) }
       : { profile: invocation.profile ?? EMULATOR_PROFILE };
   const variables = emulatorVariables(emu, where);
-  const unset = 'storage' in where ? [...UNSET, 'ANTHROPIC_OAUTH_PROFILE'] : UNSET;
+  const unset = 'storage' in where ? [...UNSET, ENV_PROFILE] : UNSET;
 
   ctx.say(`LOCAL EMULATOR of Anthropic's sign-in and API endpoints at ${emu.url}: this is not Anthropic.`);
   ctx.say('Its tokens are fake and nothing leaves this machine. The user is user@example.com (Example Org).');
@@ -125,7 +138,7 @@ export async function emulator(
   const login = 'profile' in where ? `profile ${where.profile}` : `token file ${where.storage}`;
   ctx.say(`The login is saved to the ${login}, apart from your real one. Serving until Ctrl+C.`);
 
-  const signal = await untilStopped();
+  const signal = await stopped;
   await emu.close();
   ctx.say(`Emulator stopped (${signal}).`);
   return EXIT.ok;
