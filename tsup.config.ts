@@ -77,6 +77,20 @@ const sdkErrorFromRoot: Plugin = {
   },
 };
 
+/**
+ * In the CLI, the emulator (`emulator` command) comes from the package itself, `anthropic-oauth/testing`
+ * (dist/testing.cjs, found through the package's own `exports`), not bundled: the one CLI file stays
+ * free of it, and only that command loads it.
+ */
+const testingFromPackage: Plugin = {
+  name: 'testing-from-package',
+  setup(build) {
+    build.onResolve({ filter: /\/testing\/index\.js$/ }, (args) =>
+      /[/\\]src[/\\]cli[/\\]/.test(args.importer) ? { path: 'anthropic-oauth/testing', external: true } : undefined,
+    );
+  },
+};
+
 export default defineConfig([
   {
     entry: { index: 'src/index.ts', testing: 'src/testing/index.ts', redis: 'src/redis.ts' },
@@ -119,5 +133,6 @@ export default defineConfig([
     noExternal: [SDK_ERROR],
     // `redis` is loaded by `--store redis` only (an optional peer of the package).
     external: ['open', '@napi-rs/keyring', 'redis'],
+    esbuildPlugins: [testingFromPackage],
   },
 ]);

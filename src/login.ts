@@ -170,8 +170,13 @@ function nextLine(iterator: AsyncIterator<string>, signal: AbortSignal): Promise
   });
 }
 
+/** Pasted answers of another login attempt accepted with a warning before the login gives up. */
+const MAX_WRONG_STATES = 3;
+
 /**
- * Reads pasted lines until one is an answer for `expectedState`. Resolves `null` when the input
+ * Reads pasted lines until one is an answer for `expectedState`. A line that is no answer, or (up
+ * to `MAX_WRONG_STATES` times) an answer of another login attempt, is reported (`invalid_answer`)
+ * and the next line read; the last one of those ends the login. Resolves `null` when the input
  * ends first. Stops reading (`return()` on the iterator) when `signal` aborts.
  */
 async function readPastedAnswer(
@@ -185,6 +190,7 @@ async function readPastedAnswer(
     Promise.resolve(iterator.return?.()).catch(() => {});
   };
   signal.addEventListener('abort', stop, { once: true });
+  let wrongStates = 0;
   try {
     for (;;) {
       const next = await nextLine(iterator, signal);
@@ -200,7 +206,20 @@ async function readPastedAnswer(
         }
         throw error;
       }
-      return checkState(answer, expectedState, 'paste');
+      try {
+        return checkState(answer, expectedState, 'paste');
+      } catch (error) {
+        // A code from an older tab or another terminal's login: a slip, so ask again (a few times).
+        if (!(error instanceof OAuthFlowError && error.code === 'state_mismatch')) throw error;
+        if (++wrongStates >= MAX_WRONG_STATES) throw error;
+        onEvent({
+          type: 'invalid_answer',
+          error: new OAuthFlowError(
+            'state_mismatch',
+            'The pasted code is from another login attempt (its state does not match this one). Paste the code from the page this login opened.',
+          ),
+        });
+      }
     }
   } finally {
     signal.removeEventListener('abort', stop);

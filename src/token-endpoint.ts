@@ -21,6 +21,7 @@ import { checkState } from './callback.js';
 import { resolveConfig } from './config.js';
 import { LOGIN_HINT, OAuthFlowError, redactErrorBody, withoutSecrets } from './errors.js';
 import { isRedirect, parseJsonOrUndefined, readCappedText } from './http-body.js';
+import { endpointName } from './mask-token.js';
 import { nowSeconds, tokensFromResponse } from './oauth-tokens.js';
 import type { Env, Fetch, OAuthConfig, OAuthState, OAuthTokens } from './types.js';
 import { VERSION } from './version.js';
@@ -113,19 +114,24 @@ export async function processTokenResponse(
 }
 
 /** Turns a transport failure into `timeout`/`network_error`; a caller's abort keeps its own reason. */
-function transportError(cause: unknown, callerSignal: AbortSignal | undefined, timeout: AbortSignal): unknown {
+function transportError(
+  cause: unknown,
+  callerSignal: AbortSignal | undefined,
+  timeout: AbortSignal,
+  tokenUrl: string,
+): unknown {
   if (cause instanceof OAuthFlowError) return cause;
   if (callerSignal?.aborted) return callerSignal.reason ?? cause;
   if (timeout.aborted) {
     return new OAuthFlowError(
       'timeout',
-      'The token endpoint did not answer in time. Check your connection and try again.',
+      `The token endpoint (${endpointName(tokenUrl)}) did not answer in time. Check your connection and try again.`,
       { cause },
     );
   }
   return new OAuthFlowError(
     'network_error',
-    'Could not reach the token endpoint. Check your connection (and any proxy) and try again.',
+    `Could not reach the token endpoint (${endpointName(tokenUrl)}). Check your connection (and any proxy) and try again.`,
     { cause: cause instanceof Error ? new Error(describeTransport(cause)) : undefined },
   );
 }
@@ -146,6 +152,7 @@ function describeTransport(error: Error): string {
 
 /** Runs `run` under the caller's signal plus the timeout; transport failures become typed errors. */
 async function withTransport<T>(
+  tokenUrl: string,
   options: Pick<TokenRequestOptions, 'signal' | 'timeoutMs'>,
   run: (signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
@@ -154,7 +161,7 @@ async function withTransport<T>(
   try {
     return await run(signal);
   } catch (cause) {
-    throw transportError(cause, options.signal, timeout);
+    throw transportError(cause, options.signal, timeout, tokenUrl);
   }
 }
 
@@ -198,7 +205,7 @@ async function requestTokens(
   const secrets = SECRET_FIELDS.map((field) => String(grant[field] ?? '')).filter(Boolean);
   const now = options.now ?? nowSeconds;
   try {
-    return await withTransport(options, async (signal) => {
+    return await withTransport(tokenUrl, options, async (signal) => {
       const response = await postTokenRequest(tokenUrl, grant, { fetch: options.fetch, signal });
       return processTokenResponse(response, now(), secrets);
     });

@@ -70,14 +70,31 @@ describe('login through the loopback listener', () => {
     expect(await exists(tokenFile)).toBe(true);
   });
 
-  it('refuses a pasted answer with the wrong state', async () => {
+  it('asks again when a pasted answer has the wrong state, and logs in with the right one', async () => {
     const cli = spawnCli(['login', '--no-browser'], env);
     const url = await cli.authorizeUrl();
     const callback = new URL(await emu.approve(url));
     cli.write(`${callback.searchParams.get('code')}#not-the-state\n`);
+    await cli.waitForStderr(
+      /The pasted code is from another login attempt .*Paste the code from the page this login opened/,
+    );
+    expect(tokenRequests(emu)).toHaveLength(0);
+    cli.write(`${callback.href}\n`);
+
+    const result = await cli.done;
+    expect(result.code).toBe(0);
+    expect(await exists(tokenFile)).toBe(true);
+  });
+
+  it('ends the login after the third answer of another login attempt, sending nothing', async () => {
+    const cli = spawnCli(['login', '--no-browser'], env);
+    const url = await cli.authorizeUrl();
+    const code = new URL(await emu.approve(url)).searchParams.get('code');
+    cli.write(`${code}#other-1\n${code}#other-2\n${code}#other-3\n`);
 
     const result = await cli.done;
     expect(result.code).toBe(1);
+    expect(result.stderr.match(/The pasted code is from another login attempt/g)).toHaveLength(2);
     expect(result.stderr).toMatch(
       /^Error: The pasted answer belongs to another login attempt .*Start the login again/m,
     );
@@ -126,7 +143,7 @@ describe('login through the loopback listener', () => {
     const result = await cli.done;
     expect(result.code).toBe(6);
     expect(result.stderr).toMatch(
-      /^Error: No answer from the browser within 1 second\. Run `anthropic-oauth login` again/m,
+      /^Error: No answer from the browser within 1 second\. Run `npx anthropic-oauth login` again/m,
     );
     expect(await exists(tokenFile)).toBe(false);
     // The listener went with it.

@@ -6,15 +6,7 @@
 import { stat } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import type { Emulator } from '../src/testing/index.js';
-import {
-  type CliEnv,
-  loginByPaste,
-  profileFileIn,
-  runCli,
-  spawnCli,
-  tokenFileIn,
-  useCliWorld,
-} from './helpers/cli-run.js';
+import { type CliEnv, loginByPaste, profileFileIn, runCli, tokenFileIn, useCliWorld } from './helpers/cli-run.js';
 import { exists, type TempDir } from './helpers/fixtures.js';
 
 let emu: Emulator;
@@ -132,12 +124,12 @@ describe('--store', () => {
       );
       expect(result.stderr.trim().split('\n')).toHaveLength(1);
     }
-    const cli = spawnCli(['login', '--no-browser', '--store', 'keychain'], env);
-    const callback = await emu.approve(await cli.authorizeUrl());
-    cli.write(`${callback}\n`);
-    const login = await cli.done;
+    // login finds out before the browser: no URL, no code spent.
+    const login = await runCli(['login', '--no-browser', '--store', 'keychain'], env);
     expect(login.code).toBe(1);
     expect(login.stderr).toMatch(/^Error: The OS keychain is unavailable/m);
+    expect(login.stderr).not.toContain('/oauth/authorize');
+    expect(emu.requests).toEqual([]);
     expect(await exists(tokenFileIn(temp.dir))).toBe(false);
   });
 

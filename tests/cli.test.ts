@@ -220,7 +220,13 @@ describe('token', () => {
     });
     expect(result.code).toBe(5);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toMatch(/^Error: Could not reach the token endpoint\. Check your connection/m);
+    // It names the URL it tried (origin and path), so a wrong ANTHROPIC_OAUTH_TOKEN_URL shows.
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `^Error: Could not reach the token endpoint \\(http://127\\.0\\.0\\.1:${port}/v1/oauth/token\\)\\. Check your connection`,
+        'm',
+      ),
+    );
     expect(result.stderr).toMatch(/^debug: error: OAuthFlowError code=network_error$/m);
     expect(result.stderr).toMatch(/^debug: caused by: Error: fetch failed: .*ECONNREFUSED/m);
   });
@@ -286,7 +292,7 @@ describe('usage, --help and --version', () => {
   it.each([
     [
       ['frobnicate'],
-      /^Error: Unknown command "frobnicate"\. The commands are login, status, token, logout, usage, setup-token\./,
+      /^Error: Unknown command "frobnicate"\. The commands are login, status, token, logout, usage, setup-token, emulator\./,
     ],
     [['status', '--bogus'], /^Error: Unknown option --bogus for `status`\. Run `anthropic-oauth status --help`/],
     [['login', '--json'], /^Error: Unknown option --json for `login`\./],
@@ -294,7 +300,13 @@ describe('usage, --help and --version', () => {
     [['login', '--port', '70000'], /^Error: --port must be a number from 1 to 65535\./],
     [['login', '--timeout', '0'], /^Error: --timeout must be a positive number of seconds\./],
     [['login', '--manual', '--port', '8080'], /^Error: --port has no use with --manual/],
-    [['token', '--storage'], /^Error: --storage needs a value\./],
+    [['token', '--storage'], /^Error: --storage needs a file path\./],
+    [
+      ['login', '--timeout', '-5'],
+      /^Error: --timeout needs a positive number of seconds\. Run `anthropic-oauth login --help`/,
+    ],
+    [['login', '--port', '-1'], /^Error: --port needs a port number from 1 to 65535\./],
+    [['login', '--timeout=-5'], /^Error: --timeout must be a positive number of seconds\./],
     [['logout', 'now'], /^Error: Unexpected argument for `logout`: now\./],
   ])('%j is a usage error (exit 2)', async (args, message) => {
     const result = await runCli(args, env);
@@ -305,7 +317,7 @@ describe('usage, --help and --version', () => {
   });
 
   it('--help lists the commands, options and exit codes', async () => {
-    for (const args of [['--help'], ['-h'], ['help'], []]) {
+    for (const args of [['--help'], ['-h'], ['help']]) {
       const result = await runCli(args, env);
       expect(result.code).toBe(0);
       expect(result.stdout).toContain('Usage: anthropic-oauth <command> [options]');
@@ -315,6 +327,15 @@ describe('usage, --help and --version', () => {
       expect(result.stdout).toMatch(/^ {2}3 {4}not logged in$/m);
       expect(result.stdout).toMatch(/^ {2}4 {4}login needed again/m);
       expect(result.stdout).toMatch(/^ {2}5 {4}network failure/m);
+    }
+  });
+
+  it('no command at all is a usage error: the help on stderr, exit 2', async () => {
+    for (const args of [[], ['--debug'], ['--profile', 'work']]) {
+      const result = await runCli(args, env);
+      expect(result.code).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toContain('Usage: anthropic-oauth <command> [options]');
     }
   });
 

@@ -95,8 +95,11 @@ function packageOf(file: string): string | undefined {
   return first?.startsWith('@') ? `${first}/${second}` : first;
 }
 
-/** Runs `node <args>` in the project with the recorder (stdin empty); what it loaded. */
-function loadedBy(args: readonly string[], env: Record<string, string>): Promise<Loaded> {
+/**
+ * Runs `node <args>` in the project with the recorder (stdin empty); what it loaded. `stopWhen`: a
+ * process that serves until stopped gets SIGINT once its stdout matches.
+ */
+function loadedBy(args: readonly string[], env: Record<string, string>, stopWhen?: RegExp): Promise<Loaded> {
   const out = join(temp.dir, `graph-${++count}.txt`);
   return new Promise((resolveRun, reject) => {
     const child = execFile(
@@ -123,6 +126,13 @@ function loadedBy(args: readonly string[], env: Record<string, string>): Promise
       },
     );
     child.stdin?.end();
+    if (stopWhen) {
+      let seen = '';
+      child.stdout?.on('data', (chunk: Buffer | string) => {
+        seen += String(chunk);
+        if (stopWhen.test(seen)) child.kill('SIGINT');
+      });
+    }
   });
 }
 
@@ -143,6 +153,17 @@ describe('the built CLI', () => {
     expect(source).not.toMatch(/(require|import)\(["']@anthropic-ai\/sdk/);
     expect(source).not.toMatch(/require\(["']\.\.?\//);
     expect(source).not.toContain('src/testing/');
+    // The `emulator` command imports it from the package itself (tsup.config.ts), and nothing else does.
+    expect(source.match(/(require|import)\(["']anthropic-oauth\/testing["']\)/g)).toHaveLength(1);
+  });
+
+  it('emulator loads the emulator from the package (dist/testing.js), and stops on SIGINT with exit 0', async () => {
+    const loaded = await loadedBy([CLI, 'emulator'], env, /ANTHROPIC_OAUTH_PROFILE=/);
+    expect(loaded.code).toBe(0);
+    expect(loaded.stderr).toContain('Emulator stopped (SIGINT).');
+    expect(loaded.files).toContain('dist/cli.cjs');
+    expect(loaded.files).toContain('dist/testing.js');
+    expect(loaded.files.filter((file) => file.startsWith('src'))).toEqual([]);
   });
 
   it.each([

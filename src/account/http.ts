@@ -35,6 +35,7 @@ import {
 } from '../env-variables.js';
 import { OAuthFlowError } from '../errors.js';
 import { isRedirect, parseJsonOrUndefined, readCappedText } from '../http-body.js';
+import { endpointName } from '../mask-token.js';
 import type { Env, Fetch } from '../types.js';
 
 export const MAX_ACCOUNT_RESPONSE_BYTES = 1 << 20;
@@ -163,7 +164,7 @@ export async function getWithToken<T>(
     if (options.signal?.aborted) throw new APIUserAbortError();
     if (timeout.aborted) throw new APIConnectionTimeoutError();
     throw new APIConnectionError({
-      message: `Could not reach the ${LABEL[endpoint]} endpoint. Check your connection (and any proxy) and try again.`,
+      message: `Could not reach the ${LABEL[endpoint]} endpoint (${endpointName(url)}). Check your connection (and any proxy) and try again.`,
       cause: cause instanceof Error ? new Error(cause.message) : undefined,
     });
   }

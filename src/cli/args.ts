@@ -7,11 +7,14 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { maskToken } from '../mask-token.js';
 import { isProfileName } from '../store/profile-name.js';
+import { EMULATOR_FAULTS, EMULATOR_PLANS, type EmulatorFaultName, isFaultName } from './emulator-faults.js';
 import { UsageError } from './exit.js';
+
+type EmulatorPlanName = (typeof EMULATOR_PLANS)[number];
 
 export const PROGRAM = 'anthropic-oauth';
 
-export const COMMANDS = ['login', 'status', 'token', 'logout', 'usage', 'setup-token'] as const;
+export const COMMANDS = ['login', 'status', 'token', 'logout', 'usage', 'setup-token', 'emulator'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -40,10 +43,26 @@ const PER_COMMAND: Readonly<Record<Command, Options>> = {
   token: { json: { type: 'boolean' } },
   logout: {},
   usage: { json: { type: 'boolean' } },
+  emulator: {
+    port: { type: 'string' },
+    plan: { type: 'string' },
+    'token-lifetime': { type: 'string' },
+    fault: { type: 'string', multiple: true },
+    json: { type: 'boolean' },
+  },
 };
 
 export const STORES = ['file', 'keychain', 'redis'] as const;
 export type StoreKind = (typeof STORES)[number];
+
+export interface EmulatorArgs {
+  /** 0: a free port. */
+  port: number;
+  plan: EmulatorPlanName | undefined;
+  /** Seconds an access token lives. */
+  tokenLifetime: number | undefined;
+  faults: EmulatorFaultName[];
+}
 
 export interface LoginArgs {
   port: number | undefined;
@@ -57,7 +76,8 @@ export interface LoginArgs {
 }
 
 export type Invocation =
-  | { kind: 'help'; command: Command | undefined }
+  /** `missing`: no command was given at all (the help goes to stderr, exit 2). */
+  | { kind: 'help'; command: Command | undefined; missing?: boolean }
   | { kind: 'version' }
   | {
       kind: 'run';
@@ -72,6 +92,7 @@ export type Invocation =
       /** `status --offline`: accepted for scripts; status makes no network call anyway. */
       offline: boolean;
       login: LoginArgs;
+      emulator: EmulatorArgs;
     };
 
 const DEFAULT_TIMEOUT_SECONDS = 300;
@@ -93,6 +114,18 @@ function isCommand(value: string): value is Command {
   return (COMMANDS as readonly string[]).includes(value);
 }
 
+/** What each option that takes a value needs, for the error when it is missing or looks like an option. */
+const VALUE_NEEDED: Readonly<Record<string, string>> = {
+  timeout: 'a positive number of seconds',
+  port: 'a port number from 1 to 65535',
+  storage: 'a file path',
+  profile: 'a profile name',
+  store: 'file, keychain or redis',
+  plan: EMULATOR_PLANS.join(', '),
+  'token-lifetime': 'a positive number of seconds',
+  fault: 'a fault name (see `anthropic-oauth emulator --help`)',
+};
+
 /** Rewrites `parseArgs` errors, which suggest `--` tricks, into one plain sentence. */
 function usageFrom(error: unknown, command: Command | undefined): UsageError {
   const code = error instanceof Error && 'code' in error ? error.code : undefined;
@@ -103,11 +136,14 @@ function usageFrom(error: unknown, command: Command | undefined): UsageError {
   switch (code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
       return new UsageError(`Unknown option ${option ?? ''}${where}.`, command);
-    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
-      return new UsageError(
-        message.includes('argument missing') ? `${option ?? 'The option'} needs a value.` : `${option} takes no value.`,
-        command,
-      );
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
+      // `--timeout -5`: the value starts with a dash, so Node calls it ambiguous. Say what it needs.
+      const needs = (option && VALUE_NEEDED[option.replace(/^-+/, '')]) ?? 'a value';
+      if (message.includes('argument missing') || message.includes('ambiguous')) {
+        return new UsageError(`${option ?? 'The option'} needs ${needs}.`, command);
+      }
+      return new UsageError(`${option} takes no value.`, command);
+    }
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
       return new UsageError(
         `Unexpected argument${where}: ${shownArgument(/'([^']*)'/.exec(message)?.[1] ?? '')}.`,
@@ -119,11 +155,38 @@ function usageFrom(error: unknown, command: Command | undefined): UsageError {
   }
 }
 
-function parsePort(value: string | undefined): number | undefined {
+function parsePort(value: string | undefined, command: Command = 'login'): number | undefined {
   if (value === undefined) return undefined;
   const port = /^\d{1,5}$/.test(value) ? Number(value) : Number.NaN;
-  if (!(port >= 1 && port <= 65_535)) throw new UsageError(`--port must be a number from 1 to 65535.`, 'login');
+  if (!(port >= 1 && port <= 65_535)) throw new UsageError(`--port must be a number from 1 to 65535.`, command);
   return port;
+}
+
+function parseEmulator(values: Record<string, string | boolean | string[] | undefined>): EmulatorArgs {
+  const plan = values.plan as string | undefined;
+  if (plan !== undefined && !(EMULATOR_PLANS as readonly string[]).includes(plan)) {
+    throw new UsageError(`--plan must be one of ${EMULATOR_PLANS.join(', ')}.`, 'emulator');
+  }
+  const lifetime = values['token-lifetime'] as string | undefined;
+  const seconds = lifetime === undefined ? undefined : /^\d+(\.\d+)?$/.test(lifetime) ? Number(lifetime) : Number.NaN;
+  if (seconds !== undefined && !(seconds > 0 && seconds <= MAX_TIMEOUT_MS / 1000)) {
+    throw new UsageError('--token-lifetime must be a positive number of seconds.', 'emulator');
+  }
+  const faults = (values.fault as string[] | undefined) ?? [];
+  for (const fault of faults) {
+    if (!isFaultName(fault)) {
+      throw new UsageError(
+        `Unknown fault "${shownArgument(fault)}". The faults are ${Object.keys(EMULATOR_FAULTS).join(', ')}.`,
+        'emulator',
+      );
+    }
+  }
+  return {
+    port: values.port === undefined ? 0 : (parsePort(values.port as string, 'emulator') ?? 0),
+    plan: plan as EmulatorPlanName | undefined,
+    tokenLifetime: seconds,
+    faults: faults as EmulatorFaultName[],
+  };
 }
 
 function parseTimeout(value: string | undefined): number {
@@ -156,21 +219,21 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
     rest = rest.filter((_, index) => index !== first.index);
   }
 
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | string[] | undefined>;
   try {
     ({ values } = parseArgs({
       args: rest,
       options: { ...COMMON, ...(command ? PER_COMMAND[command] : {}) },
       strict: true,
       allowPositionals: false,
-    }) as { values: Record<string, string | boolean | undefined> });
+    }) as { values: Record<string, string | boolean | string[] | undefined> });
   } catch (error) {
     throw usageFrom(error, command);
   }
 
   if (values.help) return { kind: 'help', command };
   if (values.version) return { kind: 'version' };
-  if (!command) return { kind: 'help', command: undefined };
+  if (!command) return { kind: 'help', command: undefined, missing: true };
 
   const storage = values.storage as string | undefined;
   if (storage !== undefined && storage.trim() === '') throw new UsageError('--storage needs a file path.', command);
@@ -203,8 +266,12 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
     debug: values.debug === true,
     json: values.json === true,
     offline: values.offline === true,
+    emulator:
+      command === 'emulator'
+        ? parseEmulator(values)
+        : { port: 0, plan: undefined, tokenLifetime: undefined, faults: [] },
     login: {
-      port: parsePort(values.port as string | undefined),
+      port: command === 'login' ? parsePort(values.port as string | undefined) : undefined,
       browser: values['no-browser'] !== true,
       manual: values.manual === true,
       timeoutMs: parseTimeout(values.timeout as string | undefined),

@@ -16,6 +16,7 @@ import { errnoCode, OAuthFlowError, TokenStorageError } from '../errors.js';
 import { maskToken } from '../mask-token.js';
 import { PROGRAM } from './args.js';
 import { EXIT, type ExitCode, exitCodeFor, UsageError } from './exit.js';
+import { exactHints } from './hint.js';
 
 export type Env = Record<string, string | undefined>;
 
@@ -34,6 +35,8 @@ export interface CliDeps extends CliStreams {
 
 export interface CliContext extends CliDeps {
   readonly debug: boolean;
+  /** The exact `login` command for the login in use (`hint.ts`); generic ones are rewritten to it. */
+  readonly loginCommand: string;
   /** A line of data on stdout. */
   out(text: string): void;
   /**
@@ -47,6 +50,11 @@ export interface CliContext extends CliDeps {
   trace(text: string): void;
   /** Prints `error` as one line (plus details with `--debug`) and returns its exit code. */
   fail(error: unknown): ExitCode;
+  /**
+   * Prints `line` (an error, `Error: …`) on stderr and, with `--json`, the error object
+   * `{ "error": { "code", "message", "hint" } }` on stdout; returns `exitCode`.
+   */
+  report(error: unknown, line: string, exitCode: ExitCode, hint?: string): ExitCode;
   /** True when stderr is a terminal: spinners and check marks. */
   readonly fancy: boolean;
 }
@@ -194,24 +202,61 @@ function rawErrorLine(error: unknown, debug: boolean): string {
   return `Error: ${message.replace(/\s+/g, ' ').trim()}${debug ? '' : ' (run again with --debug for details)'}`;
 }
 
-export function createContext(deps: CliDeps, debug: boolean): CliContext {
+export interface ContextOptions {
+  /** The exact `login` command (`hint.ts`); default the generic one. */
+  loginCommand?: string | undefined;
+  /** `--json`: errors are also printed as a JSON object on stdout. */
+  json?: boolean | undefined;
+}
+
+/** The stable code of an error for the JSON error object. */
+function codeOf(error: unknown): string {
+  if (error instanceof UsageError) return 'usage';
+  if (error instanceof OAuthFlowError || error instanceof TokenStorageError) return error.code;
+  // A described API error (`describeApiError`'s code), passed as `{ code }`.
+  const code = (error as { code?: unknown } | null)?.code;
+  if (!(error instanceof Error) && typeof code === 'string') return code;
+  const name = error instanceof Error ? error.name : '';
+  if (name.startsWith('APIConnection')) return 'network_error';
+  return 'error';
+}
+
+export function createContext(deps: CliDeps, debug: boolean, options: ContextOptions = {}): CliContext {
+  const loginCommand = options.loginCommand ?? `npx ${PROGRAM} login`;
   const write = (stream: Writable, text: string): void => {
     stream.write(`${forTerminal(text)}\n`);
   };
-  const say = (text: string): void => write(deps.stderr, scrub(forTerminal(text)));
+  const say = (text: string): void => write(deps.stderr, exactHints(scrub(forTerminal(text)), loginCommand));
+  const report = (error: unknown, line: string, exitCode: ExitCode, hint?: string): ExitCode => {
+    say(line);
+    if (options.json) {
+      const message = exactHints(scrub(forTerminal(line)), loginCommand).replace(/^Error: /, '');
+      const loginHint =
+        exitCode === EXIT.notLoggedIn || exitCode === EXIT.loginAgain ? `Run \`${loginCommand}\` to sign in.` : null;
+      const body = {
+        code: codeOf(error),
+        message,
+        hint: hint === undefined ? loginHint : exactHints(scrub(forTerminal(hint)), loginCommand),
+      };
+      deps.stdout.write(`${jsonText({ error: body })}\n`);
+    }
+    return exitCode;
+  };
   const trace = (text: string): void => {
     if (debug) say(`debug: ${text}`);
   };
   return {
     ...deps,
     debug,
+    loginCommand,
     fancy: deps.stderr.isTTY === true,
     out: (text) => write(deps.stdout, text),
     outPainted: (text) => deps.stdout.write(`${text}\n`),
     say,
     trace,
+    report,
     fail(error) {
-      say(errorLine(error, debug));
+      report(error, errorLine(error, debug), error === undefined ? EXIT.error : exitCodeFor(error));
       for (const line of describeError(error)) trace(line);
       return error === undefined ? EXIT.error : exitCodeFor(error);
     },

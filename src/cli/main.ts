@@ -10,6 +10,7 @@
  * build makes each `import()` here a lazy initializer inside the one CLI file (tsup.config.ts);
  * `tests/module-graph.test.ts` holds the built CLI to this.
  */
+import { ENV_PROFILE } from '../env-variables.js';
 import { VERSION } from '../version.js';
 import { type Invocation, parseCommandLine } from './args.js';
 import type { CliDeps } from './context.js';
@@ -20,10 +21,18 @@ type Run = Extract<Invocation, { kind: 'run' }>;
 
 async function dispatch(invocation: Run, deps: CliDeps | undefined): Promise<ExitCode> {
   const { createContext, defaultDeps } = await import('./context.js');
-  const ctx = createContext(deps ?? defaultDeps(), invocation.debug);
+  const { loginCommand } = await import('./hint.js');
+  const given = deps ?? defaultDeps();
+  const profile = invocation.profile ?? (given.env[ENV_PROFILE]?.trim() || undefined);
+  const ctx = createContext(given, invocation.debug, {
+    loginCommand: loginCommand({ ...invocation, profile }),
+    json: invocation.json,
+  });
   const { command, storage } = invocation;
   if (storage !== undefined) ctx.trace(`token file: ${storage} (--storage)`);
   try {
+    // The emulator works on no login: it only serves, and prints the variables that point at it.
+    if (command === 'emulator') return await (await import('./commands/emulator.js')).emulator(ctx, invocation);
     const { resolveTarget } = await import('./commands/target.js');
     const target = await resolveTarget(ctx, invocation);
     switch (command) {
@@ -57,6 +66,11 @@ export async function main(argv: readonly string[], deps?: CliDeps): Promise<Exi
   }
   switch (invocation.kind) {
     case 'help':
+      if (invocation.missing) {
+        // No command: a script that forgot one must not see success.
+        (deps?.stderr ?? process.stderr).write(MAIN_HELP);
+        return EXIT.usage;
+      }
       (deps?.stdout ?? process.stdout).write(
         invocation.command ? (COMMAND_HELP[invocation.command] ?? MAIN_HELP) : MAIN_HELP,
       );

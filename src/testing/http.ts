@@ -7,6 +7,7 @@
  */
 
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import { PAGE_SCRIPT_HASH } from './pages.js';
 import { MAX_BODY_BYTES } from './wire.js';
 
 export type JsonObject = Record<string, unknown>;
@@ -39,7 +40,8 @@ const PAGE_HEADERS: OutgoingHttpHeaders = {
   'x-frame-options': 'DENY',
   // No form-action directive: Chrome applies it to the redirect after the POST, which would block
   // the redirect to the loopback callback.
-  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'",
+  // The one script: the code page's copy button, by its hash.
+  'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; script-src ${PAGE_SCRIPT_HASH}`,
 };
 
 export function isObject(value: unknown): value is JsonObject {

@@ -3,12 +3,17 @@
  * error page, plus the tiny reader `approve()`/`deny()` use to fill the consent form.
  *
  * Policy: every interpolated value is HTML-escaped (the query string is attacker-controlled in a
- * real browser); pages carry no script, so a strict Content-Security-Policy can be sent with them;
+ * real browser); the only script is the code page's copy button, a fixed text allowed by its hash
+ * (`PAGE_SCRIPT_HASH`), so a strict Content-Security-Policy is sent with every page (no network, no
+ * other script: the copy puts the code on the clipboard and nowhere else). Every page says plainly
+ * at the top that it is a local emulator, not Anthropic, and fits a phone-width window (360 px);
  * the markup is small, stable and has fixed ids (`#approve`, `#deny`, `#auth-code`) because browser
  * tests and users' own tests select on them. Renderer and reader live together so they cannot drift:
  * one table of entities serves both escaping and unescaping (the emulator keeps its own rather than
  * reach into the library's internals).
  */
+
+import { createHash } from 'node:crypto';
 
 /** The account and organization the consent page says will be shared. */
 export interface PageIdentity {
@@ -46,7 +51,8 @@ const SCOPE_DESCRIPTIONS: Readonly<Record<string, string>> = {
 };
 
 const STYLE = `
-  body { font: 16px/1.5 system-ui, sans-serif; background: #f5f4ef; color: #1f1e1d; margin: 0; }
+  * { box-sizing: border-box; }
+  body { font: 16px/1.5 system-ui, sans-serif; background: #f5f4ef; color: #1f1e1d; margin: 0; overflow-wrap: anywhere; }
   main { max-width: 32rem; margin: 4rem auto; background: #fff; border-radius: 12px; padding: 2rem;
          box-shadow: 0 1px 4px rgba(0, 0, 0, 0.08); }
   h1 { font-size: 1.4rem; margin-top: 0; }
@@ -60,7 +66,32 @@ const STYLE = `
            cursor: pointer; }
   #approve { background: #c96442; border-color: #c96442; color: #fff; }
   .problem { color: #a4161a; }
+  #emulator-banner { margin: 0; padding: 0.6rem 1rem; background: #1f1e1d; color: #fff; font-size: 0.9rem;
+                     text-align: center; }
+  #copy { margin-top: 0.75rem; }
+  @media (max-width: 36rem) { main { margin: 0; border-radius: 0; padding: 1.25rem; box-shadow: none; } }
 `;
+
+/**
+ * The code page's copy button: the code onto the clipboard, the button says so. Nothing else: no
+ * request, no storage, no log. Where the clipboard is refused, the code is selected for Ctrl+C.
+ */
+const COPY_SCRIPT = `document.getElementById('copy').addEventListener('click', function () {
+  var button = this;
+  var code = document.getElementById('auth-code');
+  navigator.clipboard.writeText(code.textContent).then(function () {
+    button.textContent = 'Copied';
+  }, function () {
+    var range = document.createRange();
+    range.selectNodeContents(code);
+    window.getSelection().removeAllRanges();
+    window.getSelection().addRange(range);
+    button.textContent = 'Selected: press Ctrl+C';
+  });
+});`;
+
+/** The CSP source that allows `COPY_SCRIPT` and no other script. */
+export const PAGE_SCRIPT_HASH = `'sha256-${createHash('sha256').update(COPY_SCRIPT).digest('base64')}'`;
 
 /** The five characters HTML escapes, and their entities; used both ways. */
 const ENTITIES: ReadonlyArray<readonly [string, string]> = [
@@ -91,6 +122,7 @@ function layout(title: string, body: string): string {
 <style>${STYLE}</style>
 </head>
 <body>
+<p id="emulator-banner">Local emulator of Anthropic's sign-in pages on this machine: this is not Anthropic. The account and codes are fake.</p>
 <main>
 ${body}
 </main>
@@ -160,6 +192,8 @@ export function renderManualCodePage(code: string, state: string): string {
     `<h1>Authentication code</h1>
 <p>Paste this into your terminal:</p>
 <code id="auth-code">${escapeHtml(`${code}#${state}`)}</code>
+<button type="button" id="copy">Copy code</button>
+<script>${COPY_SCRIPT}</script>
 <p class="muted">The code works once and expires in a few minutes. You can close this page afterwards.</p>`,
   );
 }

@@ -86,8 +86,8 @@ export interface CliProcess {
   readonly done: Promise<CliResult>;
 }
 
-export function spawnCli(args: readonly string[], env: CliEnv): CliProcess {
-  const child = spawn(process.execPath, [CLI, ...args], { env, stdio: 'pipe' });
+export function spawnCli(args: readonly string[], env: CliEnv, cli = CLI): CliProcess {
+  const child = spawn(process.execPath, [cli, ...args], { env, stdio: 'pipe' });
   let stdout = '';
   let stderr = '';
   const watchers = new Set<() => void>();
@@ -133,7 +133,7 @@ export function spawnCli(args: readonly string[], env: CliEnv): CliProcess {
     stderr: () => stderr,
     waitForStderr,
     authorizeUrl: async () =>
-      (await waitForStderr(/^ {2}(http:\/\/127\.0\.0\.1:\d+\/oauth\/authorize\?\S+)$/m))[1] ?? '',
+      (await waitForStderr(/^ {2}(http:\/\/127\.0\.0\.1:\d+\/(?:console\/)?oauth\/authorize\?\S+)$/m))[1] ?? '',
     write: (text) => {
       child.stdin.write(text);
     },
@@ -141,9 +141,9 @@ export function spawnCli(args: readonly string[], env: CliEnv): CliProcess {
   };
 }
 
-/** Runs a command to completion, with `input` on stdin (closed at once when omitted). */
-export async function runCli(args: readonly string[], env: CliEnv, input = ''): Promise<CliResult> {
-  const cli = spawnCli(args, env);
+/** Runs a command to completion, with `input` on stdin (closed at once when omitted); `cliFile`: another built CLI. */
+export async function runCli(args: readonly string[], env: CliEnv, input = '', cliFile = CLI): Promise<CliResult> {
+  const cli = spawnCli(args, env, cliFile);
   cli.child.stdin.end(input);
   return cli.done;
 }

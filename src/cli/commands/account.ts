@@ -93,9 +93,13 @@ export function failExplained(ctx: CliContext, error: unknown): ExitCode {
   }
   const name = error instanceof Error ? error.name : '';
   if (described === null && name.startsWith('APIConnection')) {
-    const base = ctx.env[ENV_BASE_URL]?.trim() || DEFAULT_API_BASE_URL;
-    ctx.say(
+    // The endpoint the library named (a profile or usage URL may be set apart from the base URL).
+    const named = /\((https?:\/\/[^\s)]+)\)/.exec(error instanceof Error ? error.message : '')?.[1];
+    const base = named ?? (ctx.env[ENV_BASE_URL]?.trim() || DEFAULT_API_BASE_URL);
+    ctx.report(
+      error,
       `Error: ${name === 'APIConnectionTimeoutError' ? 'The API did not answer in time' : 'Could not reach the API'} (${oneLine(base)}). Check your connection (and any proxy or ANTHROPIC_BASE_URL) and try again.`,
+      EXIT.network,
     );
     for (const line of describeError(error)) ctx.trace(line);
     return EXIT.network;
@@ -110,9 +114,18 @@ export function failExplained(ctx: CliContext, error: unknown): ExitCode {
         : ctx.debug
           ? ''
           : ' Run again with --debug for details.';
-    ctx.say(`Error: The API answered HTTP ${status}${typeof type === 'string' ? ` (${oneLine(type)})` : ''}.${next}`);
+    ctx.report(
+      error,
+      `Error: The API answered HTTP ${status}${typeof type === 'string' ? ` (${oneLine(type)})` : ''}.${next}`,
+      exitCodeOf(error, described),
+    );
   } else {
-    ctx.say(`Error: ${explanationLine(ctx, described)}`);
+    ctx.report(
+      { name: 'ApiError', code: described.code },
+      `Error: ${explanationLine(ctx, described)}`,
+      exitCodeOf(error, described),
+      described.hint,
+    );
     ctx.trace(`error: code=${described.code} status=${described.status ?? 'none'}`);
   }
   const server = (error as { apiMessage?: unknown }).apiMessage ?? described?.serverMessage;

@@ -140,6 +140,8 @@ function consoleLines(ctx: CliContext, login: ApiKeyLogin): void {
 }
 
 export async function login(ctx: CliContext, args: LoginArgs, target: Target): Promise<ExitCode> {
+  // Before the browser: a store that cannot keep the login fails now, with nothing spent.
+  await (await import('./store-check.js')).checkStoreCanSave(target);
   const tokenStorage = target.store;
   const { loopbackFlow, manualFlow } = await import('../../login.js');
   const result = args.console

@@ -8,7 +8,6 @@
  * (`forTerminal`), and JSON keeps them exact (`jsonText`).
  */
 import { loadTokensFromEnv } from '../../env.js';
-import { LOGIN_HINT } from '../../errors.js';
 import { maskToken } from '../../mask-token.js';
 import { TokenStorage } from '../../store/file.js';
 import { listProfiles } from '../../store/profiles.js';
@@ -153,7 +152,7 @@ export async function status(ctx: CliContext, json: boolean, target: Target): Pr
     if (json) ctx.out(jsonText({ logged_in: false, source: null, path, ...profilesJson }));
     else {
       const where = target.explicit ? `in ${path}` : `in the environment or in ${path}`;
-      ctx.out(`Not logged in (no login ${where}). ${LOGIN_HINT}`);
+      ctx.out(`Not logged in (no login ${where}). Run \`${ctx.loginCommand}\` to sign in.`);
       for (const line of profileLines(profiles, active)) ctx.out(line);
     }
     return EXIT.notLoggedIn;
@@ -215,7 +214,8 @@ export async function status(ctx: CliContext, json: boolean, target: Target): Pr
   if (source.kind === 'env' && target.path !== undefined && (await new TokenStorage(target.path).exists())) {
     ctx.out(`  ${'Also saved:'.padEnd(15)} ${path} (used once ${source.variable} is unset)`);
   }
-  if (code === EXIT.loginAgain) ctx.out(`The access token has expired and cannot be refreshed. ${LOGIN_HINT}`);
+  if (code === EXIT.loginAgain)
+    ctx.out(`The access token has expired and cannot be refreshed. Run \`${ctx.loginCommand}\` to sign in.`);
   for (const line of profileLines(profiles, active)) ctx.out(line);
   return code;
 }

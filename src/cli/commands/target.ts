@@ -8,8 +8,9 @@
  */
 import { resolve } from 'node:path';
 import { ENV_REDIS_ENCRYPTION_KEY, ENV_REDIS_URL } from '../../env-variables.js';
-import { OAuthFlowError } from '../../errors.js';
+import { OAuthFlowError, TokenStorageError } from '../../errors.js';
 import { TokenStorage } from '../../store/file.js';
+import type { KeychainBackend } from '../../store/keychain-backend.js';
 import { profileFromEnv, tokenPathForProfile, validateProfileName } from '../../store/profiles.js';
 import { redisUrlProblem } from '../../store/redis-url.js';
 import type { TokenStore } from '../../store/types.js';
@@ -61,6 +62,29 @@ async function redisTarget(ctx: CliContext, profile: string | undefined): Promis
   }
 }
 
+/**
+ * `backend`, with "@napi-rs/keyring is not installed" answered as an unavailable keychain, which
+ * the store's fallback covers (with its WARNING), instead of the `keychain_not_installed` error.
+ */
+function notInstalledIsUnavailable(backend: KeychainBackend): KeychainBackend {
+  let missing = false;
+  const unavailable = { ok: false, kind: 'unavailable', detail: '@napi-rs/keyring is not installed' } as const;
+  return {
+    async open() {
+      try {
+        await backend.open?.();
+        missing = false;
+      } catch (error) {
+        if (!(error instanceof TokenStorageError && error.code === 'keychain_not_installed')) throw error;
+        missing = true;
+      }
+    },
+    get: (entry) => (missing ? Promise.resolve(unavailable) : backend.get(entry)),
+    set: (entry, secret) => (missing ? Promise.resolve(unavailable) : backend.set(entry, secret)),
+    delete: (entry) => (missing ? Promise.resolve(unavailable) : backend.delete(entry)),
+  };
+}
+
 export async function resolveTarget(ctx: CliContext, args: TargetArgs): Promise<Target> {
   const fromEnv = profileFromEnv(ctx.env);
   const profile = args.profile ?? (fromEnv === undefined ? undefined : validateProfileName(fromEnv));
@@ -73,8 +97,11 @@ export async function resolveTarget(ctx: CliContext, args: TargetArgs): Promise<
   if (args.store === 'keychain') {
     // Loaded here only: a command on the token file never loads the keychain store.
     const { KeychainTokenStore } = await import('../../store/keychain.js');
+    const { napiKeyringBackend } = await import('../../store/keychain-worker.js');
     const store = new KeychainTokenStore({
       account: profile ?? 'default',
+      // `--allow-file-fallback` covers a missing @napi-rs/keyring too (the library leaves that an error).
+      backend: args.allowFileFallback ? notInstalledIsUnavailable(napiKeyringBackend) : napiKeyringBackend,
       fallback: args.allowFileFallback ? path : false,
       onFallback: (reason) => ctx.say(`WARNING: ${reason}`),
     });
