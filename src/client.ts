@@ -154,14 +154,17 @@ export class AnthropicOAuth extends Anthropic {
     return this.#plain || this.#kind === 'api_key';
   }
 
-  /** The login's kind first; a login that cannot be read fails here, as it would in the credentials. */
-  override async buildRequest(...args: Parameters<Anthropic['buildRequest']>): ReturnType<Anthropic['buildRequest']> {
-    if (this.#kind === 'unknown' && !this.#plain) {
-      const login = await this.#source.peekLogin();
+  /**
+   * The login's kind first; a login that cannot be read fails here, as it would in the credentials.
+   * Not `async`: once the kind is known, every request goes straight to the SDK's (no extra promise).
+   */
+  override buildRequest(...args: Parameters<Anthropic['buildRequest']>): ReturnType<Anthropic['buildRequest']> {
+    if (this.#kind !== 'unknown' || this.#plain) return super.buildRequest(...args);
+    return this.#source.peekLogin().then((login) => {
       this.#kind = isApiKeyLogin(login) ? 'api_key' : 'oauth';
       if (isApiKeyLogin(login)) this.apiKey = login.apiKey;
-    }
-    return super.buildRequest(...args);
+      return super.buildRequest(...args);
+    });
   }
 
   /** The betas sent on every request. */
