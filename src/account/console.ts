@@ -12,20 +12,13 @@
  * URLs as the other account endpoints (`http.ts`): the path on `ANTHROPIC_BASE_URL`, or the whole URL
  * in `ANTHROPIC_OAUTH_CREATE_API_KEY_URL` / `ANTHROPIC_OAUTH_ROLES_URL`; https, http on loopback only.
  */
-import {
-  APIConnectionError,
-  APIConnectionTimeoutError,
-  APIError,
-  APIUserAbortError,
-} from '@anthropic-ai/sdk/core/error';
 import { CREATE_API_KEY_PATH, DEFAULT_USER_AGENT, ROLES_PATH } from '../constants.js';
-import { OAuthFlowError } from '../errors.js';
 import { isValidToken, TOKEN_RULE } from '../oauth-tokens.js';
 import {
   type AccountEndpoint,
   type AccountFetchOptions,
-  DEFAULT_ACCOUNT_TIMEOUT_MS,
   endpointUrl,
+  getWithToken,
   invalidField,
   readJsonObject,
 } from './http.js';
@@ -49,7 +42,7 @@ function headers(accessToken: string, userAgent: string | undefined): Record<str
   };
 }
 
-async function send<T>(
+function send<T>(
   endpoint: AccountEndpoint,
   method: 'GET' | 'POST',
   url: string,
@@ -57,26 +50,14 @@ async function send<T>(
   options: AccountFetchOptions,
   interpret: (json: Record<string, unknown>) => T,
 ): Promise<T> {
-  const timeout = AbortSignal.timeout(options.timeoutMs ?? DEFAULT_ACCOUNT_TIMEOUT_MS);
-  const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
-  const doFetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
-  try {
-    const response = await doFetch(url, {
-      method,
-      redirect: 'manual',
-      headers: headers(accessToken, options.userAgent),
-      signal,
-    });
-    return interpret(await readJsonObject(response, endpoint));
-  } catch (cause) {
-    if (cause instanceof APIError || cause instanceof OAuthFlowError) throw cause;
-    if (options.signal?.aborted) throw new APIUserAbortError();
-    if (timeout.aborted) throw new APIConnectionTimeoutError();
-    throw new APIConnectionError({
-      message: `Could not reach the ${endpoint === 'roles' ? 'roles' : 'API key'} endpoint. Check your connection (and any proxy) and try again.`,
-      cause: cause instanceof Error ? new Error(cause.message) : undefined,
-    });
-  }
+  return getWithToken(
+    endpoint,
+    url,
+    accessToken,
+    options,
+    async (response) => interpret(await readJsonObject(response, endpoint)),
+    { method, headers: headers(accessToken, options.userAgent) },
+  );
 }
 
 /** `{ raw_key }` → the key, checked. */

@@ -138,8 +138,9 @@ export function invalidField(endpoint: AccountEndpoint, field: string, expected:
 }
 
 /**
- * Sends `GET url` with a bare token and interprets the answer with `interpret`, under one timeout
- * (the body too). Transport failures become the SDK's connection errors.
+ * Sends `GET url` (or `request.method`) with a bare token and interprets the answer with `interpret`,
+ * under one timeout (the body too). Transport failures become the SDK's connection errors. The
+ * headers are the account endpoints' (`accountHeaders`) unless `request.headers` replaces them.
  */
 export async function getWithToken<T>(
   endpoint: AccountEndpoint,
@@ -147,15 +148,16 @@ export async function getWithToken<T>(
   accessToken: string,
   options: AccountFetchOptions,
   interpret: (response: Response) => Promise<T>,
+  request: { method?: 'GET' | 'POST'; headers?: Record<string, string> } = {},
 ): Promise<T> {
   const timeout = AbortSignal.timeout(options.timeoutMs ?? DEFAULT_ACCOUNT_TIMEOUT_MS);
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
   const doFetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   try {
     const response = await doFetch(url, {
-      method: 'GET',
+      method: request.method ?? 'GET',
       redirect: 'manual',
-      headers: accountHeaders(accessToken, options.userAgent),
+      headers: request.headers ?? accountHeaders(accessToken, options.userAgent),
       signal,
     });
     return await interpret(response);
