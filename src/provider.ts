@@ -148,8 +148,8 @@ export function createTokenSource(options: TokenSourceOptions = {}): TokenSource
   if (options.profile !== undefined) tokenPathForProfile(options.profile, env);
   const shared: SharedLogin = (options.sameLoginAs && logins.get(options.sameLoginAs)) ?? newLogin(options);
   const { state, rejected } = shared;
-  const { explicitStore } = shared.origin;
-  const originOptions = shared.origin;
+  const { origin } = shared;
+  const { explicitStore } = origin;
 
   const expiring = (tokens: OAuthTokens): boolean =>
     tokens.expiresAt !== null && now() + refreshBuffer(tokens.expiresIn) >= tokens.expiresAt;
@@ -180,7 +180,7 @@ export function createTokenSource(options: TokenSourceOptions = {}): TokenSource
       if (!stored) throw notLoggedIn(`in ${storeName(explicitStore)}`);
       return adopt(stored);
     }
-    if (originOptions.tokenStorage === undefined || originOptions.tokenStorage === null) {
+    if (origin.tokenStorage === undefined || origin.tokenStorage === null) {
       const fromEnv = loadTokensFromEnv(env);
       if (fromEnv) {
         shared.fromEnvironment = true;
@@ -188,8 +188,8 @@ export function createTokenSource(options: TokenSourceOptions = {}): TokenSource
         return fromEnv;
       }
     }
-    if (originOptions.tokenStorage === null) throw notLoggedIn('were given and none are in the environment');
-    const file = new TokenStorage(tokenPathForProfile(originOptions.profile ?? profileFromEnv(env), env));
+    if (origin.tokenStorage === null) throw notLoggedIn('were given and none are in the environment');
+    const file = new TokenStorage(tokenPathForProfile(origin.profile ?? profileFromEnv(env), env));
     const stored = await file.load();
     if (!stored) throw notLoggedIn(`in the environment or in ${file.path}`);
     state.store = file;
