@@ -41,6 +41,8 @@ function run(command: string, args: string[], options: SpawnOptions & { input?: 
     });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
+    // A tool that exits without reading its input (EPIPE) must not crash the run: its exit code tells.
+    child.stdin?.on('error', () => {});
     child.stdin?.end(options.input ?? '');
   });
 }

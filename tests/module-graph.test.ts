@@ -125,6 +125,7 @@ function loadedBy(args: readonly string[], env: Record<string, string>, stopWhen
         }, reject);
       },
     );
+    child.stdin?.on('error', () => {});
     child.stdin?.end();
     if (stopWhen) {
       let seen = '';

@@ -24,6 +24,8 @@ export function startWorker(
   env: NodeJS.ProcessEnv = process.env,
 ): WorkerProcess {
   const child = spawn(process.execPath, [script, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env });
+  // A write to a worker that has already exited (EPIPE) must not crash the run: its exit tells.
+  child.stdin.on('error', () => {});
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk) => {
