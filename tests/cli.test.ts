@@ -11,7 +11,7 @@ import { TokenStorage } from '../src/store/file.js';
 import type { Emulator, IssuedTokens } from '../src/testing/index.js';
 import type { OAuthTokens } from '../src/types.js';
 import { VERSION } from '../src/version.js';
-import { type CliEnv, closedPort, leakedIn, runCli, useCliWorld } from './helpers/cli-run.js';
+import { type CliEnv, closedPort, leakedIn, runCli, spawnCli, useCliWorld } from './helpers/cli-run.js';
 import { nowSeconds, type TempDir, tokensOf } from './helpers/fixtures.js';
 
 let emu: Emulator;
@@ -243,6 +243,20 @@ describe('token', () => {
   it('prints a token from the environment variables', async () => {
     const result = await runCli(['token'], { ...env, ANTHROPIC_OAUTH_ACCESS_TOKEN: 'sk-ant-oat01-env-token' });
     expect(result).toEqual({ code: 0, stdout: 'sk-ant-oat01-env-token\n', stderr: '' });
+  });
+
+  it('into a pipe whose reader has gone (`token | head -c 0`): exit 0, no stack, no token on stderr', async () => {
+    const tokens = await logIn();
+    for (const args of [['token'], ['token', '--json'], ['status']]) {
+      const cli = spawnCli(args, env);
+      // The reading end closed before the CLI writes: its write meets EPIPE.
+      cli.child.stdout.destroy();
+      cli.child.stdin.end();
+      const result = await cli.done;
+      expect(result.stderr, args.join(' ')).toBe('');
+      expect(result.code, args.join(' ')).toBe(0);
+      expect(leakedIn(result.stderr, secretsOf(tokens))).toEqual([]);
+    }
   });
 });
 

@@ -17,7 +17,7 @@ import { join, resolve, sep } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TokenStorage } from '../src/store/file.js';
 import { type Emulator, startEmulator } from '../src/testing/index.js';
-import { CLI, cliEnv, tokenFileIn } from './helpers/cli-run.js';
+import { CLI, cliEnv, runCli, tokenFileIn } from './helpers/cli-run.js';
 import { makeTempDir, nowSeconds, tokensOf } from './helpers/fixtures.js';
 
 const ROOT = resolve('.');
@@ -71,6 +71,8 @@ interface Loaded {
 let temp: Awaited<ReturnType<typeof makeTempDir>>;
 let emu: Emulator;
 let recorder: string;
+/** Preloaded through NODE_OPTIONS: writes the built-ins loaded (`process.moduleLoadList`) at exit, loads nothing. */
+let builtinsRecorder: string;
 let count = 0;
 
 beforeAll(async () => {
@@ -78,6 +80,11 @@ beforeAll(async () => {
   recorder = join(temp.dir, 'recorder.cjs');
   await writeFile(recorder, RECORDER);
   await writeFile(join(temp.dir, 'hooks.mjs'), HOOKS);
+  builtinsRecorder = join(temp.dir, 'builtins.cjs');
+  await writeFile(
+    builtinsRecorder,
+    `process.on('exit', () => require('node:fs').writeFileSync(process.env.MODULE_GRAPH_OUT, process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13)).join('\\n')));\n`,
+  );
   emu = await startEmulator();
 });
 
@@ -139,6 +146,11 @@ function loadedBy(args: readonly string[], env: Record<string, string>, stopWhen
 
 /** Built-ins that only a login, a browser, the emulator or a keychain call has any use for. */
 const HEAVY_BUILTINS = ['readline', 'readline/promises', 'http', 'https', 'child_process', 'crypto'];
+/**
+ * What building `process.stdin`, `process.stdout` or `process.stderr` loads (the streams, and `net`
+ * for a pipe): a line of output needs none of it (src/cli/output.ts). Here stdout and stderr are pipes.
+ */
+const STREAM_BUILTINS = ['net', 'stream', 'internal/streams/readable', 'internal/streams/writable'];
 
 describe('the built CLI', () => {
   let env: Record<string, string>;
@@ -182,6 +194,28 @@ describe('the built CLI', () => {
     expect(loaded.files).toEqual(['dist/cli.cjs']);
     expect([...loaded.packages]).toEqual([]);
     for (const builtin of HEAVY_BUILTINS) expect(loaded.builtins, builtin).not.toContain(builtin);
+  });
+
+  it('token, status and --help write without building process.stdout/stderr/stdin; login --manual builds them', async () => {
+    // The recorder's loader hook runs in a worker that loads the streams itself: here only the
+    // built-ins are recorded, at exit, by a preload that loads nothing.
+    const builtinsOf = async (args: readonly string[]): Promise<{ code: number | null; builtins: string[] }> => {
+      const out = join(temp.dir, `builtins-${++count}.txt`);
+      const result = await runCli(args, {
+        ...env,
+        NODE_OPTIONS: `--require ${builtinsRecorder}`,
+        MODULE_GRAPH_OUT: out,
+      });
+      return { code: result.code, builtins: (await readFile(out, 'utf8')).split('\n') };
+    };
+    for (const args of [['token'], ['token', '--json'], ['status'], ['status', '--json'], ['--help'], ['--version']]) {
+      const { code, builtins } = await builtinsOf(args);
+      expect(code, args.join(' ')).toBe(0);
+      for (const builtin of STREAM_BUILTINS) expect(builtins, `${args.join(' ')}: ${builtin}`).not.toContain(builtin);
+    }
+    // It reads the pasted answer through process.stdin (a pipe here): the recorder sees what that loads.
+    const login = await builtinsOf(['login', '--manual']);
+    for (const builtin of STREAM_BUILTINS) expect(login.builtins, builtin).toContain(builtin);
   });
 
   it('token with a refresh due loads the lock, and nothing of login, the browser or the keychain', async () => {

@@ -17,6 +17,7 @@ import { maskToken } from '../mask-token.js';
 import { PROGRAM } from './args.js';
 import { EXIT, type ExitCode, exitCodeFor, UsageError } from './exit.js';
 import { exactHints } from './hint.js';
+import { type OutputName, processOutput } from './output.js';
 
 export type Env = Record<string, string | undefined>;
 
@@ -28,6 +29,11 @@ export interface CliStreams {
 
 export interface CliDeps extends CliStreams {
   env: Env;
+  /**
+   * Writes `text` on stdout or stderr; default: that stream's `write`. The process's own deps write
+   * without building the stream objects until a command needs one (`output.ts`).
+   */
+  write?: (to: OutputName, text: string) => void;
   openBrowser: (url: string) => Promise<void>;
   /** Epoch milliseconds. */
   now: () => number;
@@ -150,12 +156,24 @@ export function scrub(text: string): string {
   return text.replace(ANTHROPIC_TOKEN, (token) => maskToken(token));
 }
 
+/**
+ * The process's environment, streams and clock. Each stream is built on first access (`process.stdin`
+ * too: building it loads what `process.stdout` would), and lines are written without them (`output.ts`).
+ */
 export function defaultDeps(): CliDeps {
+  const outputs = { stdout: processOutput('stdout'), stderr: processOutput('stderr') };
   return {
     env: process.env,
-    stdin: process.stdin,
-    stdout: process.stdout,
-    stderr: process.stderr,
+    get stdin() {
+      return process.stdin;
+    },
+    get stdout() {
+      return outputs.stdout.stream;
+    },
+    get stderr() {
+      return outputs.stderr.stream;
+    },
+    write: (to, text) => outputs[to].write(text),
     openBrowser,
     now: () => Date.now(),
   };
@@ -223,10 +241,12 @@ function codeOf(error: unknown): string {
 
 export function createContext(deps: CliDeps, debug: boolean, options: ContextOptions = {}): CliContext {
   const loginCommand = options.loginCommand ?? `npx ${PROGRAM} login`;
-  const write = (stream: Writable, text: string): void => {
-    stream.write(`${forTerminal(text)}\n`);
+  const print = (to: OutputName, text: string): void => {
+    if (deps.write) deps.write(to, text);
+    else deps[to].write(text);
   };
-  const say = (text: string): void => write(deps.stderr, exactHints(scrub(forTerminal(text)), loginCommand));
+  const write = (to: OutputName, text: string): void => print(to, `${forTerminal(text)}\n`);
+  const say = (text: string): void => write('stderr', exactHints(scrub(forTerminal(text)), loginCommand));
   const report = (error: unknown, line: string, exitCode: ExitCode, hint?: string): ExitCode => {
     say(line);
     if (options.json) {
@@ -238,20 +258,35 @@ export function createContext(deps: CliDeps, debug: boolean, options: ContextOpt
         message,
         hint: hint === undefined ? loginHint : exactHints(scrub(forTerminal(hint)), loginCommand),
       };
-      deps.stdout.write(`${jsonText({ error: body })}\n`);
+      print('stdout', `${jsonText({ error: body })}\n`);
     }
     return exitCode;
   };
   const trace = (text: string): void => {
     if (debug) say(`debug: ${text}`);
   };
+  // Not `...deps`: that would read (and build) each stream.
   return {
-    ...deps,
+    env: deps.env,
+    openBrowser: deps.openBrowser,
+    now: deps.now,
+    write: deps.write,
+    get stdin() {
+      return deps.stdin;
+    },
+    get stdout() {
+      return deps.stdout;
+    },
+    get stderr() {
+      return deps.stderr;
+    },
     debug,
     loginCommand,
-    fancy: deps.stderr.isTTY === true,
-    out: (text) => write(deps.stdout, text),
-    outPainted: (text) => deps.stdout.write(`${text}\n`),
+    get fancy() {
+      return deps.stderr.isTTY === true;
+    },
+    out: (text) => write('stdout', text),
+    outPainted: (text) => print('stdout', `${text}\n`),
     say,
     trace,
     report,

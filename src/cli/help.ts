@@ -40,7 +40,8 @@ export function renderRows(rows: readonly HelpRow[], column = OPTION_COLUMN): st
   return lines.join('\n');
 }
 
-const ENVIRONMENT = `Environment:
+/** Built when asked for: the help texts cost nothing to a command that does not print them. */
+const environment = (): string => `Environment:
 ${renderRows(
   [
     [ENV_TOKEN_FILE, 'token file of the default profile (default', '~/.anthropic/oauth_tokens.json); --storage wins'],
@@ -100,7 +101,8 @@ function options(own: readonly HelpRow[], common: readonly HelpRow[] = COMMON_RO
   return `Options:\n${renderRows([...own, ...common])}`;
 }
 
-export const MAIN_HELP = `${PROGRAM}: sign in to Anthropic with your browser, once, for every program on this machine
+export const mainHelp =
+  (): string => `${PROGRAM}: sign in to Anthropic with your browser, once, for every program on this machine
 
 Usage: ${PROGRAM} <command> [options]
 
@@ -126,12 +128,17 @@ Example:
   ${PROGRAM} login
   export ANTHROPIC_AUTH_TOKEN="$(${PROGRAM} token)"
 
-${ENVIRONMENT}
+${environment()}
 
 ${EXIT_CODES_HELP}
 `;
 
-export const COMMAND_HELP: Readonly<Record<string, string>> = {
+/** A command's help; the main help for a name that is not a command. */
+export function commandHelp(command: string): string {
+  return commandHelps()[command] ?? mainHelp();
+}
+
+const commandHelps = (): Readonly<Record<string, string>> => ({
   login: `Usage: ${PROGRAM} login [options]
 
 Opens your browser on Anthropic's sign-in page and waits for it to come back to a listener on
@@ -268,4 +275,4 @@ ${options([
 Exit codes: 0 printed, 1 denied or failed, 2 usage error, 5 network failure, 6 timed out,
 130 interrupted.
 `,
-};
+});

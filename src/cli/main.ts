@@ -15,7 +15,8 @@ import { VERSION } from '../version.js';
 import { type Invocation, parseCommandLine } from './args.js';
 import type { CliDeps } from './context.js';
 import { EXIT, type ExitCode } from './exit.js';
-import { COMMAND_HELP, MAIN_HELP } from './help.js';
+import { commandHelp, mainHelp } from './help.js';
+import { type OutputName, processOutput } from './output.js';
 
 type Run = Extract<Invocation, { kind: 'run' }>;
 
@@ -54,6 +55,13 @@ async function dispatch(invocation: Run, deps: CliDeps | undefined): Promise<Exi
   }
 }
 
+/** Writes on stdout or stderr before a context exists: through `deps`, or the process's own output. */
+function print(deps: CliDeps | undefined, to: OutputName, text: string): void {
+  if (deps === undefined) processOutput(to).write(text);
+  else if (deps.write) deps.write(to, text);
+  else deps[to].write(text);
+}
+
 /** Runs the command line `argv`; `deps` default to the process's environment, streams and clock. */
 export async function main(argv: readonly string[], deps?: CliDeps): Promise<ExitCode> {
   let invocation: Invocation;
@@ -61,22 +69,20 @@ export async function main(argv: readonly string[], deps?: CliDeps): Promise<Exi
     invocation = parseCommandLine(argv);
   } catch (error) {
     const { errorLine } = await import('./context.js');
-    (deps?.stderr ?? process.stderr).write(`${errorLine(error, false)}\n`);
+    print(deps, 'stderr', `${errorLine(error, false)}\n`);
     return EXIT.usage;
   }
   switch (invocation.kind) {
     case 'help':
       if (invocation.missing) {
         // No command: a script that forgot one must not see success.
-        (deps?.stderr ?? process.stderr).write(MAIN_HELP);
+        print(deps, 'stderr', mainHelp());
         return EXIT.usage;
       }
-      (deps?.stdout ?? process.stdout).write(
-        invocation.command ? (COMMAND_HELP[invocation.command] ?? MAIN_HELP) : MAIN_HELP,
-      );
+      print(deps, 'stdout', invocation.command ? commandHelp(invocation.command) : mainHelp());
       return EXIT.ok;
     case 'version':
-      (deps?.stdout ?? process.stdout).write(`${VERSION}\n`);
+      print(deps, 'stdout', `${VERSION}\n`);
       return EXIT.ok;
     case 'run':
       return dispatch(invocation, deps);
