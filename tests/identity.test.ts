@@ -98,6 +98,29 @@ describe('user agent and betas', () => {
     expect(emu.requests).toEqual([]);
   });
 
+  it.each([
+    ['userAgent', { userAgent: 'tool/1\r\nx-injected: 1' }],
+    ['userAgent', { userAgent: 'x'.repeat(600) }],
+    ['userAgent', { userAgent: '' }],
+    ['userAgent', { userAgent: 42 }],
+    ['betas', { betas: ['oauth-2025-04-20\r\nx-injected: 1'] }],
+    ['betas', { betas: ['a beta with spaces'] }],
+    ['betas', { betas: 'oauth-2025-04-20' }],
+    ['betas', { betas: [null] }],
+  ])('a %s option that could not go into a header is invalid_config naming it, before any request', (name, bad) => {
+    // As JavaScript callers (or a JSON config) can pass them.
+    const options = bad as { userAgent?: string; betas?: string[] };
+    const expected = expect.objectContaining({
+      code: 'invalid_config',
+      message: expect.stringContaining(`The ${name} option must`),
+    });
+    expect(
+      () => new AnthropicOAuth({ baseURL: emu.url, oauthTokens: tokensOf(emu.issueTokens()), ...options }),
+    ).toThrow(expected);
+    expect(() => createOAuthFetch({ oauthTokens: tokensOf(emu.issueTokens()), ...options })).toThrow(expected);
+    expect(emu.requests).toEqual([]);
+  });
+
   it('the CLI sends ANTHROPIC_OAUTH_USER_AGENT on its own API calls (usage)', async () => {
     const temp = await makeTempDir();
     try {
