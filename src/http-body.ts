@@ -6,12 +6,13 @@
  *   so a runaway or hostile server cannot fill memory.
  * - A redirect's body is never read: those endpoints never redirect, and a redirect is not followed.
  */
+import type { ResponseLike } from './types.js';
 
 /**
  * The body as text, or `null` when it is larger than `limit` bytes (the rest is then cancelled,
  * not read). A response without a body is `''`.
  */
-export async function readCappedText(response: Response, limit: number): Promise<string | null> {
+export async function readCappedText(response: ResponseLike, limit: number): Promise<string | null> {
   if (!response.body) return '';
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -39,7 +40,7 @@ export function parseJsonOrUndefined(text: string): unknown {
 }
 
 /** True for a 3xx answer, whose body is then cancelled unread. */
-export async function isRedirect(response: Response): Promise<boolean> {
+export async function isRedirect(response: ResponseLike): Promise<boolean> {
   if (response.status < 300 || response.status >= 400) return false;
   await response.body?.cancel().catch(() => {});
   return true;

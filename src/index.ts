@@ -86,9 +86,12 @@ export type {
   AccountSummary,
   ApiKeyLogin,
   Fetch,
+  FetchLike,
+  HeadersLike,
   OAuthConfig,
   OAuthState,
   OAuthTokens,
   OrganizationInfo,
+  ResponseLike,
   StoredLogin,
 } from './types.js';

@@ -29,7 +29,7 @@ import { saveFreshTokens, underLock } from './store/guard.js';
 import { resolveStore } from './store/profiles.js';
 import type { TokenStore } from './store/types.js';
 import { exchangeCodeForTokens } from './token-endpoint.js';
-import type { Env, Fetch, OAuthConfig, OAuthState, OAuthTokens, StoredLogin } from './types.js';
+import type { Env, FetchLike, OAuthConfig, OAuthState, OAuthTokens, StoredLogin } from './types.js';
 
 /** How long a login waits for the browser or a paste: 5 minutes, as the codes themselves live. */
 export const DEFAULT_LOGIN_TIMEOUT_MS = 5 * 60_000;
@@ -57,7 +57,7 @@ export interface ManualLoginOptions {
   tokenStorage?: TokenStore | string | undefined;
   ask?: LoginIO['ask'] | undefined;
   openBrowser?: LoginIO['openBrowser'] | undefined;
-  fetch?: Fetch | undefined;
+  fetch?: FetchLike | undefined;
 }
 
 /** The seed's manual flow: the redirect page shows `CODE#STATE`, which the user pastes. */
@@ -113,7 +113,7 @@ export interface InteractiveLoginOptions {
   onUrl?: ((url: string) => void) | undefined;
   onEvent?: ((event: LoginEvent) => void) | undefined;
   signal?: AbortSignal | undefined;
-  fetch?: Fetch | undefined;
+  fetch?: FetchLike | undefined;
   env?: Env | undefined;
 }
 

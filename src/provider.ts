@@ -41,7 +41,7 @@ import { TokenStorage } from './store/file.js';
 import { profileFromEnv, resolveStore, tokenPathForProfile } from './store/profiles.js';
 import type { TokenStore } from './store/types.js';
 import { isApiKeyLogin } from './stored-login.js';
-import type { ApiKeyLogin, Env, Fetch, OAuthConfig, OAuthTokens, StoredLogin } from './types.js';
+import type { ApiKeyLogin, Env, FetchLike, OAuthConfig, OAuthTokens, StoredLogin } from './types.js';
 
 const MAX_REJECTED = 32;
 /** After a transient failure, a still-valid token is served without retrying for this long. */
@@ -54,7 +54,7 @@ export interface TokenSourceOptions {
   tokenStorage?: TokenStore | string | null | undefined;
   oauthConfig?: Partial<OAuthConfig> | undefined;
   /** The `fetch` used for token requests (default: global `fetch`). */
-  fetch?: Fetch | undefined;
+  fetch?: FetchLike | undefined;
   env?: Env | undefined;
   /**
    * The profile whose token file is used when no `oauthTokens`/`tokenStorage` is given (after the

@@ -33,6 +33,8 @@
  *   remembers the refresh tokens it spent: a store still holding one is behind, not newer, and its
  *   token is never sent again.
  */
+
+import { monotonicMs } from './duration.js';
 import { LOGIN_HINT, OAuthFlowError, TokenStorageError } from './errors.js';
 import { sha256Hex } from './node-crypto.js';
 import { TokenStorage } from './store/file.js';
@@ -40,7 +42,7 @@ import { keepOnExit } from './store/guard.js';
 import type { PreparedSave, TokenStore } from './store/types.js';
 import { isApiKeyLogin } from './stored-login.js';
 import { refreshAccessToken } from './token-endpoint.js';
-import type { Env, Fetch, OAuthConfig, OAuthTokens } from './types.js';
+import type { Env, FetchLike, OAuthConfig, OAuthTokens } from './types.js';
 
 /** Transient token-endpoint failures are retried this many times, with backoff (ms). */
 const RETRY_DELAYS_MS = [250, 1_000];
@@ -62,7 +64,7 @@ export interface RefreshTimer {
 }
 
 export const SYSTEM_TIMER: RefreshTimer = {
-  monotonicMs: () => performance.now(),
+  monotonicMs,
   sleep: (ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
 };
 
@@ -80,7 +82,7 @@ export interface SourceState {
 
 export interface RenewalOptions {
   config: OAuthConfig;
-  fetch: Fetch | undefined;
+  fetch: FetchLike | undefined;
   env: Env;
   /** The token source's clock (epoch seconds): the renewed tokens' expiry is counted from it. */
   now: () => number;

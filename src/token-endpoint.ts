@@ -23,7 +23,7 @@ import { LOGIN_HINT, OAuthFlowError, redactErrorBody, withoutSecrets } from './e
 import { isRedirect, parseJsonOrUndefined, readCappedText } from './http-body.js';
 import { endpointName } from './mask-token.js';
 import { nowSeconds, tokensFromResponse } from './oauth-tokens.js';
-import type { Env, Fetch, OAuthConfig, OAuthState, OAuthTokens } from './types.js';
+import type { Env, FetchLike, OAuthConfig, OAuthState, OAuthTokens, ResponseLike } from './types.js';
 import { VERSION } from './version.js';
 
 export const MAX_TOKEN_RESPONSE_BYTES = 1 << 20;
@@ -32,7 +32,7 @@ const MAX_RETRY_AFTER_SECONDS = 300;
 
 export interface TokenRequestOptions {
   config?: Partial<OAuthConfig> | undefined;
-  fetch?: Fetch | undefined;
+  fetch?: FetchLike | undefined;
   signal?: AbortSignal | undefined;
   /** Milliseconds before the call is abandoned (default 30 000). */
   timeoutMs?: number | undefined;
@@ -55,7 +55,7 @@ function parseRetryAfter(header: string | null, now: number): number | undefined
  * date; `secrets`, what the request carried, are scrubbed from an error body in any encoding.
  */
 export async function processTokenResponse(
-  response: Response,
+  response: ResponseLike,
   now: number = nowSeconds(),
   secrets: readonly string[] = [],
 ): Promise<OAuthTokens> {
@@ -173,8 +173,8 @@ async function withTransport<T>(
 export function postTokenRequest(
   tokenUrl: string,
   grant: Readonly<Record<string, string | number>>,
-  options: { fetch?: Fetch | undefined; signal?: AbortSignal | undefined } = {},
-): Promise<Response> {
+  options: { fetch?: FetchLike | undefined; signal?: AbortSignal | undefined } = {},
+): Promise<ResponseLike> {
   const doFetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   return doFetch(tokenUrl, {
     method: 'POST',

@@ -93,3 +93,25 @@ export interface OAuthState {
 
 /** A `fetch`-compatible function; tests and proxies pass their own. */
 export type Fetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+
+/**
+ * What the package reads of an answer to its own requests (the token, account and Console
+ * endpoints): status, headers and a body stream. A `Response` is one.
+ */
+export interface ResponseLike {
+  readonly status: number;
+  readonly headers: HeadersLike;
+  readonly body: ReadableStream<Uint8Array> | null;
+}
+
+/** What the package reads of an answer's headers: a `Headers` is one. */
+export interface HeadersLike {
+  get(name: string): string | null;
+  forEach(callback: (value: string, name: string) => void): void;
+}
+
+/**
+ * How the package sends its own requests: a `fetch`, or any function that sends like one and answers
+ * with what the package reads (the CLI's, src/cli/http-fetch.ts, never loads Node's `fetch`).
+ */
+export type FetchLike = (input: string, init: RequestInit) => Promise<ResponseLike>;

@@ -231,7 +231,10 @@ describe('the built CLI', () => {
     expect(loaded.packages).toContain('proper-lockfile');
     for (const name of loaded.packages)
       expect(['proper-lockfile', 'graceful-fs', 'retry', 'signal-exit']).toContain(name);
-    // `fetch` brings `http`, `net` and `tls` itself; the loopback listener's `import('node:http')` is ours.
+    // The refresh is sent over `node:http` (src/cli/http-fetch.ts), never Node's `fetch` (undici and
+    // its WebAssembly parser); the loopback listener's `import('node:http')` is the login's.
+    expect(loaded.builtins).toContain('http');
+    expect(loaded.builtins).not.toContain('internal/deps/undici/undici');
     expect(loaded.imported).not.toContain('http');
     for (const builtin of ['readline', 'readline/promises', 'child_process']) {
       expect(loaded.builtins, builtin).not.toContain(builtin);

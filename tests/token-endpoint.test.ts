@@ -485,7 +485,9 @@ describe('send apart from interpret: the grants go through postTokenRequest, the
     const grant = { grant_type: 'refresh_token', refresh_token: issued.refreshToken, client_id: DEFAULT_CLIENT_ID };
     const response = await postTokenRequest(emu.tokenUrl, grant);
     expect(response.status).toBe(200);
-    expect(response.bodyUsed).toBe(false);
+    // Without a `fetch` of the caller's, the global one: its `Response`, unread.
+    expect(response).toBeInstanceOf(Response);
+    expect(response instanceof Response && response.bodyUsed).toBe(false);
     const [request] = emu.requests.filter((r) => r.path === '/v1/oauth/token');
     expect(request).toMatchObject({ method: 'POST', body: grant });
     expect(request?.headers).toMatchObject({ 'content-type': 'application/json', accept: 'application/json' });

@@ -36,7 +36,7 @@ import {
 import { OAuthFlowError } from '../errors.js';
 import { isRedirect, parseJsonOrUndefined, readCappedText } from '../http-body.js';
 import { endpointName } from '../mask-token.js';
-import type { Env, Fetch } from '../types.js';
+import type { Env, FetchLike, HeadersLike, ResponseLike } from '../types.js';
 
 export const MAX_ACCOUNT_RESPONSE_BYTES = 1 << 20;
 export const DEFAULT_ACCOUNT_TIMEOUT_MS = 10_000;
@@ -56,7 +56,7 @@ export interface AccountFetchOptions {
   baseURL?: string | undefined;
   /** The endpoint's whole URL, instead of the base URL and the path constant. */
   url?: string | undefined;
-  fetch?: Fetch | undefined;
+  fetch?: FetchLike | undefined;
   signal?: AbortSignal | undefined;
   /** Milliseconds before the call (body included) is abandoned. Default 10 000. */
   timeoutMs?: number | undefined;
@@ -107,8 +107,20 @@ function invalid(endpoint: AccountEndpoint, what: string, status: number): OAuth
   );
 }
 
+/** An answer's headers as the SDK's errors take them (a `Headers`); built on the error path only. */
+function sdkHeaders(headers: HeadersLike): Headers {
+  const copy = new Headers();
+  headers.forEach((value, name) => {
+    copy.append(name, value);
+  });
+  return copy;
+}
+
 /** The JSON object of a 2xx answer, or `invalid_response`. A non-2xx answer becomes the SDK's APIError. */
-export async function readJsonObject(response: Response, endpoint: AccountEndpoint): Promise<Record<string, unknown>> {
+export async function readJsonObject(
+  response: ResponseLike,
+  endpoint: AccountEndpoint,
+): Promise<Record<string, unknown>> {
   const { status } = response;
   if (await isRedirect(response)) {
     throw invalid(endpoint, `answered with a redirect (HTTP ${status}), which is never followed`, status);
@@ -122,7 +134,7 @@ export async function readJsonObject(response: Response, endpoint: AccountEndpoi
       status,
       json as object | undefined,
       json === undefined ? text.slice(0, 2000) : undefined,
-      response.headers,
+      sdkHeaders(response.headers),
     );
   }
   if (json === undefined) throw invalid(endpoint, `did not answer with JSON (HTTP ${status})`, status);
@@ -147,7 +159,7 @@ export async function getWithToken<T>(
   url: string,
   accessToken: string,
   options: AccountFetchOptions,
-  interpret: (response: Response) => Promise<T>,
+  interpret: (response: ResponseLike) => Promise<T>,
   request: { method?: 'GET' | 'POST'; headers?: Record<string, string> } = {},
 ): Promise<T> {
   const timeout = AbortSignal.timeout(options.timeoutMs ?? DEFAULT_ACCOUNT_TIMEOUT_MS);
@@ -230,7 +242,7 @@ export async function requestVia<T>(
  * `request` sends through the client's request path. `profile.ts` and `usage.ts` export them.
  */
 export function accountEndpoint<T>(endpoint: AccountEndpoint, path: string, parse: (json: unknown) => T) {
-  const process = async (response: Response): Promise<T> => parse(await readJsonObject(response, endpoint));
+  const process = async (response: ResponseLike): Promise<T> => parse(await readJsonObject(response, endpoint));
   return {
     process,
     fetch: async (accessToken: string, options: AccountFetchOptions = {}): Promise<T> =>

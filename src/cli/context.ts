@@ -14,9 +14,11 @@ import type { Readable, Writable } from 'node:stream';
 import { openBrowser } from '../browser.js';
 import { errnoCode, OAuthFlowError, TokenStorageError } from '../errors.js';
 import { maskToken } from '../mask-token.js';
+import type { FetchLike } from '../types.js';
 import { PROGRAM } from './args.js';
 import { EXIT, type ExitCode, exitCodeFor, UsageError } from './exit.js';
 import { exactHints } from './hint.js';
+import { httpFetch } from './http-fetch.js';
 import { type OutputName, processOutput } from './output.js';
 
 export type Env = Record<string, string | undefined>;
@@ -34,6 +36,8 @@ export interface CliDeps extends CliStreams {
    * without building the stream objects until a command needs one (`output.ts`).
    */
   write?: (to: OutputName, text: string) => void;
+  /** The `fetch` of the command's own requests; default: the library's (the global `fetch`). */
+  fetch?: FetchLike | undefined;
   openBrowser: (url: string) => Promise<void>;
   /** Epoch milliseconds. */
   now: () => number;
@@ -174,6 +178,8 @@ export function defaultDeps(): CliDeps {
       return outputs.stderr.stream;
     },
     write: (to, text) => outputs[to].write(text),
+    // Not the global `fetch`: its first request costs a command more than the rest of it (http-fetch.ts).
+    fetch: httpFetch,
     openBrowser,
     now: () => Date.now(),
   };
@@ -271,6 +277,7 @@ export function createContext(deps: CliDeps, debug: boolean, options: ContextOpt
     openBrowser: deps.openBrowser,
     now: deps.now,
     write: deps.write,
+    fetch: deps.fetch,
     get stdin() {
       return deps.stdin;
     },

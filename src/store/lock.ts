@@ -27,6 +27,7 @@
 import nodeFs from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
+import { monotonicMs } from '../duration.js';
 import { errnoCode, TokenStorageError } from '../errors.js';
 import { isAlive, problemOf } from './atomic.js';
 
@@ -236,7 +237,7 @@ export async function withFileLock<T>(
   const { default: lockfile } = await import('proper-lockfile');
   const lockPath = `${file}.lock`;
   const waitMs = options.waitMs ?? LOCK_WAIT_MS;
-  const started = performance.now();
+  const started = monotonicMs();
   let delay = FIRST_DELAY_MS;
   let release: () => Promise<void>;
   for (;;) {
@@ -257,7 +258,7 @@ export async function withFileLock<T>(
       if (errnoCode(error) !== 'ELOCKED' || inTheWay(lockPath) !== undefined) {
         throw unavailableError(file, lockPath, error);
       }
-      const waited = performance.now() - started;
+      const waited = monotonicMs() - started;
       if (waited >= waitMs) throw timeoutError(file, lockPath, waited, error);
       if (takeOverDead(lockPath)) continue;
     }

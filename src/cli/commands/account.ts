@@ -27,7 +27,7 @@ import type { Target } from './target.js';
 
 /** The options every bare-token call of the CLI uses: the environment's base URL, a short timeout. */
 export function accountOptions(ctx: CliContext, timeoutMs = 10_000): AccountFetchOptions {
-  return { env: ctx.env, timeoutMs, userAgent: resolveUserAgent(undefined, ctx.env) };
+  return { env: ctx.env, timeoutMs, userAgent: resolveUserAgent(undefined, ctx.env), fetch: ctx.fetch };
 }
 
 /** Runs `call` with the target's access token; a 401 refreshes once and retries once. */
@@ -37,7 +37,9 @@ export async function withLogin<T>(
   call: (token: string, tokens: OAuthTokens) => Promise<T>,
 ): Promise<T> {
   const source = createTokenSource(
-    target.explicit ? { tokenStorage: target.store, env: ctx.env } : { profile: target.profile, env: ctx.env },
+    target.explicit
+      ? { tokenStorage: target.store, env: ctx.env, fetch: ctx.fetch }
+      : { profile: target.profile, env: ctx.env, fetch: ctx.fetch },
   );
   const tokens = await source.getTokens();
   const { accessToken } = tokens;

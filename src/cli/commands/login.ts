@@ -96,6 +96,7 @@ export async function runBrowserLogin<L extends StoredLogin>(
     onEvent,
     signal: interrupt.signal,
     env: ctx.env,
+    fetch: ctx.fetch,
     manual: args.manual,
     port: args.manual ? undefined : args.port,
   };

@@ -19,7 +19,9 @@ import type { Target } from './target.js';
 
 export async function token(ctx: CliContext, json: boolean, target: Target): Promise<ExitCode> {
   const source = createTokenSource(
-    target.explicit ? { tokenStorage: target.store, env: ctx.env } : { profile: target.profile, env: ctx.env },
+    target.explicit
+      ? { tokenStorage: target.store, env: ctx.env, fetch: ctx.fetch }
+      : { profile: target.profile, env: ctx.env, fetch: ctx.fetch },
   );
   let tokens: StoredLogin;
   try {

@@ -1,0 +1,209 @@
+/**
+ * The `fetch` of the CLI's own requests (the token endpoint, the account and Console endpoints), over
+ * `node:http` and `node:https`.
+ *
+ * Why not the global `fetch`: a command makes one or two requests, then exits. Node's `fetch`
+ * (undici) compiles its WebAssembly HTTP parser on the first request, and the process then waits at
+ * exit for V8's background compilation of it: about 300 ms of CPU in all, more than twice the rest of
+ * a `token` that refreshes (bench §5). Even its `Headers` and `Response` load undici, so the answer
+ * is a `ResponseLike` (status, headers, body stream: what the package reads). This does what those
+ * calls need, the way `fetch` does it:
+ *
+ * - On the wire, the headers Node's `fetch` adds where the caller set none (`accept`,
+ *   `accept-language`, `sec-fetch-mode`, `user-agent: node`, `accept-encoding: gzip, deflate`), so a
+ *   server sees the same request; no connection is kept alive, so the process exits when done.
+ * - Redirects are never followed: every caller asks for `redirect: 'manual'` and gets the 3xx as it
+ *   came; any other mode is a TypeError, not a silent difference.
+ * - The body streams, decoded per `content-encoding` (gzip, deflate, br), so the callers' size caps
+ *   still stop a runaway body; a 204, 205 or 304 (or a HEAD) has none.
+ * - Failures reject as `fetch`'s do: `TypeError('fetch failed', { cause })` for the transport (the
+ *   cause carries the system error's `code`) and for a status outside 200–599, `signal.reason` when
+ *   the signal aborts, and a body cut off midway errors its stream with `TypeError('terminated')`.
+ */
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import { createRequire } from 'node:module';
+import type { Readable } from 'node:stream';
+import type { FetchLike, HeadersLike, ResponseLike } from '../types.js';
+
+/**
+ * A built-in, required when first needed: not at start (a fresh `token` never sends anything), and
+ * not through `import()`, which in the CommonJS CLI would start the ESM loader for it.
+ */
+const builtin = <T>(name: string): T => createRequire('/')(name) as T;
+
+/** What Node's `fetch` sends when the caller did not (Node 20's undici, checked by tests/http-fetch.test.ts). */
+const FETCH_DEFAULT_HEADERS: ReadonlyArray<readonly [string, string]> = [
+  ['accept', '*/*'],
+  ['accept-language', '*'],
+  ['sec-fetch-mode', 'cors'],
+  ['user-agent', 'node'],
+  ['accept-encoding', 'gzip, deflate'],
+];
+
+/** Statuses whose `Response` has no body. */
+const NULL_BODY_STATUS = new Set([101, 204, 205, 304]);
+
+const failed = (cause: unknown): TypeError => new TypeError('fetch failed', { cause });
+
+/** The request's headers, lowercased, from what `RequestInit` allows: an object, pairs, or a `Headers`. */
+function requestHeaders(given: RequestInit['headers']): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const add = (value: string, name: string): void => {
+    headers[name.toLowerCase()] = value;
+  };
+  if (given === undefined || given === null) return headers;
+  if (Array.isArray(given)) for (const [name, value] of given) add(String(value), String(name));
+  else if (typeof (given as Headers).forEach === 'function') (given as Headers).forEach(add);
+  else for (const [name, value] of Object.entries(given)) add(String(value), name);
+  return headers;
+}
+
+/** An answer's headers, as `Headers` reads them: by lowercase name, repeated ones joined by `, `. */
+class AnswerHeaders implements HeadersLike {
+  readonly #values = new Map<string, string[]>();
+
+  constructor(raw: readonly string[]) {
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const name = (raw[i] ?? '').toLowerCase();
+      const list = this.#values.get(name);
+      if (list) list.push(raw[i + 1] ?? '');
+      else this.#values.set(name, [raw[i + 1] ?? '']);
+    }
+  }
+
+  get(name: string): string | null {
+    return this.#values.get(name.toLowerCase())?.join(', ') ?? null;
+  }
+
+  forEach(callback: (value: string, name: string) => void): void {
+    for (const name of [...this.#values.keys()].sort()) callback(this.get(name) ?? '', name);
+  }
+}
+
+function bodyOf(body: RequestInit['body']): string | Uint8Array | undefined {
+  if (body === undefined || body === null) return undefined;
+  if (typeof body === 'string' || body instanceof Uint8Array) return body;
+  if (body instanceof URLSearchParams) return body.toString();
+  throw new TypeError('httpFetch sends a string, bytes or URLSearchParams body only');
+}
+
+/** The body stream decoded per `content-encoding` (codings applied in order, so undone in reverse). */
+function decoded(response: IncomingMessage, method: string): Readable {
+  const codings = (response.headers['content-encoding'] ?? '')
+    .split(',')
+    .map((coding) => coding.trim().toLowerCase())
+    .filter((coding) => coding !== '' && coding !== 'identity')
+    .reverse();
+  if (codings.length === 0 || method === 'HEAD' || NULL_BODY_STATUS.has(response.statusCode ?? 0)) return response;
+  const zlib = builtin<typeof import('node:zlib')>('node:zlib');
+  let stream: Readable = response;
+  for (const coding of codings) {
+    const flush = { flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH };
+    const decoder =
+      coding === 'gzip' || coding === 'x-gzip'
+        ? zlib.createGunzip(flush)
+        : coding === 'deflate'
+          ? zlib.createInflate(flush)
+          : coding === 'br'
+            ? zlib.createBrotliDecompress()
+            : undefined;
+    // An unknown coding: the body is left as it came from there on, as `fetch` leaves it.
+    if (decoder === undefined) break;
+    const from = stream;
+    from.on('error', (error) => decoder.destroy(error));
+    stream = from.pipe(decoder);
+  }
+  return stream;
+}
+
+/** `stream` as a web stream that reads only as fast as it is read (the callers' caps rely on it). */
+function webStream(stream: Readable, request: ClientRequest): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      stream.on('data', (chunk: Buffer) => {
+        controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+        if ((controller.desiredSize ?? 0) <= 0) stream.pause();
+      });
+      stream.once('end', () => controller.close());
+      let failedOnce = false;
+      stream.on('error', (error) => {
+        if (failedOnce) return;
+        failedOnce = true;
+        controller.error(new TypeError('terminated', { cause: error }));
+      });
+      stream.pause();
+    },
+    pull() {
+      stream.resume();
+    },
+    cancel() {
+      stream.destroy();
+      request.destroy();
+    },
+  });
+}
+
+export const httpFetch: FetchLike = async (input, init) => {
+  if (init.redirect !== 'manual') throw new TypeError("httpFetch never follows redirects: pass redirect: 'manual'");
+  const url = new URL(input);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw failed(new Error(`httpFetch speaks http: and https: only, not ${url.protocol}`));
+  }
+  const signal = init.signal ?? undefined;
+  signal?.throwIfAborted();
+  const method = (init.method ?? 'GET').toUpperCase();
+  const headers = requestHeaders(init.headers);
+  for (const [name, value] of FETCH_DEFAULT_HEADERS) headers[name] ??= value;
+  const body = bodyOf(init.body);
+  if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
+  const { request: send } = builtin<typeof import('node:http')>(url.protocol === 'https:' ? 'node:https' : 'node:http');
+
+  return new Promise<ResponseLike>((resolve, reject) => {
+    let settled = false;
+    let answer: Readable | undefined;
+    const request = send(url, { method, headers, agent: false });
+    const onAbort = (): void => {
+      const reason: unknown = signal?.reason;
+      request.destroy();
+      answer?.destroy(reason instanceof Error ? reason : undefined);
+      if (!settled) {
+        settled = true;
+        reject(reason);
+      }
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const done = (): void => signal?.removeEventListener('abort', onAbort);
+    request.on('error', (error) => {
+      done();
+      if (settled) return;
+      settled = true;
+      reject(failed(error));
+    });
+    request.once('response', (response) => {
+      response.once('close', done);
+      // Errors reach the caller through the body stream; one nobody reads must not crash the process.
+      response.on('error', () => {});
+      if (settled) {
+        response.destroy();
+        return;
+      }
+      settled = true;
+      const status = response.statusCode ?? 0;
+      if (status < 200 || status > 599) {
+        request.destroy();
+        reject(failed(new RangeError(`the server answered with HTTP status ${status}`)));
+        return;
+      }
+      const hasBody = method !== 'HEAD' && !NULL_BODY_STATUS.has(status);
+      const stream = decoded(response, method);
+      answer = stream;
+      if (!hasBody) stream.resume();
+      resolve({
+        status,
+        headers: new AnswerHeaders(response.rawHeaders),
+        body: hasBody ? webStream(stream, request) : null,
+      });
+    });
+    request.end(body);
+  });
+};
