@@ -226,7 +226,7 @@ export class AnthropicOAuth extends Anthropic {
     if (this.#asSdk) return super.prepareRequest(request, context);
     const headers = request.headers instanceof Headers ? request.headers : new Headers(request.headers);
     // The SDK's cache may still hold a token that a rejection elsewhere already replaced.
-    const sent = bearerOf(headers);
+    const sent = this.#source.anyRejected ? bearerOf(headers) : undefined;
     const newer = sent === undefined ? undefined : this.#source.replacementFor(sent);
     if (sent !== undefined && newer !== undefined) {
       headers.set('authorization', `Bearer ${newer}`);

@@ -91,6 +91,8 @@ export interface TokenSource {
   markRejected(accessToken: string): void;
   /** Whether the API rejected this access token. */
   isRejected(accessToken: string): boolean;
+  /** Whether the API rejected any access token of this login yet: until then no request needs a look. */
+  readonly anyRejected: boolean;
   /** A newer access token to use instead of one that was rejected, if there is one. */
   replacementFor(accessToken: string): string | undefined;
   /** Refreshes unless a newer token than `rejected` already exists; the 401 path. */
@@ -281,6 +283,9 @@ export function createTokenSource(options: TokenSourceOptions = {}): TokenSource
     peekLogin: loadLogin,
     markRejected,
     isRejected: (accessToken) => rejected.has(accessToken),
+    get anyRejected() {
+      return rejected.size > 0;
+    },
     replacementFor(accessToken) {
       const { current } = state;
       if (!rejected.has(accessToken) || !current || current.accessToken === accessToken) return undefined;
