@@ -80,15 +80,25 @@ const post = (body: string, extra: RequestInit = {}): RequestInit => ({
 describe('on the wire', () => {
   it('sends what Node’s fetch sends (but keep-alive), with or without the caller’s headers', async () => {
     const { url, seen } = await serve((_req, res) => res.end('{}'));
-    for (const init of [post('{"a":1}'), { method: 'GET', redirect: 'manual' } as RequestInit]) {
+    const inits: RequestInit[] = [
+      post('{"a":1}'),
+      { method: 'GET', redirect: 'manual' },
+      // The Console's create_api_key: a POST without a body.
+      { method: 'POST', redirect: 'manual', headers: { Authorization: 'Bearer x' } },
+      { method: 'PUT', redirect: 'manual' },
+      { method: 'PATCH', redirect: 'manual' },
+      { method: 'DELETE', redirect: 'manual' },
+      { method: 'POST', redirect: 'manual', body: 'plain' },
+      { method: 'POST', redirect: 'manual', body: new URLSearchParams({ a: '1' }) },
+      { method: 'POST', redirect: 'manual', body: new TextEncoder().encode('bytes') },
+    ];
+    for (const init of inits) {
       await (await fetch(`${url}/x?q=1`, init)).text();
       await readCappedText(await httpFetch(`${url}/x?q=1`, init), 1024);
     }
-    expect(seen).toHaveLength(4);
-    for (const [ours, theirs] of [
-      [seen[1], seen[0]],
-      [seen[3], seen[2]],
-    ]) {
+    expect(seen).toHaveLength(inits.length * 2);
+    for (let i = 0; i < seen.length; i += 2) {
+      const [theirs, ours] = [seen[i], seen[i + 1]];
       const withoutConnection = (seen: Seen | undefined) => ({
         ...seen,
         headers: seen?.headers.filter(([name]) => name !== 'connection').sort(),

@@ -80,10 +80,14 @@ class AnswerHeaders implements HeadersLike {
   }
 }
 
-function bodyOf(body: RequestInit['body']): string | Uint8Array | undefined {
+/** The body to send, and the content type `fetch` gives it when the caller sets none. */
+function bodyOf(body: RequestInit['body']): { bytes: string | Uint8Array; type?: string } | undefined {
   if (body === undefined || body === null) return undefined;
-  if (typeof body === 'string' || body instanceof Uint8Array) return body;
-  if (body instanceof URLSearchParams) return body.toString();
+  if (typeof body === 'string') return { bytes: body, type: 'text/plain;charset=UTF-8' };
+  if (body instanceof Uint8Array) return { bytes: body };
+  if (body instanceof URLSearchParams) {
+    return { bytes: body.toString(), type: 'application/x-www-form-urlencoded;charset=UTF-8' };
+  }
   throw new TypeError('httpFetch sends a string, bytes or URLSearchParams body only');
 }
 
@@ -155,13 +159,18 @@ export const httpFetch: FetchLike = async (input, init) => {
   const headers = requestHeaders(init.headers);
   for (const [name, value] of FETCH_DEFAULT_HEADERS) headers[name] ??= value;
   const body = bodyOf(init.body);
-  if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
+  if (body?.type !== undefined) headers['content-type'] ??= body.type;
+  // As `fetch` frames a request: a length for a body, `0` for a POST, PUT or PATCH without one, else nothing.
+  if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body.bytes));
+  else if (method === 'POST' || method === 'PUT' || method === 'PATCH') headers['content-length'] = '0';
   const { request: send } = builtin<typeof import('node:http')>(url.protocol === 'https:' ? 'node:https' : 'node:http');
 
   return new Promise<ResponseLike>((resolve, reject) => {
     let settled = false;
     let answer: Readable | undefined;
     const request = send(url, { method, headers, agent: false });
+    // Never chunked, as `fetch` never is for these bodies: a DELETE without a body has no framing at all.
+    if (body === undefined) request.useChunkedEncodingByDefault = false;
     const onAbort = (): void => {
       const reason: unknown = signal?.reason;
       request.destroy();
@@ -204,6 +213,6 @@ export const httpFetch: FetchLike = async (input, init) => {
         body: hasBody ? webStream(stream, request) : null,
       });
     });
-    request.end(body);
+    request.end(body?.bytes);
   });
 };
