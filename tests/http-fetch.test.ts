@@ -148,7 +148,9 @@ describe('the answer', () => {
     expect(answer.headers.get('x-many')).toBe('a, b');
     expect(answer.headers.get('absent')).toBeNull();
     const names: string[] = [];
-    answer.headers.forEach((_value, name) => names.push(name));
+    answer.headers.forEach((_value, name) => {
+      names.push(name);
+    });
     expect(names).toEqual([...names].sort());
     expect(names).toContain('retry-after');
     expect(await readCappedText(answer, 1024)).toBe('{"error":"slow_down"}');
