@@ -11,6 +11,8 @@
  *
  * A reader that has gone away (`anthropic-oauth token | head -c 10`, EPIPE) ends the output quietly;
  * a descriptor left non-blocking by the parent (EAGAIN) hands the rest to the stream, which waits.
+ * On Windows the stream is used from the start: a console there takes UTF-16 through the stream,
+ * and bytes written to it directly would show other characters than `…` and `✓`.
  */
 import { writeSync } from 'node:fs';
 import type { Writable } from 'node:stream';
@@ -38,8 +40,8 @@ export function processOutput(name: OutputName): ProcessOutput {
       return stream;
     },
     write(text) {
-      if (stream !== undefined) {
-        stream.write(text);
+      if (stream !== undefined || process.platform === 'win32') {
+        output.stream.write(text);
         return;
       }
       if (closed) return;
