@@ -122,6 +122,10 @@ export default defineConfig([
     entry: { cli: 'src/cli/index.ts' },
     format: ['cjs'],
     sourcemap: true,
+    // Minified: Node reads and V8 scans the whole file at every start, and a third fewer bytes is a
+    // third less of that (about 4 ms of `token`'s 30 over `node -e 0`). Names stay (`keepNames`), and
+    // the source map beside it maps any stack back to src/.
+    minify: true,
     clean: false,
     target: 'node20',
     splitting: false,
