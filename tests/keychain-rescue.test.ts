@@ -14,6 +14,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KeychainTokenStore, type OAuthTokens, TokenStorage, TokenStorageError } from '../src/index.js';
 import { toStoredCredentials } from '../src/oauth-tokens.js';
 import { createTokenSource } from '../src/provider.js';
+import { nextLineage, pendingJson } from '../src/store/pending.js';
 import { type Emulator, type IssuedTokens, startEmulator } from '../src/testing/index.js';
 import { makeTempDir, nowSeconds, rejectionOf, snapshotEnv, tokenRequests, tokensOf } from './helpers/fixtures.js';
 import { FileKeychain, type FileKeychainPolicy } from './helpers/keychain.js';
@@ -277,15 +278,19 @@ describe('a hostile rescue file', () => {
     expect((await source(store()).getTokens()).accessToken).toBe(copy.access_token);
   });
 
-  it('a symlink in its place is not followed: the keychain login is used', async () => {
+  it('a symlink in its place is not followed, even to a copy that names this login: the keychain login is used', async () => {
     const { secret } = seed('expiring');
+    const current = (await store().load()) as OAuthTokens;
     await mkdir(anthropicDir, { recursive: true, mode: 0o700 });
-    const elsewhere = join(temp.dir, 'planted.json');
-    await writeFile(elsewhere, '{}', { mode: 0o600 });
-    await symlink(elsewhere, rescueFile);
+    // A well-formed copy of a later login for this very entry, planted elsewhere and linked in.
+    const planted = join(temp.dir, 'planted.json');
+    const lineage = nextLineage(current, undefined);
+    await writeFile(planted, pendingJson(tokensOf(emu.issueTokens()), lineage, rescueFile), { mode: 0o600 });
+    await symlink(planted, rescueFile);
     const loaded = await store().loadDetailed();
     expect(loaded.recoveredFrom).toBeUndefined();
     expect(JSON.stringify(toStoredCredentials(loaded.tokens as OAuthTokens))).toBe(secret);
+    expect(reasons).toEqual([]);
   });
 
   it('stale (the keychain holds a later login): ignored, and removed by the next save', async () => {
