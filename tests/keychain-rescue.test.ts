@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { chmod, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { checkStoreCanSave } from '../src/cli/commands/store-check.js';
 import { KeychainTokenStore, type OAuthTokens, TokenStorage, TokenStorageError } from '../src/index.js';
 import { toStoredCredentials } from '../src/oauth-tokens.js';
 import { createTokenSource } from '../src/provider.js';
@@ -146,6 +147,38 @@ describe('prepareSave: proved before the refresh token is spent', () => {
     // get (load), get (under the lock), get + set-same (prepare), get (compare), set (the renewed login).
     expect(keychain.calls).toEqual(['get', 'get', 'get', 'set-same', 'get', 'set']);
     expect(keychain.secret(ENTRY)).not.toBe(secret);
+    expect(await keptFiles()).toEqual([]);
+  });
+});
+
+describe('login, before the browser (checkStoreCanSave)', () => {
+  /** What `login --store keychain` checks. */
+  const check = (s: KeychainTokenStore) =>
+    checkStoreCanSave({
+      store: s,
+      kind: 'keychain',
+      where: s.location,
+      path: undefined,
+      explicit: true,
+      profile: undefined,
+      profileFlag: false,
+    });
+
+  it('a keychain that refuses writes over a login it holds: its own refusal, worded for a save, nothing changed', async () => {
+    const { secret } = seed('expiring');
+    keychain.policy = 'refuse-writes';
+    const error = await rejectionOf(TokenStorageError, check(store()));
+    expect(error).toMatchObject({ code: 'write_failed', path: LOCATION });
+    expect(error.message).toBe(`The OS keychain could not save ${LOCATION} (Access denied: the item is read-only).`);
+    expect(keychain.secret(ENTRY)).toBe(secret);
+    expect(await keptFiles()).toEqual([]);
+  });
+
+  it('a keychain that takes writes: the check writes back what it holds and leaves no file', async () => {
+    const { secret } = seed('expiring');
+    await check(store());
+    expect(keychain.calls).toEqual(['get', 'get', 'set-same']);
+    expect(keychain.secret(ENTRY)).toBe(secret);
     expect(await keptFiles()).toEqual([]);
   });
 });
