@@ -7,12 +7,17 @@
  *   into it, synchronously, before its first `await`, so a `process.exit()` or a crash during the
  *   keychain's write (up to `timeoutMs`) leaves it behind for the next run. A keychain that takes the
  *   login removes it; one that refuses gets it renamed into the rescue file.
+ * - The commit (`preparedKeychainSave`): the journal, then compare and swap on the entry's secret
+ *   (someone who wrote it without the lock wins), then the write; the store decides where a login
+ *   the keychain refused goes (its fallback, else the rescue file) and words the errors here.
  * - Same format and rule as the file store's copies (`pending.ts`): the token file's JSON plus a
  *   `lineage` naming (hashed) the logins it replaces. `load()` uses the newest copy whose lineage
  *   holds the keychain's current login: the keychain then holds a spent refresh token, and sending it
  *   would revoke the login. A later login, a logout or any save that reaches the keychain leaves such
  *   copies stale and removes them. Only small regular files of ours, not group- or
- *   world-accessible and not symlinks, are read: any other is ignored (and never quoted).
+ *   world-accessible and not symlinks, are used; any other is ignored (and never quoted), except a
+ *   rescue file of ours for this login that others can read: that is refused with the `chmod` to
+ *   run, as a token file is, since passing over it would send the keychain's spent refresh token.
  */
 import {
   closeSync,
