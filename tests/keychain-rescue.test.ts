@@ -52,12 +52,13 @@ afterEach(async () => {
 });
 
 /** A store on the shared keychain; `fallback` is a token file path. */
-const store = (fallback?: string) =>
+const store = (fallback?: string, timeoutMs?: number) =>
   new KeychainTokenStore({
     account: 'test',
     backend: keychain,
     onFallback: (reason) => reasons.push(reason),
     ...(fallback === undefined ? {} : { fallback }),
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
   });
 
 /** A token source on `tokenStorage` whose clock runs `shiftSeconds` ahead (so a login expires). */
@@ -240,6 +241,35 @@ describe('the keychain refuses the renewed login (after the refresh)', () => {
     expect(await store(fallback).loadDetailed()).toEqual({ tokens: inFile, recoveredFrom: fallback });
     expect((await source(store(fallback)).getTokens()).accessToken).toBe(inFile.accessToken);
     expect(emu.stats()).toMatchObject({ refresh: 1, invalidGrant: 0 });
+  });
+
+  it("a keychain that does not answer the renewed login's save (timeout): kept in the rescue file, used by the next run", async () => {
+    seed('expired');
+    keychain.policy = 'hang-changes';
+    const error = await rejectionOf(TokenStorageError, source(store(undefined, 200)).getTokens());
+    expect(error).toMatchObject({ code: 'saved_elsewhere', path: LOCATION });
+    expect(error.message).toContain(
+      `did not save it to ${LOCATION} (the OS keychain did not answer within 200 ms). The renewed login is kept in ${rescueFile},`,
+    );
+    const copy = await rescued();
+    // Another process (a new backend, not stuck behind the abandoned call) uses it without a refresh.
+    keychain = new FileKeychain(keychain.file, 'refuse-changes');
+    expect((await source(store()).getTokens()).accessToken).toBe(copy.access_token);
+    expect(emu.stats()).toMatchObject({ refresh: 1, invalidGrant: 0 });
+  });
+
+  it("a keychain that becomes unavailable for the renewed login's save, file fallback given: the file takes it, with the usual notice", async () => {
+    const fallback = join(temp.dir, 'fallback', 'oauth_tokens.json');
+    seed('expired');
+    keychain.policy = 'unavailable-changes';
+    const tokens = await source(store(fallback)).getTokens();
+    expect(((await new TokenStorage(fallback).load()) as OAuthTokens).accessToken).toBe(tokens.accessToken);
+    expect(reasons).toEqual([
+      `the OS keychain is unavailable (Platform failure: no session bus); saving the login to the token file ${fallback} instead.`,
+    ]);
+    expect(await keptFiles()).toEqual([]);
+    keychain.policy = 'up';
+    expect(await store(fallback).loadDetailed()).toEqual({ tokens, recoveredFrom: fallback });
   });
 
   it('a process that dies while the keychain writes the renewed login leaves the journal, which the next run uses', async () => {

@@ -34,9 +34,18 @@ export async function retryUntil<T>(attempt: () => Promise<T>, withinMs: number,
  * How a `FileKeychain` answers: `up` works; `refuse-writes` refuses every write ("failed");
  * `refuse-changes` takes a write of the secret it already holds (a write-back) and refuses any other,
  * as a keychain whose item became read-only after it was read; `unavailable` answers every call so;
- * `exit-on-change` ends the process (exit code 7) on a write of a new secret, as a crash would.
+ * `exit-on-change` ends the process (exit code 7) on a write of a new secret, as a crash would;
+ * `hang-changes` never answers a write of a new secret (an unlock prompt nobody answers);
+ * `unavailable-changes` answers it "unavailable" (the Secret Service went away after the read).
  */
-export type FileKeychainPolicy = 'up' | 'refuse-writes' | 'refuse-changes' | 'unavailable' | 'exit-on-change';
+export type FileKeychainPolicy =
+  | 'up'
+  | 'refuse-writes'
+  | 'refuse-changes'
+  | 'unavailable'
+  | 'exit-on-change'
+  | 'hang-changes'
+  | 'unavailable-changes';
 
 /**
  * A keychain backend whose entries live in a JSON file, so that several processes share it; its
@@ -84,6 +93,8 @@ export class FileKeychain implements KeychainBackend {
     if (this.policy === 'unavailable') return unavailable;
     if (this.policy === 'refuse-writes' || (this.policy === 'refuse-changes' && change)) return refused;
     if (this.policy === 'exit-on-change' && change) process.exit(7);
+    if (this.policy === 'hang-changes' && change) return new Promise(() => {});
+    if (this.policy === 'unavailable-changes' && change) return unavailable;
     this.put(entry, secret);
     return { ok: true, value: undefined };
   }
