@@ -8,11 +8,12 @@ import { describe, expect, it } from 'vitest';
 import { shownArgument } from '../src/cli/args.js';
 import { forTerminal, jsonText } from '../src/cli/context.js';
 import { TokenStorage } from '../src/store/file.js';
+import { nextLineage, pendingJson, writeRescue } from '../src/store/pending.js';
 import type { Emulator, IssuedTokens } from '../src/testing/index.js';
 import type { OAuthTokens } from '../src/types.js';
 import { VERSION } from '../src/version.js';
 import { type CliEnv, closedPort, leakedIn, runCli, spawnCli, useCliWorld } from './helpers/cli-run.js';
-import { nowSeconds, type TempDir, tokensOf } from './helpers/fixtures.js';
+import { nowSeconds, snapshotEnv, type TempDir, tokensOf } from './helpers/fixtures.js';
 
 let emu: Emulator;
 let temp: TempDir;
@@ -85,6 +86,7 @@ describe('status', () => {
       expired: false,
       has_refresh_token: true,
       access_token_masked: 'sk-ant-oat01-…',
+      recovered_from: null,
       plan: null,
       profiles: [{ name: 'default', path: tokenFile, email: 'user@example.com', error: null, active: true }],
     });
@@ -151,6 +153,68 @@ describe('status', () => {
     expect(result.stderr).toBe(
       `Error: The token file ${tokenFile} is accessible to other users (mode 0644). Run \`chmod 600 ${tokenFile}\` and try again.\n`,
     );
+  });
+});
+
+describe('status: a login read from a copy, not from the store itself (recovered_from)', () => {
+  /** A login in the token file, and a later one (another account name, to tell them apart) renewed from it. */
+  async function spentAndRenewed(): Promise<{ spent: OAuthTokens; renewed: OAuthTokens }> {
+    const spent = await logIn();
+    const renewed = stored(emu.issueTokens(), { account: { uuid: 'acc-1', emailAddress: 'renewed@example.com' } });
+    return { spent, renewed };
+  }
+
+  it('names the rescue copy a renewed login was kept in, in text and in --json', async () => {
+    const { spent, renewed } = await spentAndRenewed();
+    const state = join(temp.dir, 'state');
+    const restore = snapshotEnv();
+    let rescue: ReturnType<typeof writeRescue>;
+    try {
+      process.env.XDG_STATE_HOME = state;
+      rescue = writeRescue(tokenFile, pendingJson(renewed, nextLineage(spent, undefined), tokenFile));
+    } finally {
+      restore();
+    }
+    const copy = 'file' in rescue ? rescue.file : '';
+    expect(copy.startsWith(join(state, 'anthropic-oauth', 'rescue'))).toBe(true);
+    const withState = { ...env, XDG_STATE_HOME: state };
+    const json = await runCli(['status', '--json'], withState);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      source: 'file',
+      path: tokenFile,
+      recovered_from: copy,
+      account: { email: 'renewed@example.com' },
+    });
+    const text = await runCli(['status'], withState);
+    expect(text.stdout).toContain(`  Source:         token file ${tokenFile}\n`);
+    expect(text.stdout).toContain(
+      `  Recovered from: ${copy} (${tokenFile} could not take this login when it was saved; do not delete the copy: the next save to ${tokenFile} replaces it)\n`,
+    );
+    expect(leakedIn(json.stdout + text.stdout, [...secretsOf(spent), ...secretsOf(renewed)])).toEqual([]);
+  });
+
+  it('names the journal a process that died mid-save left beside the token file', async () => {
+    const { spent, renewed } = await spentAndRenewed();
+    const journal = join(temp.dir, '.anthropic', '.oauth_tokens.json.4194303.0123456789ab.tmp');
+    await writeFile(journal, pendingJson(renewed, nextLineage(spent, undefined), tokenFile), { mode: 0o600 });
+    const json = await runCli(['status', '--json'], env);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      recovered_from: journal,
+      account: { email: 'renewed@example.com' },
+    });
+  });
+
+  it('--store keychain with the file fallback (no Secret Service here): names the fallback file', async () => {
+    await logIn();
+    const json = await runCli(['status', '--store', 'keychain', '--allow-file-fallback', '--json'], env);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      source: 'keychain',
+      keychain: 'keychain:anthropic-oauth/default',
+      recovered_from: tokenFile,
+    });
+    expect(json.stderr).toMatch(/^WARNING: the OS keychain is unavailable .*reading the login from the token file/m);
   });
 });
 

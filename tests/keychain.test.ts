@@ -9,13 +9,15 @@
  */
 import { type SpawnOptions, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cp, mkdir, readFile, stat, symlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { cp, mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AnthropicOAuth, KeychainTokenStore, type OAuthTokens, TokenStorage, TokenStorageError } from '../src/index.js';
 import { toStoredCredentials } from '../src/oauth-tokens.js';
+import { nextLineage, pendingJson } from '../src/store/pending.js';
 import { type Emulator, startEmulator } from '../src/testing/index.js';
+import { cliEnv, runCli } from './helpers/cli-run.js';
 import { hello, makeTempDir, messageRequests, nowSeconds, snapshotEnv, tokensOf } from './helpers/fixtures.js';
 import { fakeTokens, retryUntil } from './helpers/keychain.js';
 
@@ -472,4 +474,38 @@ describe('AnthropicOAuth with the keychain (against the emulator)', () => {
     const stored = (await store.load()) as OAuthTokens;
     expect(emu.isRefreshTokenLive(stored.refreshToken)).toBe(true);
   }, 60_000);
+});
+
+describe('a renewed login kept beside the keychain (rescue file), seen by the built CLI', () => {
+  it('status --store keychain names the rescue file the login is read from, while the keychain holds the spent one', async () => {
+    const store = new KeychainTokenStore({ account });
+    const spent = fakeTokens();
+    await store.save(spent);
+    const renewed = fakeTokens({ account: { uuid: 'acct-uuid', emailAddress: 'renewed@example.com' } });
+    await mkdir(dirname(store.rescueFile), { recursive: true, mode: 0o700 });
+    const lineage = nextLineage(spent, undefined);
+    await writeFile(store.rescueFile, pendingJson(renewed, lineage, store.rescueFile), { mode: 0o600 });
+
+    const env = cliEnv(temp.dir);
+    const json = await runCli(['status', '--store', 'keychain', '--profile', account, '--json'], env);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      source: 'keychain',
+      keychain: `keychain:${SERVICE}/${account}`,
+      recovered_from: store.rescueFile,
+      account: { email: 'renewed@example.com' },
+    });
+    expect(json.stderr).toContain(`WARNING: ${store.rescueFile} holds a renewed login that the OS keychain`);
+    const text = await runCli(['status', '--store', 'keychain', '--profile', account], env);
+    expect(text.stdout).toContain(`  Recovered from: ${store.rescueFile} (keychain:${SERVICE}/${account} could not`);
+    for (const secret of [spent.accessToken, spent.refreshToken, renewed.accessToken, renewed.refreshToken]) {
+      expect(json.stdout + json.stderr + text.stdout + text.stderr).not.toContain(secret);
+    }
+
+    // Once the keychain holds a later login (a save), the copy is stale, removed, and not shown.
+    await store.save(fakeTokens());
+    expect(
+      JSON.parse((await runCli(['status', '--store', 'keychain', '--profile', account, '--json'], env)).stdout),
+    ).toMatchObject({ recovered_from: null });
+  });
 });

@@ -675,7 +675,7 @@ describe('the TokenStore contract', () => {
   const homes = tempDirs();
   storeContract(
     'KeychainTokenStore (in-memory backend)',
-    { lock: true, prepareSave: false, saveSync: false },
+    { lock: true, prepareSave: true, saveSync: false },
     async () => {
       const entries = new Map<string, string>();
       const id = (entry: KeychainEntry) => `${entry.service}/${entry.account}`;

@@ -45,7 +45,7 @@ import { done, fsyncDirectory, problemOf, sweepOrphans, tempPath } from './atomi
 import { withFileLock } from './lock.js';
 import { findPending, lineageKey, nextLineage, removeRescues } from './pending.js';
 import { PreparedFileSave } from './prepared.js';
-import type { PreparedSave, TokenStore } from './types.js';
+import type { LoadedLogin, PreparedSave, TokenStore } from './types.js';
 
 /** `ANTHROPIC_OAUTH_TOKEN_FILE`, else `~/.anthropic/oauth_tokens.json`. */
 export function defaultTokenPath(env: Env = process.env): string {
@@ -90,14 +90,20 @@ export class TokenStorage implements TokenStore {
    * the file still holds the login it replaced (see `pending.ts`).
    */
   async load(): Promise<StoredLogin | null> {
+    return (await this.loadDetailed()).tokens;
+  }
+
+  /** `load()`, with the journal or rescue copy it came from when it did not come from the file. */
+  async loadDetailed(): Promise<LoadedLogin> {
     const current = await this.#loadFile();
     let target: string;
     try {
       target = this.#targetPath();
     } catch {
-      return current;
+      return { tokens: current };
     }
-    return (await findPending(target, current))?.tokens ?? current;
+    const pending = await findPending(target, current);
+    return pending ? { tokens: pending.tokens, recoveredFrom: pending.file } : { tokens: current };
   }
 
   /** The token file alone. */

@@ -18,6 +18,12 @@
  *   leaves a spent refresh token in charge; `clear()` clears both.
  * - `lock()`: a keychain entry cannot be locked across processes, so refreshes run under a lock file
  *   in `~/.anthropic/` (`keychain-<service>-<account>.lock`, see `lock.ts`).
+ * - `prepareSave()`, under that lock before a refresh token is spent, writes the entry back (or the
+ *   login in use, when it came from another copy) and reserves a journal (`keychain-rescue.ts`): a
+ *   keychain that refuses fails the renewal with nothing spent; an unavailable one with a fallback
+ *   prepares the fallback's save. A renewed login the keychain refuses goes to the fallback file, else
+ *   to `~/.anthropic/keychain-<service>-<account>.rescue.json`, named by the `saved_elsewhere` error;
+ *   `load()` prefers it while the keychain holds the login it replaced.
  */
 import { promises as fs } from 'node:fs';
 import { homedir } from 'node:os';
@@ -28,9 +34,23 @@ import { fromStoredLogin, isApiKeyLogin, toStoredLogin } from '../stored-login.j
 import type { StoredLogin } from '../types.js';
 import { TokenStorage } from './file.js';
 import { type KeychainBackend, type KeychainEntry, type KeychainResult, withinDeadline } from './keychain-backend.js';
+import {
+  findRescue,
+  Journal,
+  keptElsewhere,
+  loadedFrom,
+  noRoomForJournal,
+  notRenewed,
+  preparedKeychainSave,
+  removeRescue,
+  renewedLost,
+  rescueFileFor,
+  savedIn,
+} from './keychain-rescue.js';
 import { napiKeyringBackend } from './keychain-worker.js';
 import { withFileLock } from './lock.js';
-import type { TokenStore } from './types.js';
+import { nextLineage, pendingJson } from './pending.js';
+import type { LoadedLogin, PreparedSave, TokenStore } from './types.js';
 
 export type { KeychainBackend, KeychainEntry, KeychainResult } from './keychain-backend.js';
 
@@ -81,6 +101,8 @@ export class KeychainTokenStore implements TokenStore {
   readonly timeoutMs: number;
   /** The file whose lock (`<file>.lock`) serializes refreshes across processes. */
   readonly lockFile: string;
+  /** Where a renewed login the keychain refused is kept (`keychain-rescue.ts`). */
+  readonly rescueFile: string;
   readonly #backend: KeychainBackend;
   readonly #fallback: TokenStore | null;
   readonly #onFallback: (reason: string) => void;
@@ -108,6 +130,7 @@ export class KeychainTokenStore implements TokenStore {
     this.#onFallback =
       options.onFallback ?? ((reason) => process.emitWarning(reason, { code: 'ANTHROPIC_OAUTH_KEYCHAIN_FALLBACK' }));
     this.lockFile = join(homedir(), '.anthropic', `keychain-${safeName(this.service)}-${safeName(this.account)}`);
+    this.rescueFile = rescueFileFor(this.lockFile);
   }
 
   /** How errors name this entry (`TokenStorageError.path`). */
@@ -116,6 +139,11 @@ export class KeychainTokenStore implements TokenStore {
   }
 
   async load(): Promise<StoredLogin | null> {
+    return (await this.loadDetailed()).tokens;
+  }
+
+  /** `load()`, naming the copy the login came from when it was not the keychain entry itself. */
+  async loadDetailed(): Promise<LoadedLogin> {
     let secret: string | null;
     try {
       secret = await this.#call('get', (backend, entry) => backend.get(entry));
@@ -123,23 +151,44 @@ export class KeychainTokenStore implements TokenStore {
       const fallback = this.#fallbackFor(error);
       if (!fallback) throw error;
       this.#notify(error, `reading the login from ${this.#fallbackName()} instead`);
-      return fallback.load();
+      const loaded = await loadedFrom(fallback);
+      const from = loaded.tokens ? (loaded.recoveredFrom ?? this.#fallbackPlace()) : undefined;
+      return { tokens: loaded.tokens, recoveredFrom: from };
     }
-    const tokens = secret === null ? null : this.#parse(secret);
-    if (!this.#fallback) return tokens;
-    // A login saved to the fallback while the keychain was unavailable may be newer than this one.
-    const other = await this.#fallback.load().catch(() => null);
-    if (other && isNewer(other, tokens)) {
-      this.#onFallback(
-        `${this.#fallbackName()} holds a newer login than the OS keychain (${this.location}), saved there while the keychain was unavailable; using it. The next save puts it back in the keychain.`,
+    const { tokens, recoveredFrom } = await this.#resolve(secret, true);
+    return { tokens, recoveredFrom };
+  }
+
+  /** The login in use, given the keychain's secret: its own, or a newer copy (fallback, rescue). */
+  async #resolve(secret: string | null, notify: boolean): Promise<LoadedLogin> {
+    const keychain = secret === null ? null : this.#parse(secret);
+    const say = notify ? this.#onFallback : () => {};
+    let tokens = keychain;
+    let recoveredFrom: string | undefined;
+    if (this.#fallback) {
+      // A login saved to the fallback while the keychain was unavailable may be newer than this one.
+      const other = await loadedFrom(this.#fallback).catch(() => ({ tokens: null, recoveredFrom: undefined }));
+      if (other.tokens && isNewer(other.tokens, keychain)) {
+        say(
+          `${this.#fallbackName()} holds a newer login than the OS keychain (${this.location}), saved there while the keychain was unavailable; using it. The next save puts it back in the keychain.`,
+        );
+        tokens = other.tokens;
+        recoveredFrom = other.recoveredFrom ?? this.#fallbackPlace();
+      }
+    }
+    const rescue = await findRescue(this.location, this.rescueFile, keychain);
+    if (rescue && !(tokens !== null && recoveredFrom !== undefined && isNewer(tokens, rescue.tokens))) {
+      say(
+        `${rescue.file} holds a renewed login that the OS keychain (${this.location}) did not take; using it. The next renewal saves it to the keychain and removes that copy.`,
       );
-      return other;
+      tokens = rescue.tokens;
+      recoveredFrom = rescue.file;
     }
-    return tokens;
+    return { tokens, recoveredFrom };
   }
 
   async save(tokens: StoredLogin): Promise<void> {
-    const secret = JSON.stringify(toStoredLogin(tokens));
+    const secret = serialize(tokens);
     try {
       await this.#call('set', (backend, entry) => backend.set(entry, secret));
     } catch (error) {
@@ -148,6 +197,7 @@ export class KeychainTokenStore implements TokenStore {
       this.#notify(error, `saving the login to ${this.#fallbackName()} instead`);
       await fallback.save(tokens);
     }
+    removeRescue(this.rescueFile);
   }
 
   async clear(): Promise<void> {
@@ -158,9 +208,54 @@ export class KeychainTokenStore implements TokenStore {
       if (!fallback) throw error;
       this.#notify(error, `the keychain entry was not deleted; clearing ${this.#fallbackName()} only`);
       await fallback.clear();
+      removeRescue(this.rescueFile);
       return;
     }
     await this.#fallback?.clear();
+    removeRescue(this.rescueFile);
+  }
+
+  /**
+   * Proves, under the lock and before a refresh token is spent, that the renewed login can be kept
+   * (see `TokenStore.prepareSave` and the header). Throws a `TokenStorageError` saying what to fix,
+   * with nothing spent.
+   */
+  async prepareSave(): Promise<PreparedSave> {
+    let expected: string | null;
+    let holds: StoredLogin | null;
+    try {
+      const secret = await this.#call('get', (backend, entry) => backend.get(entry));
+      const found = await this.#resolve(secret, false);
+      // Write back what the entry holds; a login in use from another copy goes into the keychain.
+      expected = found.recoveredFrom === undefined ? secret : found.tokens && serialize(found.tokens);
+      holds = found.tokens;
+      const probe = expected;
+      if (probe !== null) await this.#call('set', (backend, entry) => backend.set(entry, probe));
+    } catch (error) {
+      const fallback = this.#fallbackFor(error);
+      if (!fallback) throw notRenewed(this.location, error);
+      this.#notify(error, `saving the renewed login to ${this.#fallbackName()} instead`);
+      if (fallback.prepareSave) return fallback.prepareSave();
+      return { commit: (tokens) => fallback.save(tokens).then(() => true), discard: async () => {} };
+    }
+    let journal: Journal;
+    try {
+      journal = new Journal(this.rescueFile);
+    } catch (error) {
+      throw noRoomForJournal(this.location, dirname(this.rescueFile), error);
+    }
+    return preparedKeychainSave({
+      journal,
+      json: (tokens) => pendingJson(tokens, nextLineage(holds, undefined), this.rescueFile),
+      read: () => this.#call('get', (backend, entry) => backend.get(entry)),
+      expected,
+      write: (tokens) => {
+        const secret = serialize(tokens);
+        return this.#call('set', (backend, entry) => backend.set(entry, secret));
+      },
+      saved: () => removeRescue(this.rescueFile),
+      refused: (tokens, error) => this.#rescue(tokens, error, journal),
+    });
   }
 
   /** Runs `fn` under a cross-process lock file in `~/.anthropic/` (the keychain has no locks). */
@@ -179,6 +274,27 @@ export class KeychainTokenStore implements TokenStore {
     return this.#fallback && error instanceof TokenStorageError && FALLBACK_CODES.has(error.code)
       ? this.#fallback
       : null;
+  }
+
+  /** The keychain refused a renewed login: keep it in the fallback or the rescue file, and say where. */
+  async #rescue(tokens: StoredLogin, error: unknown, journal: Journal): Promise<boolean> {
+    const why =
+      (error instanceof Error && this.#reasons.get(error)) || (error instanceof Error ? error.message : 'error');
+    if (this.#fallback && (await savedIn(this.#fallback, tokens))) {
+      journal.drop();
+      if (!this.#fallbackFor(error)) throw keptElsewhere(this.location, why, this.#fallbackName(), error);
+      this.#notify(error, `saving the login to ${this.#fallbackName()} instead`);
+      return true;
+    }
+    const kept = journal.keep();
+    throw kept === undefined
+      ? renewedLost(this.location, why, dirname(this.rescueFile), error)
+      : keptElsewhere(this.location, why, kept, error);
+  }
+
+  /** How `recoveredFrom` names the fallback: its file, or "fallback store". */
+  #fallbackPlace(): string {
+    return this.#fallback instanceof TokenStorage ? this.#fallback.path : 'fallback store';
   }
 
   #fallbackName(): string {
@@ -264,6 +380,9 @@ export class KeychainTokenStore implements TokenStore {
 }
 
 const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+
+/** The secret: the token file's JSON, compact. */
+const serialize = (tokens: StoredLogin) => JSON.stringify(toStoredLogin(tokens));
 
 /**
  * True when `a` is a later login than `b` (or `b` is none). Unknown expiries never win, nor does an

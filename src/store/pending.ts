@@ -78,7 +78,8 @@ export function pendingJson(tokens: StoredLogin, lineage: Lineage, target: strin
   return `${JSON.stringify({ ...toStoredLogin(tokens), lineage: { ...lineage, path: target } }, null, 2)}\n`;
 }
 
-function parsePending(text: string, target: string, file: string): Pending | undefined {
+/** A journal or rescue copy for `target` read from `file`, or `undefined` when `text` is not one. */
+export function parsePending(text: string, target: string, file: string): Pending | undefined {
   try {
     const data = JSON.parse(text) as Record<string, unknown>;
     const lineage = data?.lineage as Record<string, unknown> | undefined;
@@ -134,7 +135,13 @@ export async function findPending(target: string, current: StoredLogin | null): 
     const names = await fs.readdir(rescueDir).catch(() => [] as string[]);
     if (names.length > 0 && names.includes(rescueName(target))) files.push(join(rescueDir, rescueName(target)));
   }
-  let key: string | undefined;
+  files.push(...(await journalFiles(target)));
+  return newestPending(files, target, current);
+}
+
+/** The journals beside `target` of saves by other processes (ours are saves in progress here). */
+export async function journalFiles(target: string): Promise<string[]> {
+  const files: string[] = [];
   const dir = dirname(target);
   const pattern = tempName(basename(target));
   for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
@@ -142,6 +149,19 @@ export async function findPending(target: string, current: StoredLogin | null): 
     // Our own journals are saves in progress in this process; the rename follows at once.
     if (pid && pid !== process.pid) files.push(join(dir, name));
   }
+  return files;
+}
+
+/**
+ * Of `files` (journals or rescue copies for `target`), the login of the highest generation whose
+ * lineage holds `current`, what the store itself holds; files that are not such copies are skipped.
+ */
+export async function newestPending(
+  files: readonly string[],
+  target: string,
+  current: StoredLogin | null,
+): Promise<Pending | undefined> {
+  let key: string | undefined;
   let best: Pending | undefined;
   for (const file of files) {
     const text = await readPrivate(file);

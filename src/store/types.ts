@@ -38,6 +38,19 @@ export interface TokenStore {
    * still-valid token keeps being served. Stores without it are saved with `save` after the refresh.
    */
   prepareSave?(): Promise<PreparedSave>;
+  /**
+   * Optional: `load()`, saying where the login came from when it was not the store itself: a copy
+   * kept when the store could not take a renewed login (a rescue copy, a journal, a keychain's
+   * fallback file). `status` shows it; everything else calls `load()`.
+   */
+  loadDetailed?(): Promise<LoadedLogin>;
+}
+
+/** What `TokenStore.loadDetailed` read. */
+export interface LoadedLogin {
+  tokens: StoredLogin | null;
+  /** The copy the login was read from, when not the store itself: a path, or a name for people. */
+  recoveredFrom?: string | undefined;
 }
 
 /** A save proved possible by `TokenStore.prepareSave`; exactly one of its methods is called, once. */

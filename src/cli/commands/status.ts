@@ -20,10 +20,11 @@ import { whoLine } from './login.js';
 import { isoDate as isoTime, summaryStatus } from './plan.js';
 import type { Target } from './target.js';
 
+/** `recoveredFrom`: the rescue copy, journal or keychain fallback file the login was read from (`loadDetailed`). */
 type Source =
   | { kind: 'env'; variable: string }
-  | { kind: 'file'; path: string }
-  | { kind: 'keychain' | 'redis'; where: string };
+  | { kind: 'file'; path: string; recoveredFrom?: string | undefined }
+  | { kind: 'keychain' | 'redis'; where: string; recoveredFrom?: string | undefined };
 
 interface ProfileRow {
   name: string;
@@ -78,7 +79,20 @@ function sourceJson(source: Source): Record<string, unknown> {
     path: source.kind === 'file' ? source.path : null,
     ...(source.kind === 'keychain' ? { keychain: source.where } : {}),
     ...(source.kind === 'redis' ? { redis: source.where } : {}),
+    recovered_from: (source.kind !== 'env' && source.recoveredFrom) || null,
   };
+}
+
+/** The `Recovered from:` row, when the login was not read from the store itself. */
+function recoveredRows(source: Source): Array<[string, string]> {
+  if (source.kind === 'env' || !source.recoveredFrom) return [];
+  const store = source.kind === 'file' ? source.path : source.where;
+  return [
+    [
+      'Recovered from',
+      `${source.recoveredFrom} (${store} could not take this login when it was saved; do not delete the copy: the next save to ${store} replaces it)`,
+    ],
+  ];
 }
 
 /** `status` of a Console login: the key is the credential; it never expires here and is never refreshed. */
@@ -115,6 +129,7 @@ function apiKeyStatus(
   const rows: Array<[string, string]> = [
     ['Kind', 'API key (Console login; billed to the Console organization)'],
     ['Source', sourceLine(source)],
+    ...recoveredRows(source),
     ['Organization', organization.name ?? organization.uuid ?? 'unknown'],
     ['Role', roles.filter(Boolean).join(', ') || 'unknown'],
     ['API key', maskApiKey(login.apiKey)],
@@ -139,8 +154,10 @@ export async function status(ctx: CliContext, json: boolean, target: Target): Pr
     source = { kind: 'env', variable };
   }
   if (!tokens) {
-    tokens = await target.store.load();
-    source = fileSource;
+    const { store } = target;
+    const loaded = store.loadDetailed ? await store.loadDetailed() : { tokens: await store.load() };
+    tokens = loaded.tokens;
+    source = { ...fileSource, recoveredFrom: loaded.recoveredFrom };
   }
   // Without --profile (or --storage), the other saved logins are listed after the active one.
   const listing = !target.profileFlag && target.path !== undefined && !target.explicit;
@@ -201,6 +218,7 @@ export async function status(ctx: CliContext, json: boolean, target: Target): Pr
   }
   const rows: Array<[string, string]> = [
     ['Source', sourceLine(source)],
+    ...recoveredRows(source),
     ['Scopes', scopes.length > 0 ? scopes.join(' ') : 'unknown'],
     ['Expires', expiry],
     ['Refresh token', refreshable ? 'yes' : 'no'],

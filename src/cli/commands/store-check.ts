@@ -6,9 +6,10 @@
  *
  * The check is cheap and holds nothing across the browser flow (no lock, no reservation): the store
  * is read once (which loads a keychain's package and reaches its service, or Redis), then a store
- * with `prepareSave` (the file, Redis) prepares a save and discards it at once. A login the store
- * holds that cannot be read (a corrupt file) is not a reason to refuse, the new login replaces it:
- * for such a file, only its directory is proved to take new files.
+ * with `prepareSave` (the file, Redis, the keychain: a write-back of the login it holds) prepares a
+ * save and discards it at once. A login the store holds that cannot be read (a corrupt file) is not
+ * a reason to refuse, the new login replaces it: for such a file, only its directory is proved to
+ * take new files.
  */
 
 import { mkdir, unlink, writeFile } from 'node:fs/promises';
@@ -35,6 +36,9 @@ export async function checkStoreCanSave(target: Target): Promise<void> {
     if (readable && store.prepareSave) prepared = await store.prepareSave();
     else if (target.path !== undefined) await probeDirectory(dirname(target.path));
   } catch (error) {
+    // The keychain's own refusal, as it says it for a save (its prepared save words it for a renewal).
+    if (target.kind === 'keychain' && error instanceof TokenStorageError && error.cause instanceof TokenStorageError)
+      throw error.cause;
     // The system error (the file store's cause): say it for a login, not for a renewal.
     const found = error instanceof TokenStorageError ? errnoCode(error.cause) : errnoCode(error);
     // `mkdir -p` through a file answers EEXIST: a part of the path is not a directory.

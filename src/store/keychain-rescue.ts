@@ -1,0 +1,267 @@
+/**
+ * Where the keychain store keeps a renewed login the OS keychain would not take: a file beside its
+ * lock file, `~/.anthropic/keychain-<service>-<account>.rescue.json` (0600, in a 0700 directory).
+ *
+ * - The journal: `prepareSave()` reserves a temporary file beside it (`.<rescue>.<pid>.<random>.tmp`,
+ *   4 KiB of spaces, fsynced) before the refresh token is spent; the commit writes the renewed login
+ *   into it, synchronously, before its first `await`, so a `process.exit()` or a crash during the
+ *   keychain's write (up to `timeoutMs`) leaves it behind for the next run. A keychain that takes the
+ *   login removes it; one that refuses gets it renamed into the rescue file.
+ * - The commit (`preparedKeychainSave`): the journal, then compare and swap on the entry's secret
+ *   (someone who wrote it without the lock wins), then the write; the store decides where a login
+ *   the keychain refused goes (its fallback, else the rescue file) and words the errors here.
+ * - Same format and rule as the file store's copies (`pending.ts`): the token file's JSON plus a
+ *   `lineage` naming (hashed) the logins it replaces. `load()` uses the newest copy whose lineage
+ *   holds the keychain's current login: the keychain then holds a spent refresh token, and sending it
+ *   would revoke the login. A later login, a logout or any save that reaches the keychain leaves such
+ *   copies stale and removes them. Only small regular files of ours, not group- or
+ *   world-accessible and not symlinks, are used; any other is ignored (and never quoted), except a
+ *   rescue file of ours for this login that others can read: that is refused with the `chmod` to
+ *   run, as a token file is, since passing over it would send the keychain's spent refresh token.
+ */
+import {
+  closeSync,
+  promises as fs,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { errnoCode, LOGIN_HINT, TokenStorageError } from '../errors.js';
+import type { StoredLogin } from '../types.js';
+import { done, fsyncDirectorySync, problemOf, sweepOrphans, tempPath } from './atomic.js';
+import { journalFiles, lineageKey, newestPending, type Pending, parsePending } from './pending.js';
+import type { LoadedLogin, PreparedSave, TokenStore } from './types.js';
+
+const RESERVED_BYTES = 4096;
+
+/** The rescue file of the keychain entry whose lock file (without `.lock`) is `lockFile`. */
+export const rescueFileFor = (lockFile: string): string => `${lockFile}.rescue.json`;
+
+/** The newest rescue copy or journal of `rescueFile` that replaces `current`, the keychain's login. */
+export async function findRescue(
+  location: string,
+  rescueFile: string,
+  current: StoredLogin | null,
+): Promise<Pending | undefined> {
+  const found = await newestPending([rescueFile, ...(await journalFiles(rescueFile))], rescueFile, current);
+  if (found?.file !== rescueFile) await refuseOpenRescue(location, rescueFile, current);
+  return found;
+}
+
+/**
+ * A rescue copy of ours for this login that other users can read is refused with the `chmod` to
+ * run, as a token file is: passing over it would send the keychain's spent refresh token. One that
+ * is not ours, or not a copy of this login, is ignored like any other file.
+ */
+async function refuseOpenRescue(location: string, rescueFile: string, current: StoredLogin | null): Promise<void> {
+  if (process.platform === 'win32') return;
+  const stat = await fs.lstat(rescueFile).catch(() => undefined);
+  if (!stat?.isFile() || stat.uid !== process.getuid?.() || !(stat.mode & 0o077) || stat.size > 64 * 1024) return;
+  const text = await fs.readFile(rescueFile, 'utf8').catch(() => undefined);
+  const pending = text === undefined ? undefined : parsePending(text, rescueFile, rescueFile);
+  if (!pending?.lineage.replaces.includes(lineageKey(current))) return;
+  throw new TokenStorageError(
+    'permission_denied',
+    `The renewed login kept in ${rescueFile} is accessible to other users (mode 0${(stat.mode & 0o777).toString(8)}). It holds the only live refresh token of this login (the one in ${location} is used up): run \`chmod 600 ${rescueFile}\` and try again.`,
+    { path: rescueFile },
+  );
+}
+
+/** Removes the rescue copy and the journals of writers that died: the keychain has the newest login. */
+export function removeRescue(rescueFile: string): void {
+  try {
+    unlinkSync(rescueFile);
+  } catch {}
+  sweepOrphans(dirname(rescueFile), basename(rescueFile));
+}
+
+/** A reserved journal for one renewed login. Throws the system error when it cannot be reserved. */
+export class Journal {
+  readonly path: string;
+  readonly #rescueFile: string;
+  #fd: number | undefined;
+  #written = false;
+
+  constructor(rescueFile: string) {
+    this.#rescueFile = rescueFile;
+    mkdirSync(dirname(rescueFile), { recursive: true, mode: 0o700 });
+    this.path = tempPath(rescueFile);
+    try {
+      this.#fd = openSync(this.path, 'wx', 0o600);
+    } catch (error) {
+      done(this.path);
+      throw error;
+    }
+    try {
+      writeSync(this.#fd, Buffer.alloc(RESERVED_BYTES, 0x20));
+      fsyncSync(this.#fd);
+    } catch (error) {
+      this.drop();
+      throw error;
+    }
+  }
+
+  /** Writes `json` into the reserved space and fsyncs it; false when that failed (the disk, not us). */
+  write(json: string): boolean {
+    const fd = this.#fd;
+    if (fd === undefined) return false;
+    try {
+      const data = Buffer.from(json, 'utf8');
+      writeSync(fd, data, 0, data.length, 0);
+      ftruncateSync(fd, data.length);
+      fsyncSync(fd);
+      this.#written = true;
+    } catch {}
+    this.#close();
+    return this.#written;
+  }
+
+  /**
+   * Makes the written journal the rescue copy; returns where the login is kept now (the rescue
+   * file, or the journal itself when the rename failed), or `undefined` when it was never written.
+   */
+  keep(): string | undefined {
+    this.#close();
+    done(this.path);
+    if (!this.#written) {
+      this.#unlink();
+      return undefined;
+    }
+    try {
+      renameSync(this.path, this.#rescueFile);
+    } catch {
+      return this.path;
+    }
+    fsyncDirectorySync(dirname(this.#rescueFile));
+    return this.#rescueFile;
+  }
+
+  /** Removes the journal: the login is where it belongs, or no login came. Never throws. */
+  drop(): void {
+    this.#close();
+    this.#unlink();
+    done(this.path);
+  }
+
+  #close(): void {
+    if (this.#fd === undefined) return;
+    try {
+      closeSync(this.#fd);
+    } catch {}
+    this.#fd = undefined;
+  }
+
+  #unlink(): void {
+    try {
+      unlinkSync(this.path);
+    } catch {}
+  }
+}
+
+/** What a keychain's prepared save needs from its store. */
+export interface KeychainSaveSteps {
+  /** Reserved by `prepareSave`. */
+  journal: Journal;
+  /** The journal's contents for `tokens` (with their lineage). */
+  json(tokens: StoredLogin): string;
+  /** The entry's secret now; rejects when it cannot be read. */
+  read(): Promise<string | null>;
+  /** What the entry held (or was written back with) when the save was prepared. */
+  expected: string | null;
+  write(tokens: StoredLogin): Promise<void>;
+  /** After the keychain took the login. */
+  saved(): void;
+  /** The keychain refused: keeps the login elsewhere and throws saying where (or resolves `true`). */
+  refused(tokens: StoredLogin, error: unknown): Promise<boolean>;
+}
+
+/**
+ * The keychain's `PreparedSave`: the journal first (synchronously), then compare and swap on the
+ * entry's secret, then the write. The journal goes when the keychain took the login or someone wrote
+ * the entry without the lock (theirs stands, `false`); `refused` decides what happens otherwise.
+ */
+export function preparedKeychainSave(steps: KeychainSaveSteps): PreparedSave {
+  const { journal } = steps;
+  let used = false;
+  return {
+    commit: async (tokens) => {
+      if (used) throw new Error('This prepared save has been used already.');
+      used = true;
+      // Before the first `await`: from here on, a crash or `process.exit()` leaves the journal.
+      journal.write(steps.json(tokens));
+      try {
+        // Unreadable now: nobody who respects the lock can have changed it, so the save goes ahead.
+        const now = await steps.read().catch(() => undefined);
+        if (now !== undefined && now !== steps.expected) {
+          journal.drop();
+          return false;
+        }
+        await steps.write(tokens);
+      } catch (error) {
+        return steps.refused(tokens, error);
+      }
+      journal.drop();
+      steps.saved();
+      return true;
+    },
+    discard: async () => {
+      if (used) return;
+      used = true;
+      journal.drop();
+    },
+  };
+}
+
+/** `saved_elsewhere`: the keychain (`location`) refused a renewed login, kept in `place` instead. */
+export function keptElsewhere(location: string, why: string, place: string, cause: unknown): TokenStorageError {
+  return new TokenStorageError(
+    'saved_elsewhere',
+    `The login was renewed, but the OS keychain did not save it to ${location} (${why}). The renewed login is kept in ${place}, and this program and later runs use it from there: do not delete it. Once the keychain takes writes again (unlocked, reachable, this program allowed to change the entry), the next renewal saves it there and removes that copy.`,
+    { path: location, cause },
+  );
+}
+
+/** `renewedLost`: the keychain refused a renewed login and no copy could be kept in `dir` either. */
+export function renewedLost(location: string, why: string, dir: string, cause: unknown): TokenStorageError {
+  return new TokenStorageError(
+    'write_failed',
+    `The login was renewed, but the OS keychain did not save it to ${location} (${why}), and no copy could be kept in ${dir}. This program keeps using it until it exits. The refresh token in ${location} is used up, so after that the login is lost. ${LOGIN_HINT}`,
+    { path: location, cause },
+  );
+}
+
+/** A failed `prepareSave` on the keychain: nothing was spent, so its own advice (even "try again") is safe. */
+export function notRenewed(location: string, error: unknown): unknown {
+  if (!(error instanceof TokenStorageError)) return error;
+  return new TokenStorageError(
+    error.code,
+    `The login in ${location} was not renewed: renewing uses up the refresh token it holds, and the OS keychain could not save the renewed login. Nothing was spent or changed. ${error.message}`,
+    { path: location, cause: error },
+  );
+}
+
+/** The journal could not be reserved in `dir`: the renewal stops before anything is spent. */
+export function noRoomForJournal(location: string, dir: string, error: unknown): TokenStorageError {
+  const { why, fix, code } = problemOf(errnoCode(error), dir);
+  return new TokenStorageError(
+    code,
+    `The login in ${location} was not renewed: renewing uses up the refresh token it holds, and ${dir} could not take the copy kept while the keychain saves the renewed login (${why}). Nothing was spent or changed. ${fix}, then run this again.`,
+    { path: location, cause: error },
+  );
+}
+
+/** `store.loadDetailed()`, or `load()` for a store without it. */
+export const loadedFrom = async (store: TokenStore): Promise<LoadedLogin> =>
+  store.loadDetailed ? store.loadDetailed() : { tokens: await store.load() };
+
+/** Whether `store` took `tokens` (a fallback, after the keychain refused them). */
+export const savedIn = (store: TokenStore, tokens: StoredLogin): Promise<boolean> =>
+  store.save(tokens).then(
+    () => true,
+    () => false,
+  );
