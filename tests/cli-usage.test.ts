@@ -119,8 +119,65 @@ describe('usage', () => {
         seven_day: json.sevenDay,
         seven_day_sonnet: json.sevenDaySonnet,
       },
-      extraUsage: { isEnabled: true, monthlyLimit: 5000, usedCredits: 1234, utilization: 24.68, currency: 'USD' },
+      extraUsage: {
+        isEnabled: true,
+        monthlyLimit: 5000,
+        usedCredits: 1234,
+        utilization: 24.68,
+        currency: 'USD',
+        decimalPlaces: 2,
+      },
     });
+  });
+
+  it('shows extra usage in the decimals of its currency: JPY 0, KWD 3, from decimal_places or the code', async () => {
+    const extraLine = async (): Promise<string> => {
+      const result = await runCli(['usage'], env);
+      expect(result.code).toBe(0);
+      return result.stdout.split('\n').find((line) => line.startsWith('  Extra usage')) ?? '';
+    };
+    await setUp({
+      usage: { extraUsage: { enabled: true, monthlyLimitCents: 5000, usedCents: 1234, currency: 'JPY' } },
+    });
+    await logIn();
+    expect(await extraLine()).toBe(
+      '  Extra usage     [█████░░░░░░░░░░░░░░░]  25% used   1234 JPY of 5000 JPY this month',
+    );
+    const json = JSON.parse((await runCli(['usage', '--json'], env)).stdout);
+    expect(json.extraUsage).toMatchObject({ usedCredits: 1234, currency: 'JPY', decimalPlaces: 0 });
+    // Without decimal_places in the answer, the currency code decides.
+    emu.setUsage({
+      extraUsage: { enabled: true, monthlyLimitCents: 50000, usedCents: 12345, currency: 'KWD', decimalPlaces: null },
+    });
+    expect(await extraLine()).toBe(
+      '  Extra usage     [█████░░░░░░░░░░░░░░░]  25% used   12.345 KWD of 50.000 KWD this month',
+    );
+    emu.setUsage({ extraUsage: { enabled: true, monthlyLimitCents: null, usedCents: 250, currency: 'JPY' } });
+    expect(await extraLine()).toBe('  Extra usage     on, 250 JPY spent this month (no limit)');
+    // decimal_places as sent wins over the code; one that makes no sense is ignored.
+    emu.setUsage({
+      extraUsage: { enabled: true, monthlyLimitCents: null, usedCents: 250, currency: 'EUR', decimalPlaces: 3 },
+    });
+    expect(await extraLine()).toBe('  Extra usage     on, 0.250 EUR spent this month (no limit)');
+    const answer = (extra: Record<string, unknown>): string =>
+      JSON.stringify({
+        five_hour: null,
+        extra_usage: { is_enabled: true, monthly_limit: null, used_credits: 250, ...extra },
+      });
+    for (const [extra, shown] of [
+      [{ currency: 'JPY', decimal_places: 99 }, '250 JPY'],
+      [{ currency: 'JPY', decimal_places: '2' }, '250 JPY'],
+      [{ currency: 'JPY', decimal_places: 1.5 }, '250 JPY'],
+      [{}, '$2.50'], // no currency: USD, as the service has always meant
+      [{ currency: 'XYZ' }, '2.50 XYZ'], // a code no one knows: two decimals, the code shown
+      [{ currency: 'Dollars' }, '2.50 Dollars'],
+      [{ currency: '\u001b[2J' }, '2.50 (currency not named)'],
+    ] as const) {
+      emu.faults.usageMalformed(answer(extra));
+      expect(await extraLine(), JSON.stringify(extra)).toBe(
+        `  Extra usage     on, ${shown} spent this month (no limit)`,
+      );
+    }
   });
 
   it('refreshes an expired login first and saves the rotated tokens', async () => {
