@@ -134,7 +134,12 @@ describe('setup-token --manual', () => {
     expect(asJson).toMatchObject({ access_token: token });
     expect(Math.abs(asJson.expires_at - (nowSeconds() + ONE_YEAR))).toBeLessThan(60);
     const { AnthropicOAuth } = await import('../src/client.js');
-    const client = new AnthropicOAuth({ tokenStorage: tokenFile, baseURL: emu.url, env: {} });
+    const client = new AnthropicOAuth({
+      tokenStorage: tokenFile,
+      baseURL: emu.url,
+      oauthConfig: emu.oauthConfig,
+      env: {},
+    });
     expect((await client.messages.create(hello)).type).toBe('message');
     expect(emu.stats().refresh).toBe(0);
     const status = await runCli(['status'], env);

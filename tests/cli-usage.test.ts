@@ -201,6 +201,41 @@ describe('usage', () => {
     expect(emu.requests.filter((r) => r.path === '/api/oauth/usage').map((r) => r.status)).toEqual([401, 200]);
   });
 
+  it('a 403 saying the token was revoked, in words the client also takes for a rejection: refresh once, retry once, as the client does', async () => {
+    await setUp();
+    const tokens = await logIn();
+    const revoked =
+      '{"type":"error","error":{"type":"permission_error","message":"Your OAuth token was revoked by an administrator."}}';
+    emu.faults.usageMalformed(revoked, 1, 403);
+    const result = await runCli(['usage'], env);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(emu.stats().refresh).toBe(1);
+    expect(emu.requests.filter((r) => r.path === '/api/oauth/usage').map((r) => r.status)).toEqual([403, 200]);
+    // The client reads the same answer the same way (replay.ts): one refresh, one retry.
+    const saved = await new TokenStorage(tokenFileIn(temp.dir)).load();
+    expect(saved?.accessToken).not.toBe(tokens.accessToken);
+    emu.revokeAccessToken(saved?.accessToken ?? '');
+    emu.faults.usageMalformed(revoked, 1, 403);
+    const { AnthropicOAuth } = await import('../src/client.js');
+    const client = new AnthropicOAuth({
+      tokenStorage: tokenFileIn(temp.dir),
+      baseURL: emu.url,
+      oauthConfig: emu.oauthConfig,
+      env: {},
+    });
+    expect((await client.getUsage()).fiveHour?.utilization).toBe(37);
+    expect(emu.stats().refresh).toBe(2);
+    // Another 403 is no rejection for either: no refresh, one line.
+    emu.faults.usageMalformed(
+      '{"type":"error","error":{"type":"permission_error","message":"Organization disabled"}}',
+      1,
+      403,
+    );
+    expect((await runCli(['usage'], env)).code).toBe(1);
+    expect(emu.stats().refresh).toBe(2);
+  });
+
   it('a login without user:profile gets a clear message to log in again (exit 4)', async () => {
     await setUp();
     await logIn(emu.issueTokens({ scope: 'user:inference' }), { scope: 'user:inference' });

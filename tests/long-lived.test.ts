@@ -64,7 +64,11 @@ describe('a revoked long-lived token from the environment', () => {
     const { accessToken } = await longLived();
     emu.revokeAccessToken(accessToken);
     const tokenCalls = tokenRequests(emu).length;
-    const client = AnthropicOAuth.fromEnv({ env: { ANTHROPIC_OAUTH_ACCESS_TOKEN: accessToken }, baseURL: emu.url });
+    const client = AnthropicOAuth.fromEnv({
+      env: { ANTHROPIC_OAUTH_ACCESS_TOKEN: accessToken },
+      baseURL: emu.url,
+      oauthConfig: emu.oauthConfig,
+    });
     for (const call of [() => client.messages.create(hello), () => client.getProfile(), () => client.getUsage()]) {
       expectLongLivedMessage(await failure(call()), 'ANTHROPIC_OAUTH_ACCESS_TOKEN', [accessToken]);
     }
@@ -76,8 +80,8 @@ describe('a revoked long-lived token from the environment', () => {
     emu.revokeAccessToken(accessToken);
     const env = { ANTHROPIC_ACCESS_TOKEN: accessToken };
     for (const client of [
-      AnthropicOAuth.fromEnv({ env, baseURL: emu.url }),
-      new AnthropicOAuth({ env, baseURL: emu.url }),
+      AnthropicOAuth.fromEnv({ env, baseURL: emu.url, oauthConfig: emu.oauthConfig }),
+      new AnthropicOAuth({ env, baseURL: emu.url, oauthConfig: emu.oauthConfig }),
     ]) {
       expectLongLivedMessage(await failure(client.messages.create(hello)), 'ANTHROPIC_ACCESS_TOKEN', [accessToken]);
     }
@@ -86,7 +90,7 @@ describe('a revoked long-lived token from the environment', () => {
   it('expired by ANTHROPIC_TOKEN_EXPIRES_AT: the same message, and the token is not sent', async () => {
     const { accessToken } = await longLived();
     const env = { ANTHROPIC_OAUTH_ACCESS_TOKEN: accessToken, ANTHROPIC_TOKEN_EXPIRES_AT: String(nowSeconds() - 60) };
-    const client = AnthropicOAuth.fromEnv({ env, baseURL: emu.url });
+    const client = AnthropicOAuth.fromEnv({ env, baseURL: emu.url, oauthConfig: emu.oauthConfig });
     expectLongLivedMessage(await failure(client.messages.create(hello)), 'ANTHROPIC_OAUTH_ACCESS_TOKEN', [accessToken]);
     expect(emu.requests.filter((request) => request.path === '/v1/messages')).toEqual([]);
   });
@@ -98,7 +102,11 @@ describe('a long-lived login saved with setup-token --save', () => {
     const saved = await longLived(file);
     expect(saved.refreshToken).toBe('');
     emu.revokeAccessToken(saved.accessToken);
-    const error = await failure(AnthropicOAuth.fromStorage(file, { baseURL: emu.url, env: {} }).messages.create(hello));
+    const error = await failure(
+      AnthropicOAuth.fromStorage(file, { baseURL: emu.url, oauthConfig: emu.oauthConfig, env: {} }).messages.create(
+        hello,
+      ),
+    );
     expect(error.code).toBe('reauth_required');
     expect(error.message).toBe(
       `The long-lived token saved in ${file} (from \`setup-token\`) was revoked or has expired, and it has no refresh token to renew it. Make a new one with \`npx anthropic-oauth setup-token --save\`.`,
