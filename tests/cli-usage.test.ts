@@ -226,6 +226,14 @@ describe('usage', () => {
     });
     expect((await client.getUsage()).fiveHour?.utilization).toBe(37);
     expect(emu.stats().refresh).toBe(2);
+    // Refused again after the refresh: the login to renew (exit 4), described as the revoked token it is.
+    emu.faults.usageMalformed(revoked, 2, 403);
+    const again = await runCli(['usage'], env);
+    expect(again.code).toBe(4);
+    expect(again.stderr).toMatch(
+      /^Error: The OAuth token was revoked\. Run `npx anthropic-oauth login` to sign in\.\n$/,
+    );
+    expect(emu.stats().refresh).toBe(3);
     // Another 403 is no rejection for either: no refresh, one line.
     emu.faults.usageMalformed(
       '{"type":"error","error":{"type":"permission_error","message":"Organization disabled"}}',
@@ -233,7 +241,7 @@ describe('usage', () => {
       403,
     );
     expect((await runCli(['usage'], env)).code).toBe(1);
-    expect(emu.stats().refresh).toBe(2);
+    expect(emu.stats().refresh).toBe(3);
   });
 
   it('a login without user:profile gets a clear message to log in again (exit 4)', async () => {
