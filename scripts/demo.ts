@@ -10,7 +10,9 @@ import {
   buildAuthorizationUrl,
   describeApiError,
   exchangeCodeForTokens,
+  loginToConsole,
   maskToken as mask,
+  maskApiKey,
   type OAuthTokens,
   parseAuthCode,
   parseRateLimitHeaders,
@@ -117,8 +119,11 @@ try {
     );
   }
   const extra = usage.extraUsage;
+  // Minor units of the currency: decimalPlaces is 2 for USD cents (0 for JPY, 3 for KWD).
+  const dollars = (minor: number) =>
+    `$${(minor / 10 ** (extra?.decimalPlaces ?? 2)).toFixed(extra?.decimalPlaces ?? 2)}`;
   say(
-    `extra usage      ${extra?.isEnabled ? `on, $${((extra.usedCredits ?? 0) / 100).toFixed(2)} of ${extra.monthlyLimit === null ? 'no limit' : `$${(extra.monthlyLimit / 100).toFixed(2)}`} this month` : 'off'}`,
+    `extra usage      ${extra?.isEnabled ? `on, ${dollars(extra.usedCredits ?? 0)} of ${extra.monthlyLimit === null ? 'no limit' : dollars(extra.monthlyLimit)} this month` : 'off'}`,
   );
   const { response } = await client.messages
     .create({ model: MODEL, max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] })
@@ -158,8 +163,27 @@ try {
   );
   say(`new expiry ${new Date((rotated.expiresAt ?? 0) * 1000).toISOString()}, saved to ${storage.path}`);
 
+  step('Or sign in at the Console: an API key billed to the organization (login --console)');
+  const keyStorage = new TokenStorage(join(dir, '.anthropic', 'console.json'));
+  const keyLogin = await loginToConsole({
+    oauthConfig: { ...emu.oauthConfig, authorizeUrl: emu.consoleAuthorizeUrl },
+    tokenStorage: keyStorage,
+    baseURL: emu.url,
+    env: {},
+    openBrowser: async (consoleUrl) => void (await fetch(await emu.approve(consoleUrl))),
+  });
+  say(
+    `API key ${maskApiKey(keyLogin.apiKey)} for ${keyLogin.organization.name} (role ${keyLogin.role.organization}); saved as kind ${keyLogin.kind}, the OAuth tokens that made it discarded`,
+  );
+  const keyClient = AnthropicOAuth.fromStorage(keyStorage, { baseURL: emu.url });
+  await keyClient.messages.create({ model: MODEL, max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] });
+  const keySent = emu.requests.findLast((r) => r.path === '/v1/messages');
+  say(
+    `sent as new Anthropic({ apiKey }) sends it: ${keySent?.headers.authorization ? `Authorization: Bearer ${maskApiKey(keySent.headers.authorization.slice('Bearer '.length))}` : `x-api-key: ${maskApiKey(keySent?.headers['x-api-key'] ?? '')}`}, OAuth beta: ${(keySent?.headers['anthropic-beta'] ?? '').includes('oauth') ? 'yes' : 'no'}, ?beta=true: ${keySent?.query.beta === 'true' ? 'yes' : 'no'}`,
+  );
+
   console.log(
-    '\nDone: authorize → exchange → save → call → stream → plan and usage → errors explained → refresh, all offline.',
+    '\nDone: authorize → exchange → save → call → stream → plan and usage → errors explained → refresh → Console API key, all offline.',
   );
 } finally {
   await emu.close();

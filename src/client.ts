@@ -352,14 +352,15 @@ export class AnthropicOAuth extends Anthropic {
 
   /** A client on the tokens in the environment (`env`, default `process.env`); throws `not_logged_in` (synchronously) when there are none. */
   static fromEnv(options: Omit<AnthropicOAuthOptions, 'oauthTokens' | 'tokenStorage'> = {}): AnthropicOAuth {
-    const tokens = loadTokensFromEnv(options.env);
-    if (!tokens) {
+    if (!loadTokensFromEnv(options.env)) {
       throw new OAuthFlowError(
         'not_logged_in',
         `No OAuth token in the environment: set ANTHROPIC_OAUTH_ACCESS_TOKEN (and ANTHROPIC_REFRESH_TOKEN). ${LOGIN_HINT}`,
       );
     }
-    return new AnthropicOAuth({ ...options, oauthTokens: tokens, tokenStorage: null });
+    // Read again by the source (no store, so from the environment): it then knows the token came
+    // from a variable, and a long-lived one that is rejected says to make a new one.
+    return new AnthropicOAuth({ ...options, tokenStorage: null });
   }
 
   /**

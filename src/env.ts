@@ -52,6 +52,11 @@ function readExpiry(env: Env): number | null {
   return value;
 }
 
+/** The variable the access token is read from: `ANTHROPIC_OAUTH_ACCESS_TOKEN` unless only `ANTHROPIC_ACCESS_TOKEN` is set. */
+export function accessTokenVariable(env: Env = process.env): string {
+  return read(env, ENV_ACCESS_TOKEN) ? ENV_ACCESS_TOKEN : ENV_ACCESS_TOKEN_ALT;
+}
+
 export function loadTokensFromEnv(env: Env = process.env): OAuthTokens | null {
   const accessToken = read(env, ENV_ACCESS_TOKEN)
     ? readToken(env, ENV_ACCESS_TOKEN)

@@ -258,3 +258,5 @@ export function errnoCode(error: unknown): string | undefined {
 
 /** The one place that says how to log in, so every message agrees. */
 export const LOGIN_HINT = 'Run `npx anthropic-oauth login` to sign in.';
+/** The command that makes a long-lived login again and saves it (the CLI adds the options of the login it read). */
+export const SETUP_TOKEN_SAVE_HINT = 'npx anthropic-oauth setup-token --save';

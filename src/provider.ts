@@ -33,7 +33,8 @@
  */
 import { resolveConfig } from './config.js';
 import { EXPIRY_BUFFER_SECONDS } from './constants.js';
-import { loadTokensFromEnv } from './env.js';
+import { accessTokenVariable, loadTokensFromEnv } from './env.js';
+import { ENV_REFRESH_TOKEN } from './env-variables.js';
 import { LOGIN_HINT, OAuthFlowError } from './errors.js';
 import { checkGivenTokens, nowSeconds } from './oauth-tokens.js';
 import { createRenewal, isOutage, type Refresh, type RefreshTimer, type SourceState, storeName } from './renewal.js';
@@ -114,11 +115,14 @@ function apiKeyLoginError(): OAuthFlowError {
   );
 }
 
-/** A token from the environment with no refresh token (a `setup-token` token) was rejected or has expired. */
-function longLivedTokenEnded(): OAuthFlowError {
+/**
+ * A token from the environment with no refresh token (a `setup-token` token, typically a CI secret)
+ * was rejected or has expired: it can only be replaced. `variable` is where it was read from.
+ */
+function longLivedTokenEnded(variable: string): OAuthFlowError {
   return new OAuthFlowError(
     'reauth_required',
-    'The token in ANTHROPIC_OAUTH_ACCESS_TOKEN was revoked or has expired, and there is no refresh token to renew it. Make a new one with `npx anthropic-oauth setup-token` and put it in ANTHROPIC_OAUTH_ACCESS_TOKEN.',
+    `The long-lived token (from \`setup-token\`) in ${variable} was revoked or has expired; with no refresh token beside it (${ENV_REFRESH_TOKEN}) it cannot be renewed. Make a new one with \`npx anthropic-oauth setup-token\` and update the CI secret (or wherever ${variable} is set) with it.`,
   );
 }
 
@@ -207,7 +211,11 @@ export function createTokenSource(options: TokenSourceOptions = {}): TokenSource
   function refresh(stale: OAuthTokens): Refresh {
     if (shared.inflight) return shared.inflight;
     if (shared.fromEnvironment && !stale.refreshToken) {
-      const ended: Refresh = { stale, sent: false, promise: Promise.reject(longLivedTokenEnded()) };
+      const ended: Refresh = {
+        stale,
+        sent: false,
+        promise: Promise.reject(longLivedTokenEnded(accessTokenVariable(env))),
+      };
       ended.promise.catch(() => {});
       return ended;
     }

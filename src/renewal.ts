@@ -34,8 +34,9 @@
  *   token is never sent again.
  */
 
+import { LONG_LIVED_SCOPE } from './constants.js';
 import { monotonicMs } from './duration.js';
-import { LOGIN_HINT, OAuthFlowError, TokenStorageError } from './errors.js';
+import { LOGIN_HINT, OAuthFlowError, SETUP_TOKEN_SAVE_HINT, TokenStorageError } from './errors.js';
 import { sha256Hex } from './node-crypto.js';
 import { TokenStorage } from './store/file.js';
 import { keepOnExit } from './store/guard.js';
@@ -124,6 +125,24 @@ export function storeName(store: TokenStore | null): string {
   return typeof location === 'string' ? location : 'the token store';
 }
 
+/**
+ * A login with no refresh token was rejected or has expired. A long-lived login (`setup-token
+ * --save`: the scope `user:inference` alone) is made again with `setup-token`, not `login`, which
+ * would put a subscription login in its place.
+ */
+function cannotRenew(tokens: OAuthTokens, where: string): OAuthFlowError {
+  if (tokens.scope.trim() === LONG_LIVED_SCOPE) {
+    return new OAuthFlowError(
+      'reauth_required',
+      `The long-lived token saved in ${where} (from \`setup-token\`) was revoked or has expired, and it has no refresh token to renew it. Make a new one with \`${SETUP_TOKEN_SAVE_HINT}\`.`,
+    );
+  }
+  return new OAuthFlowError(
+    'reauth_required',
+    `The access token has expired and there is no refresh token. ${LOGIN_HINT}`,
+  );
+}
+
 /** A refresh token, hashed: the source remembers which ones it has spent, not the tokens. */
 const spentKey = (refreshToken: string): string => sha256Hex(refreshToken);
 
@@ -210,12 +229,7 @@ export function createRenewal(state: SourceState, options: RenewalOptions) {
         // The store's refresh token is the newest one we know of, unless we spent it already.
         const base = stored && !isSpent(stored) ? stored : stale;
         const refreshToken = base.refreshToken || stale.refreshToken;
-        if (!refreshToken) {
-          throw new OAuthFlowError(
-            'reauth_required',
-            `The access token has expired and there is no refresh token. ${LOGIN_HINT}`,
-          );
-        }
+        if (!refreshToken) throw cannotRenew(base, where());
         if (prepared && !sameLogin(preparedFor, stored)) {
           await prepared.discard();
           prepared = undefined;

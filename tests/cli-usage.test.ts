@@ -119,8 +119,65 @@ describe('usage', () => {
         seven_day: json.sevenDay,
         seven_day_sonnet: json.sevenDaySonnet,
       },
-      extraUsage: { isEnabled: true, monthlyLimit: 5000, usedCredits: 1234, utilization: 24.68, currency: 'USD' },
+      extraUsage: {
+        isEnabled: true,
+        monthlyLimit: 5000,
+        usedCredits: 1234,
+        utilization: 24.68,
+        currency: 'USD',
+        decimalPlaces: 2,
+      },
     });
+  });
+
+  it('shows extra usage in the decimals of its currency: JPY 0, KWD 3, from decimal_places or the code', async () => {
+    const extraLine = async (): Promise<string> => {
+      const result = await runCli(['usage'], env);
+      expect(result.code).toBe(0);
+      return result.stdout.split('\n').find((line) => line.startsWith('  Extra usage')) ?? '';
+    };
+    await setUp({
+      usage: { extraUsage: { enabled: true, monthlyLimitCents: 5000, usedCents: 1234, currency: 'JPY' } },
+    });
+    await logIn();
+    expect(await extraLine()).toBe(
+      '  Extra usage     [█████░░░░░░░░░░░░░░░]  25% used   1234 JPY of 5000 JPY this month',
+    );
+    const json = JSON.parse((await runCli(['usage', '--json'], env)).stdout);
+    expect(json.extraUsage).toMatchObject({ usedCredits: 1234, currency: 'JPY', decimalPlaces: 0 });
+    // Without decimal_places in the answer, the currency code decides.
+    emu.setUsage({
+      extraUsage: { enabled: true, monthlyLimitCents: 50000, usedCents: 12345, currency: 'KWD', decimalPlaces: null },
+    });
+    expect(await extraLine()).toBe(
+      '  Extra usage     [█████░░░░░░░░░░░░░░░]  25% used   12.345 KWD of 50.000 KWD this month',
+    );
+    emu.setUsage({ extraUsage: { enabled: true, monthlyLimitCents: null, usedCents: 250, currency: 'JPY' } });
+    expect(await extraLine()).toBe('  Extra usage     on, 250 JPY spent this month (no limit)');
+    // decimal_places as sent wins over the code; one that makes no sense is ignored.
+    emu.setUsage({
+      extraUsage: { enabled: true, monthlyLimitCents: null, usedCents: 250, currency: 'EUR', decimalPlaces: 3 },
+    });
+    expect(await extraLine()).toBe('  Extra usage     on, 0.250 EUR spent this month (no limit)');
+    const answer = (extra: Record<string, unknown>): string =>
+      JSON.stringify({
+        five_hour: null,
+        extra_usage: { is_enabled: true, monthly_limit: null, used_credits: 250, ...extra },
+      });
+    for (const [extra, shown] of [
+      [{ currency: 'JPY', decimal_places: 99 }, '250 JPY'],
+      [{ currency: 'JPY', decimal_places: '2' }, '250 JPY'],
+      [{ currency: 'JPY', decimal_places: 1.5 }, '250 JPY'],
+      [{}, '$2.50'], // no currency: USD, as the service has always meant
+      [{ currency: 'XYZ' }, '2.50 XYZ'], // a code no one knows: two decimals, the code shown
+      [{ currency: 'Dollars' }, '2.50 Dollars'],
+      [{ currency: '\u001b[2J' }, '2.50 (currency not named)'],
+    ] as const) {
+      emu.faults.usageMalformed(answer(extra));
+      expect(await extraLine(), JSON.stringify(extra)).toBe(
+        `  Extra usage     on, ${shown} spent this month (no limit)`,
+      );
+    }
   });
 
   it('refreshes an expired login first and saves the rotated tokens', async () => {
@@ -142,6 +199,49 @@ describe('usage', () => {
     expect(result.code).toBe(0);
     expect(emu.stats().refresh).toBe(1);
     expect(emu.requests.filter((r) => r.path === '/api/oauth/usage').map((r) => r.status)).toEqual([401, 200]);
+  });
+
+  it('a 403 saying the token was revoked, in words the client also takes for a rejection: refresh once, retry once, as the client does', async () => {
+    await setUp();
+    const tokens = await logIn();
+    const revoked =
+      '{"type":"error","error":{"type":"permission_error","message":"Your OAuth token was revoked by an administrator."}}';
+    emu.faults.usageMalformed(revoked, 1, 403);
+    const result = await runCli(['usage'], env);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(emu.stats().refresh).toBe(1);
+    expect(emu.requests.filter((r) => r.path === '/api/oauth/usage').map((r) => r.status)).toEqual([403, 200]);
+    // The client reads the same answer the same way (replay.ts): one refresh, one retry.
+    const saved = await new TokenStorage(tokenFileIn(temp.dir)).load();
+    expect(saved?.accessToken).not.toBe(tokens.accessToken);
+    emu.revokeAccessToken(saved?.accessToken ?? '');
+    emu.faults.usageMalformed(revoked, 1, 403);
+    const { AnthropicOAuth } = await import('../src/client.js');
+    const client = new AnthropicOAuth({
+      tokenStorage: tokenFileIn(temp.dir),
+      baseURL: emu.url,
+      oauthConfig: emu.oauthConfig,
+      env: {},
+    });
+    expect((await client.getUsage()).fiveHour?.utilization).toBe(37);
+    expect(emu.stats().refresh).toBe(2);
+    // Refused again after the refresh: the login to renew (exit 4), described as the revoked token it is.
+    emu.faults.usageMalformed(revoked, 2, 403);
+    const again = await runCli(['usage'], env);
+    expect(again.code).toBe(4);
+    expect(again.stderr).toMatch(
+      /^Error: The OAuth token was revoked\. Run `npx anthropic-oauth login` to sign in\.\n$/,
+    );
+    expect(emu.stats().refresh).toBe(3);
+    // Another 403 is no rejection for either: no refresh, one line.
+    emu.faults.usageMalformed(
+      '{"type":"error","error":{"type":"permission_error","message":"Organization disabled"}}',
+      1,
+      403,
+    );
+    expect((await runCli(['usage'], env)).code).toBe(1);
+    expect(emu.stats().refresh).toBe(3);
   });
 
   it('a login without user:profile gets a clear message to log in again (exit 4)', async () => {

@@ -1,6 +1,6 @@
 /**
  * `npm run demo` (scripts/demo.ts) runs offline against the emulator and shows the plan, the usage
- * and a subscription error explained, without printing a secret.
+ * and a subscription error explained, then a Console login (an API key), without printing a secret.
  */
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
@@ -25,7 +25,7 @@ function runDemo(): Promise<{ code: number | null; stdout: string; stderr: strin
   });
 }
 
-it('npm run demo shows the plan, the usage and an explained subscription error, and no secret', async () => {
+it('npm run demo shows the plan, the usage, an explained subscription error and a Console login, and no secret', async () => {
   const { code, stdout, stderr } = await runDemo();
   expect(stderr).toBe('');
   expect(code).toBe(0);
@@ -34,5 +34,9 @@ it('npm run demo shows the plan, the usage and an explained subscription error, 
   expect(stdout).toContain('extra usage      on, $12.34 of $50.00 this month');
   expect(stdout).toContain('BadRequestError → extra_usage_required');
   expect(stdout).toContain('RateLimitError → rate_limited: The 5-hour limit of this subscription is reached.');
+  // The Console login: an API key, shown masked, sent as the SDK sends a key (no OAuth shape).
+  expect(stdout).toMatch(/API key sk-ant-api03-…\S{4} for Example Org \(role developer\); saved as kind api_key/);
+  expect(stdout).toMatch(/sent as new Anthropic\(\{ apiKey \}\) sends it: .*, OAuth beta: no, \?beta=true: no\n/);
   expect(stdout).not.toMatch(/sk-ant-o[ar]t01-[A-Za-z0-9_-]{8}/);
+  expect(stdout).not.toMatch(/sk-ant-api03-[A-Za-z0-9_-]{8}/);
 });

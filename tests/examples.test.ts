@@ -301,6 +301,38 @@ const CASES: readonly Case[] = [
     },
   },
   {
+    file: 'plan-and-usage.ts',
+    calls: 1,
+    savesToFile: true,
+    async setup(world) {
+      // Extra usage in a currency without decimals: the example divides by 10 ** decimalPlaces.
+      world.emu.setUsage({ extraUsage: { enabled: true, monthlyLimitCents: 5000, usedCents: 1234, currency: 'JPY' } });
+      return {};
+    },
+    check(run, { emu }) {
+      const iso = '\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z';
+      expect(run.stdout).toMatch(
+        new RegExp(
+          `^${escapeRegExp(HELLO)}\\nplan=max organization=Example Org\\n` +
+            `five_hour 37% used, resets ${iso}\\nseven_day 12% used, resets ${iso}\\nseven_day_sonnet 4% used, resets ${iso}\\n` +
+            'extra usage: 1234 JPY spent of 5000 JPY this month\\n$',
+        ),
+      );
+      // Both account calls went once, after the message, with the token the message was sent with.
+      const used = apiRequests(emu).at(-1)?.headers.authorization;
+      const account = emu.requests.filter((r) => r.path.startsWith('/api/oauth/'));
+      expect(account.map((r) => [r.method, r.path, r.status])).toEqual([
+        ['GET', '/api/oauth/profile', 200],
+        ['GET', '/api/oauth/usage', 200],
+      ]);
+      for (const request of account) {
+        expect(request.headers.authorization).toBe(used);
+        expect((request.headers['anthropic-beta'] ?? '').split(',')).toContain(OAUTH_BETA);
+        expect(request.headers['x-api-key']).toBeUndefined();
+      }
+    },
+  },
+  {
     file: 'custom-store.ts',
     calls: 1,
     savesToFile: false,

@@ -164,7 +164,11 @@ function describeAnswer(answer: Answer, cause: unknown): ApiErrorDescription | n
       hint: `Sign in again to grant it: ${LOGIN_HINT}`,
     };
   }
-  if (is(401, 403) && says(/\btoken has been revoked\b/i)) {
+  // Also every answer that replay.ts takes for a revoked token (the client and the CLI refresh once
+  // on it): a `permission_error`/`authentication_error` whose message says "token" and "revoked".
+  const revokedToken =
+    (type === 'permission_error' || type === 'authentication_error') && says(/\brevoked\b/i) && says(/\btoken\b/i);
+  if (is(401, 403) && (says(/\btoken has been revoked\b/i) || revokedToken)) {
     return {
       ...base,
       code: 'token_revoked',

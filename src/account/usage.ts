@@ -12,7 +12,10 @@
  *   Any other key whose value looks like a window (an object with `utilization` or `resets_at`)
  *   is listed in `windows` when it reads cleanly and skipped otherwise; nothing unknown fails.
  * - Extra usage is in minor units of its currency (cents for USD, Claude Code divides by 100);
- *   `monthly_limit: null` means no limit.
+ *   `monthly_limit: null` means no limit. How many decimals a minor unit has (`decimalPlaces`) is
+ *   the answer's `decimal_places` when it is a whole number 0–6, else the ISO 4217 digits of
+ *   `currency` (JPY 0, USD 2, KWD 3), else 2: an absent currency has meant USD so far, and an
+ *   unknown code is shown as most currencies are. A strange `decimal_places` is ignored, never fatal.
  */
 import { USAGE_PATH } from '../constants.js';
 import { fieldReader, isObject, type JsonObject } from './fields.js';
@@ -36,6 +39,12 @@ export interface ExtraUsage {
   utilization: number | null;
   /** ISO 4217 code when sent (the service has sent `USD`); `null` otherwise, meaning USD so far. */
   currency: string | null;
+  /**
+   * Decimals of the currency's minor unit: `monthlyLimit / 10 ** decimalPlaces` is the amount in
+   * `currency` (2 for USD cents, 0 for JPY, 3 for KWD). From the answer's `decimal_places` when
+   * sent, else from the currency code, else 2.
+   */
+  decimalPlaces: number;
   raw: JsonObject;
 }
 
@@ -63,16 +72,41 @@ function readWindow(key: string, value: JsonObject): UsageWindow {
   return { utilization: w.number('utilization', 0), resetsAt: w.date('resets_at'), raw: value };
 }
 
+/** The most decimals a `decimal_places` from the answer may claim (ISO 4217 has at most 4). */
+const MAX_DECIMAL_PLACES = 6;
+
+/**
+ * Decimals of the minor unit of an ISO 4217 `currency` (JPY 0, USD 2, KWD 3), from the runtime's
+ * Intl data; 2 for `null` (USD so far) and for a code the runtime does not accept.
+ */
+export function currencyDecimals(currency: string | null): number {
+  if (currency === null) return 2;
+  try {
+    const digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits;
+    return digits ?? 2;
+  } catch {
+    return 2; // RangeError: not a well-formed currency code.
+  }
+}
+
+function decimalPlacesOf(value: JsonObject, currency: string | null): number {
+  const sent = value.decimal_places;
+  if (typeof sent === 'number' && Number.isInteger(sent) && sent >= 0 && sent <= MAX_DECIMAL_PLACES) return sent;
+  return currencyDecimals(currency);
+}
+
 function readExtraUsage(value: JsonObject): ExtraUsage {
   const e = fieldReader('usage', value, 'extra_usage');
   const isEnabled = e.boolean('is_enabled');
   if (isEnabled === null) throw invalidField('usage', 'extra_usage.is_enabled', 'true or false');
+  const currency = e.string('currency');
   return {
     isEnabled,
     monthlyLimit: e.number('monthly_limit', 0),
     usedCredits: e.number('used_credits', 0),
     utilization: e.number('utilization', 0),
-    currency: e.string('currency'),
+    currency,
+    decimalPlaces: decimalPlacesOf(value, currency),
     raw: value,
   };
 }

@@ -34,7 +34,17 @@ export function loginCommand(args: HintArgs | undefined): string {
 /** A backquoted `login` command in a message (the library's, or ours with or without `npx`). */
 const GENERIC_LOGIN = new RegExp(`\`(?:npx )?${PROGRAM} login(?: --store keychain)?\``, 'g');
 
-/** `text` with every generic `login` command in backquotes replaced by `command`. */
+/** The library's `setup-token --save` (a long-lived login to make again), in backquotes. */
+const GENERIC_SETUP_TOKEN = new RegExp(`\`(?:npx )?${PROGRAM} setup-token --save\``, 'g');
+const LOGIN_WORD = ` ${PROGRAM} login`;
+
+/**
+ * `text` with every generic `login` command in backquotes replaced by `command`, and every generic
+ * `setup-token --save` by the same command as `setup-token --save` (same profile, store, storage).
+ */
 export function exactHints(text: string, command: string): string {
-  return text.replace(GENERIC_LOGIN, () => `\`${command}\``);
+  const replaced = text.replace(GENERIC_LOGIN, () => `\`${command}\``);
+  if (!command.includes(LOGIN_WORD)) return replaced;
+  const setupToken = command.replace(LOGIN_WORD, ` ${PROGRAM} setup-token --save`);
+  return replaced.replace(GENERIC_SETUP_TOKEN, () => `\`${setupToken}\``);
 }

@@ -5,8 +5,8 @@
  *
  * Wire shapes (docs/protocol.md, Claude Code 2.1.88): usage `utilization` is a percentage 0–100 with
  * `resets_at` as ISO 8601 with microseconds and an offset (`null` before any use); the headers
- * carry a 0–1 fraction and epoch-second resets. Extra usage is in cents, `monthly_limit: null` = no
- * limit. The headers are computed once per change, not per request (benchmarks use `/v1/messages`).
+ * carry a 0–1 fraction and epoch-second resets. Extra usage is in minor units of its currency (cents
+ * for the default USD) with `decimal_places` beside it, `monthly_limit: null` = no limit. The headers are computed once per change, not per request (benchmarks use `/v1/messages`).
  */
 
 import type { OutgoingHttpHeaders } from 'node:http';
@@ -23,8 +23,21 @@ interface WindowState {
 
 interface ExtraUsageState {
   enabled: boolean;
+  /** In minor units of `currency` (the option names say cents: USD's). */
   monthlyLimitCents: number | null;
   usedCents: number;
+  currency: string;
+  /** Sent as `decimal_places`; `null`: the field is left out. */
+  decimalPlaces: number | null;
+}
+
+/** ISO 4217 digits of a currency's minor unit from Intl (JPY 0, USD 2, KWD 3); 2 for a code Intl refuses. */
+function isoDecimals(currency: string): number {
+  try {
+    return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  } catch {
+    return 2;
+  }
 }
 
 export interface Subscription {
@@ -59,7 +72,9 @@ function extraUsageState(value: EmulatorUsage['extraUsage']): ExtraUsageState | 
     throw new RangeError('usage.extraUsage.monthlyLimitCents must be a whole number of cents, or null');
   }
   if (!(Number.isInteger(used) && used >= 0)) throw new RangeError('usage.extraUsage.usedCents must be whole cents');
-  return { enabled: value.enabled, monthlyLimitCents: limit, usedCents: used };
+  const currency = value.currency ?? 'USD';
+  const decimalPlaces = value.decimalPlaces === undefined ? isoDecimals(currency) : value.decimalPlaces;
+  return { enabled: value.enabled, monthlyLimitCents: limit, usedCents: used, currency, decimalPlaces };
 }
 
 const epochSeconds = (ms: number): string => String(Math.floor(ms / 1000));
@@ -171,8 +186,8 @@ export function usageBody(sub: Subscription): Record<string, unknown> {
               extra.monthlyLimitCents === null || extra.monthlyLimitCents === 0
                 ? null
                 : (extra.usedCents / extra.monthlyLimitCents) * 100,
-            currency: 'USD',
-            decimal_places: 2,
+            currency: extra.currency,
+            ...(extra.decimalPlaces === null ? {} : { decimal_places: extra.decimalPlaces }),
           }
         : { is_enabled: false, monthly_limit: null, used_credits: null, utilization: null };
   return body;

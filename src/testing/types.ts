@@ -62,8 +62,18 @@ export interface EmulatorUsage {
   sevenDay?: EmulatorWindow;
   sevenDayOpus?: EmulatorWindow;
   sevenDaySonnet?: EmulatorWindow;
-  /** Default off. `monthlyLimitCents: null` is no limit. `null` answers `extra_usage: null`. */
-  extraUsage?: { enabled: boolean; monthlyLimitCents?: number | null; usedCents?: number } | null;
+  /**
+   * Default off. `monthlyLimitCents: null` is no limit. `null` answers `extra_usage: null`. Amounts
+   * are minor units of `currency` (default `USD`: cents); `decimalPlaces` is sent as
+   * `decimal_places` (default: the currency's ISO 4217 digits; `null` leaves the field out).
+   */
+  extraUsage?: {
+    enabled: boolean;
+    monthlyLimitCents?: number | null;
+    usedCents?: number;
+    currency?: string;
+    decimalPlaces?: number | null;
+  } | null;
 }
 
 /** One request as the emulator received it. */

@@ -4,8 +4,10 @@
  * server-supplied text safe to print.
  *
  * - The call goes through the token source, as `token` does: refreshed first when close to expiry,
- *   rotated tokens saved; a 401 (or a 403 "token has been revoked") refreshes once and retries
- *   once. The SDK client is not loaded.
+ *   rotated tokens saved; a rejection refreshes once and retries once, by the rule of the client
+ *   and `createOAuthFetch` (`replay.ts`: a 401, or a 403 whose body says the token was revoked). The SDK client is not loaded. (Not `createOAuthFetch` itself: it would add
+ *   `?beta=true`, every OAuth beta and its user agent to the account endpoints, which take the
+ *   `oauth-2025-04-20` beta alone.)
  * - An error is one line: what happened and what to do next (`describeApiError`'s message and
  *   hint), the server's own words and the code only with `--debug`. Exit codes: 4 for a login to
  *   renew (scope missing, revoked), 5 for the network, a 5xx or a rate limit, else as usual.
@@ -19,6 +21,7 @@ import { ENV_BASE_URL } from '../../env-variables.js';
 import { OAuthFlowError, TokenStorageError } from '../../errors.js';
 import { resolveUserAgent } from '../../identity.js';
 import { createTokenSource } from '../../provider.js';
+import { isRevocationBody } from '../../replay.js';
 import type { OAuthTokens } from '../../types.js';
 import { type CliContext, describeError, oneLine } from '../context.js';
 import { EXIT, type ExitCode } from '../exit.js';
@@ -30,7 +33,14 @@ export function accountOptions(ctx: CliContext, timeoutMs = 10_000): AccountFetc
   return { env: ctx.env, timeoutMs, userAgent: resolveUserAgent(undefined, ctx.env), fetch: ctx.fetch };
 }
 
-/** Runs `call` with the target's access token; a 401 refreshes once and retries once. */
+/** Whether an error of an account call rejects the token it carried: `replay.ts`'s rule, on the SDK error. */
+function rejectsToken(error: unknown): boolean {
+  const { status, error: body } = error as { status?: unknown; error?: unknown };
+  if (status === 401) return true;
+  return status === 403 && typeof body === 'object' && body !== null && isRevocationBody(JSON.stringify(body));
+}
+
+/** Runs `call` with the target's access token; a rejection refreshes once and retries once. */
 export async function withLogin<T>(
   ctx: CliContext,
   target: Target,
@@ -47,9 +57,7 @@ export async function withLogin<T>(
     return await call(accessToken, tokens);
   } catch (error) {
     // A 401, or the 403 of a revoked token: the token was replaced elsewhere, or is dead.
-    const rejected =
-      (error as { status?: unknown }).status === 401 || describeApiError(error)?.code === 'token_revoked';
-    if (!rejected) throw error;
+    if (!rejectsToken(error)) throw error;
     ctx.trace('the API refused the access token: refreshing once and retrying once');
     source.markRejected(accessToken);
     const fresh = await source.refreshAfterRejection(accessToken);

@@ -3,7 +3,8 @@
  *
  * One labelled bar per window the service reports (new windows too, under their own name), the
  * percent used and the time until it resets; then the extra usage (off, or spent of the monthly
- * limit). `--json` prints the normalized object (camelCase, times as ISO 8601, no raw copy).
+ * limit, in the currency's own decimals). `--json` prints the normalized object (camelCase, times as
+ * ISO 8601, amounts in minor units with `decimalPlaces`, no raw copy).
  * Colours only when stdout is a terminal and `NO_COLOR` is unset or empty (no-color.org).
  * Server-supplied text (window names, currency) is stripped of control characters.
  */
@@ -68,10 +69,17 @@ function windowLine(ctx: CliContext, key: string, window: UsageWindow, paint: Pa
   return `  ${label}${bar(window.utilization, paint)} ${percentText(window.utilization)} used   ${reset}`;
 }
 
-function money(minor: number, currency: string | null): string {
-  const code = currency === null ? 'USD' : oneLine(currency).slice(0, 8);
-  const amount = (minor / 100).toFixed(2);
-  return code === 'USD' ? `$${amount}` : `${amount} ${code}`;
+/**
+ * An amount in minor units as the currency writes it: `$12.34`, `1234 JPY`, `1.234 KWD` (the
+ * decimals are the library's `decimalPlaces`); no currency sent is USD, and a code that is empty
+ * once stripped still shows the amount.
+ */
+function money(minor: number, extra: ExtraUsage): string {
+  const code = extra.currency === null ? 'USD' : oneLine(extra.currency).slice(0, 8);
+  const amount = (Math.abs(minor) / 10 ** extra.decimalPlaces).toFixed(extra.decimalPlaces);
+  const sign = minor < 0 ? '-' : '';
+  if (code === 'USD') return `${sign}$${amount}`;
+  return `${sign}${amount} ${code === '' ? '(currency not named)' : code}`;
 }
 
 function extraUsageLine(extra: ExtraUsage | null, paint: Paint): string {
@@ -79,9 +87,9 @@ function extraUsageLine(extra: ExtraUsage | null, paint: Paint): string {
   if (extra === null) return `  ${label}not reported`;
   if (!extra.isEnabled) return `  ${label}off (turn it on at claude.ai/settings/usage)`;
   const used = extra.usedCredits ?? 0;
-  if (extra.monthlyLimit === null) return `  ${label}on, ${money(used, extra.currency)} spent this month (no limit)`;
+  if (extra.monthlyLimit === null) return `  ${label}on, ${money(used, extra)} spent this month (no limit)`;
   const percent = extra.utilization ?? (extra.monthlyLimit > 0 ? (used / extra.monthlyLimit) * 100 : 100);
-  return `  ${label}${bar(percent, paint)} ${percentText(percent)} used   ${money(used, extra.currency)} of ${money(extra.monthlyLimit, extra.currency)} this month`;
+  return `  ${label}${bar(percent, paint)} ${percentText(percent)} used   ${money(used, extra)} of ${money(extra.monthlyLimit, extra)} this month`;
 }
 
 /** The usage screen, as lines (no trailing newline). */
@@ -118,6 +126,7 @@ export function usageJson(usage: Usage) {
             usedCredits: extra.usedCredits,
             utilization: extra.utilization,
             currency: extra.currency,
+            decimalPlaces: extra.decimalPlaces,
           },
   };
 }
