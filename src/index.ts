@@ -78,7 +78,7 @@ export { defaultTokenPath, TokenStorage } from './store/file.js';
 export { KeychainTokenStore, type KeychainTokenStoreOptions } from './store/keychain.js';
 export { MemoryTokenStore } from './store/memory.js';
 export { listProfiles, type ProfileInfo, tokenPathForProfile } from './store/profiles.js';
-export type { PreparedSave, TokenStore } from './store/types.js';
+export type { LoadedLogin, PreparedSave, TokenStore } from './store/types.js';
 export { isApiKeyLogin, maskApiKey } from './stored-login.js';
 export { exchangeCodeForTokens, processTokenResponse, refreshAccessToken } from './token-endpoint.js';
 export type {

@@ -127,6 +127,29 @@ describe('a long-lived login saved with setup-token --save', () => {
     expect(usage.stderr).toContain('Make a new one with `npx anthropic-oauth setup-token --save --profile ci`.');
   });
 
+  it('--json: the hint is the command the message gives (setup-token --save), never a contradicting login', async () => {
+    const saved = await longLived(profileFileIn(temp.dir, 'ci'));
+    emu.revokeAccessToken(saved.accessToken);
+    const usage = await runCli(['usage', '--json', '--profile', 'ci'], cliEnv(temp.dir, emu));
+    expect(usage.code).toBe(4);
+    const { error } = JSON.parse(usage.stdout) as { error: { code: string; message: string; hint: string } };
+    expect(error.message).toContain('`npx anthropic-oauth setup-token --save --profile ci`');
+    expect(error.hint).toBe('Run `npx anthropic-oauth setup-token --save --profile ci`.');
+    expect(usage.stdout).not.toContain(saved.accessToken);
+  });
+
+  it('expired: `status` says to make a new one with setup-token --save, for the profile in use (exit 4)', async () => {
+    const file = profileFileIn(temp.dir, 'ci');
+    const saved = await longLived(file);
+    await new TokenStorage(file).save({ ...saved, expiresAt: nowSeconds() - 60 });
+    const status = await runCli(['status', '--profile', 'ci'], cliEnv(temp.dir, emu));
+    expect(status.code).toBe(4);
+    expect(status.stdout).toContain(
+      'The access token has expired and cannot be refreshed. Make a new one with `npx anthropic-oauth setup-token --save --profile ci`.',
+    );
+    expect(status.stdout).not.toContain('anthropic-oauth login');
+  });
+
   it('expired: `token` says the same (exit 4)', async () => {
     const file = tokenFileIn(temp.dir);
     const saved = await longLived(file);

@@ -257,8 +257,14 @@ export function createContext(deps: CliDeps, debug: boolean, options: ContextOpt
     say(line);
     if (options.json) {
       const message = exactHints(scrub(forTerminal(line)), loginCommand).replace(/^Error: /, '');
+      // The command the message itself gives (`setup-token --save` for a long-lived login), else `login`.
+      const named = new RegExp(`\`(npx ${PROGRAM} [^\`]+)\``).exec(message)?.[1];
       const loginHint =
-        exitCode === EXIT.notLoggedIn || exitCode === EXIT.loginAgain ? `Run \`${loginCommand}\` to sign in.` : null;
+        exitCode === EXIT.notLoggedIn || exitCode === EXIT.loginAgain
+          ? named !== undefined && !named.includes(' login')
+            ? `Run \`${named}\`.`
+            : `Run \`${loginCommand}\` to sign in.`
+          : null;
       const body = {
         code: codeOf(error),
         message,

@@ -7,6 +7,7 @@
  * Names and scopes come from a server or a file: the context makes every line safe to print
  * (`forTerminal`), and JSON keeps them exact (`jsonText`).
  */
+import { LONG_LIVED_SCOPE } from '../../constants.js';
 import { loadTokensFromEnv } from '../../env.js';
 import { maskToken } from '../../mask-token.js';
 import { TokenStorage } from '../../store/file.js';
@@ -15,6 +16,7 @@ import { isApiKeyLogin, maskApiKey } from '../../stored-login.js';
 import type { ApiKeyLogin, StoredLogin } from '../../types.js';
 import { type CliContext, jsonText, oneLine } from '../context.js';
 import { EXIT, type ExitCode } from '../exit.js';
+import { exactHints } from '../hint.js';
 import { envTokenVariable, relativeTime } from './common.js';
 import { whoLine } from './login.js';
 import { isoDate as isoTime, summaryStatus } from './plan.js';
@@ -232,8 +234,14 @@ export async function status(ctx: CliContext, json: boolean, target: Target): Pr
   if (source.kind === 'env' && target.path !== undefined && (await new TokenStorage(target.path).exists())) {
     ctx.out(`  ${'Also saved:'.padEnd(15)} ${path} (used once ${source.variable} is unset)`);
   }
-  if (code === EXIT.loginAgain)
-    ctx.out(`The access token has expired and cannot be refreshed. Run \`${ctx.loginCommand}\` to sign in.`);
+  if (code === EXIT.loginAgain) {
+    // A long-lived login (`setup-token --save`: no refresh token, inference only) is made again the same way.
+    const again =
+      tokens.scope.trim() === LONG_LIVED_SCOPE
+        ? 'Make a new one with `npx anthropic-oauth setup-token --save`.'
+        : 'Run `npx anthropic-oauth login` to sign in.';
+    ctx.out(exactHints(`The access token has expired and cannot be refreshed. ${again}`, ctx.loginCommand));
+  }
   for (const line of profileLines(profiles, active)) ctx.out(line);
   return code;
 }
