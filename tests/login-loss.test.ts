@@ -4,7 +4,7 @@
  * mount, a directory made immutable in the middle of a refresh), the emulator as the token
  * endpoint, and its request log to prove that no token request was sent.
  */
-import { lstat, mkdir, readdir, readFile, stat, symlink, unlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readFile, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTokenSource } from '../src/provider.js';
@@ -180,6 +180,29 @@ describe('a save that fails after the refresh token was spent: the renewed login
     expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ access_token: next.accessToken });
     expect(await readdir(rescueDir())).toEqual([]);
     expect((await readdir(dir)).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('a rescue copy someone made readable by others (0644) is refused with the chmod to run, never passed over', async () => {
+    const issued = await storeLogin('expired');
+    const gate = gatedFetch(() => chattr('+i', dir));
+    gate.release();
+    await rejection(source({ fetch: gate.fetch }).getTokens());
+    const [rescue] = await readdir(rescueDir());
+    const rescuePath = join(rescueDir(), rescue ?? '');
+    await chmod(rescuePath, 0o644);
+    // Passing over it would send the refresh token the file still holds, which is spent.
+    const error = await rejection(source().getTokens());
+    expect(error).toMatchObject({ name: 'TokenStorageError', code: 'permission_denied', path: rescuePath });
+    expect(error.message).toBe(
+      `The renewed login kept in ${rescuePath} is accessible to other users (mode 0644). It holds the only live refresh token of this login (the one in ${path} is used up): run \`chmod 600 ${rescuePath}\` and try again.`,
+    );
+    expect(emu.stats()).toMatchObject({ refresh: 1, invalidGrant: 0 });
+    expect(emu.isRefreshTokenLive(issued.refreshToken)).toBe(false);
+    // Following the advice as written brings the renewed login back, with no refresh.
+    await chmod(rescuePath, 0o600);
+    const renewed = await source().getTokens();
+    expect(emu.isRefreshTokenLive(renewed.refreshToken)).toBe(true);
+    expect(emu.stats()).toMatchObject({ refresh: 1, invalidGrant: 0 });
   });
 
   it('a rescue location that is not ours (a symlink planted there) is passed over for the next one', async () => {

@@ -542,7 +542,7 @@ describe('TokenStorage: a renewed login not yet in the file', () => {
     await expect(new TokenStorage(path).load()).resolves.toEqual(newest);
   });
 
-  it('is ignored once the file holds another login (a new login), after a logout, and when others can read it', async () => {
+  it('is ignored once the file holds another login (a new login) and after a logout; refused with the chmod to run when others can read it', async () => {
     const path = join(dir, 'login.json');
     await new TokenStorage(path).save(TOKENS);
     const journal = await deadJournal(path, TOKENS, NEWER);
@@ -552,8 +552,15 @@ describe('TokenStorage: a renewed login not yet in the file', () => {
     });
     expect((await new TokenStorage(path).load())?.accessToken).toBe(other.accessToken);
     await fs.writeFile(path, JSON.stringify({ access_token: TOKENS.accessToken, refresh_token: TOKENS.refreshToken }));
+    // Passing over it would hand out the login it replaced (whose refresh token is spent): refused.
     await fs.chmod(journal, 0o644);
-    expect((await new TokenStorage(path).load())?.accessToken).toBe(TOKENS.accessToken);
+    const refused = await new TokenStorage(path).load().then(
+      () => null,
+      (error: unknown) => error as TokenStorageError,
+    );
+    expect(refused).toMatchObject({ name: 'TokenStorageError', code: 'permission_denied', path: journal });
+    expect(refused?.message).toContain(`is accessible to other users (mode 0644)`);
+    expect(refused?.message).toContain(`run \`chmod 600 ${journal}\` and try again`);
     await fs.chmod(journal, 0o600);
     expect((await new TokenStorage(path).load())?.accessToken).toBe(NEWER.accessToken);
     await new TokenStorage(path).clear();

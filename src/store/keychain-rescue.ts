@@ -19,22 +19,12 @@
  *   rescue file of ours for this login that others can read: that is refused with the `chmod` to
  *   run, as a token file is, since passing over it would send the keychain's spent refresh token.
  */
-import {
-  closeSync,
-  promises as fs,
-  fsyncSync,
-  ftruncateSync,
-  mkdirSync,
-  openSync,
-  renameSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, fsyncSync, ftruncateSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { errnoCode, LOGIN_HINT, TokenStorageError } from '../errors.js';
 import type { StoredLogin } from '../types.js';
 import { done, fsyncDirectorySync, problemOf, sweepOrphans, tempPath } from './atomic.js';
-import { journalFiles, lineageKey, newestPending, type Pending, parsePending } from './pending.js';
+import { journalFiles, newestPending, type Pending } from './pending.js';
 import type { LoadedLogin, PreparedSave, TokenStore } from './types.js';
 
 const RESERVED_BYTES = 4096;
@@ -48,28 +38,8 @@ export async function findRescue(
   rescueFile: string,
   current: StoredLogin | null,
 ): Promise<Pending | undefined> {
-  const found = await newestPending([rescueFile, ...(await journalFiles(rescueFile))], rescueFile, current);
-  if (found?.file !== rescueFile) await refuseOpenRescue(location, rescueFile, current);
-  return found;
-}
-
-/**
- * A rescue copy of ours for this login that other users can read is refused with the `chmod` to
- * run, as a token file is: passing over it would send the keychain's spent refresh token. One that
- * is not ours, or not a copy of this login, is ignored like any other file.
- */
-async function refuseOpenRescue(location: string, rescueFile: string, current: StoredLogin | null): Promise<void> {
-  if (process.platform === 'win32') return;
-  const stat = await fs.lstat(rescueFile).catch(() => undefined);
-  if (!stat?.isFile() || stat.uid !== process.getuid?.() || !(stat.mode & 0o077) || stat.size > 64 * 1024) return;
-  const text = await fs.readFile(rescueFile, 'utf8').catch(() => undefined);
-  const pending = text === undefined ? undefined : parsePending(text, rescueFile, rescueFile);
-  if (!pending?.lineage.replaces.includes(lineageKey(current))) return;
-  throw new TokenStorageError(
-    'permission_denied',
-    `The renewed login kept in ${rescueFile} is accessible to other users (mode 0${(stat.mode & 0o777).toString(8)}). It holds the only live refresh token of this login (the one in ${location} is used up): run \`chmod 600 ${rescueFile}\` and try again.`,
-    { path: rescueFile },
-  );
+  // A copy other users can read is refused by newestPending, naming the keychain entry it replaces.
+  return newestPending([rescueFile, ...(await journalFiles(rescueFile))], rescueFile, current, location);
 }
 
 /** Removes the rescue copy and the journals of writers that died: the keychain has the newest login. */

@@ -37,7 +37,7 @@ import {
 import { homedir, tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { ENV_XDG_RUNTIME_DIR, ENV_XDG_STATE_HOME } from '../env-variables.js';
-import { errnoCode } from '../errors.js';
+import { errnoCode, TokenStorageError } from '../errors.js';
 import { sha256Hex } from '../node-crypto.js';
 import { fromStoredLogin, loginSecret, toStoredLogin } from '../stored-login.js';
 import type { StoredLogin } from '../types.js';
@@ -97,15 +97,20 @@ export function parsePending(text: string, target: string, file: string): Pendin
   }
 }
 
-/** Reads `file` if it is a small regular file of ours that nobody else can read. */
-async function readPrivate(file: string): Promise<string | undefined> {
+/**
+ * Reads `file` if it is a small regular file of ours (not followed through a link); `openMode` when
+ * other users can read it too (someone changed its mode: we write them 0600).
+ */
+async function readOwn(file: string): Promise<{ text: string; openMode?: number } | undefined> {
   let handle: fs.FileHandle | undefined;
   try {
     handle = await fs.open(file, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
     const stat = await handle.stat();
     if (!stat.isFile() || stat.size > MAX_PENDING_BYTES) return undefined;
-    if (process.platform !== 'win32' && (stat.mode & 0o077 || stat.uid !== process.getuid?.())) return undefined;
-    return await handle.readFile('utf8');
+    if (process.platform === 'win32') return { text: await handle.readFile('utf8') };
+    if (stat.uid !== process.getuid?.()) return undefined;
+    const text = await handle.readFile('utf8');
+    return stat.mode & 0o077 ? { text, openMode: stat.mode & 0o777 } : { text };
   } catch {
     return undefined;
   } finally {
@@ -155,20 +160,30 @@ export async function journalFiles(target: string): Promise<string[]> {
 /**
  * Of `files` (journals or rescue copies for `target`), the login of the highest generation whose
  * lineage holds `current`, what the store itself holds; files that are not such copies are skipped.
+ * Such a copy of ours that other users can read is refused with the `chmod` to run, as a token file
+ * is: passing over it would send the spent refresh token `location` (default `target`) still holds.
  */
 export async function newestPending(
   files: readonly string[],
   target: string,
   current: StoredLogin | null,
+  location: string = target,
 ): Promise<Pending | undefined> {
   let key: string | undefined;
   let best: Pending | undefined;
   for (const file of files) {
-    const text = await readPrivate(file);
-    const pending = text === undefined ? undefined : parsePending(text, target, file);
+    const own = await readOwn(file);
+    const pending = own === undefined ? undefined : parsePending(own.text, target, file);
     if (pending === undefined) continue;
     key ??= lineageKey(current);
     if (!pending.lineage.replaces.includes(key)) continue;
+    if (own?.openMode !== undefined) {
+      throw new TokenStorageError(
+        'permission_denied',
+        `The renewed login kept in ${file} is accessible to other users (mode 0${own.openMode.toString(8)}). It holds the only live refresh token of this login (the one in ${location} is used up): run \`chmod 600 ${file}\` and try again.`,
+        { path: file },
+      );
+    }
     if (best === undefined || pending.lineage.generation > best.lineage.generation) best = pending;
   }
   return best;
