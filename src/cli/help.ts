@@ -210,7 +210,8 @@ ${options([
   [
     '--json',
     'print the usage as JSON on stdout (percent 0-100, times in ISO 8601,',
-    'extra usage in cents; on failure: {"error": {"code", "message", "hint"}})',
+    'extra usage in minor units of its currency, with its "decimalPlaces";',
+    'on failure: {"error": {"code", "message", "hint"}})',
   ],
 ])}
 
@@ -265,7 +266,11 @@ expires, programs using it say so: run this again.
 
 ${options([
   ['--save', 'also save it to the token store (as `login` would)'],
-  ['--json', 'print {"variable", "access_token", "expires_at": epoch seconds} instead'],
+  [
+    '--json',
+    'print {"variable", "access_token", "expires_at": epoch seconds} instead',
+    '(on failure: {"error": {"code", "message", "hint"}})',
+  ],
   ['--no-browser', 'do not open a browser; only print the URL'],
   ['--manual', 'the page shows a code (CODE#STATE) to paste; no local listener'],
   ['--port N', 'listen on port N (default: a free port)'],
