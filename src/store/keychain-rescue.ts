@@ -19,11 +19,12 @@
  *   rescue file of ours for this login that others can read: that is refused with the `chmod` to
  *   run, as a token file is, since passing over it would send the keychain's spent refresh token.
  */
-import { closeSync, fsyncSync, ftruncateSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { mkdirSync, renameSync, unlinkSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { errnoCode, LOGIN_HINT, TokenStorageError } from '../errors.js';
 import type { StoredLogin } from '../types.js';
-import { done, fsyncDirectorySync, problemOf, sweepOrphans, tempPath } from './atomic.js';
+import { done, fsyncDirectorySync, problemOf, sweepOrphans } from './atomic.js';
+import { Journal } from './journal.js';
 import { journalFiles, newestPending, type Pending } from './pending.js';
 import type { LoadedLogin, PreparedSave, TokenStore } from './types.js';
 
@@ -50,45 +51,30 @@ export function removeRescue(rescueFile: string): void {
   sweepOrphans(dirname(rescueFile), basename(rescueFile));
 }
 
-/** A reserved journal for one renewed login. Throws the system error when it cannot be reserved. */
-export class Journal {
-  readonly path: string;
+/**
+ * The journal of one renewed login (`journal.ts`), beside the rescue file it is renamed into when
+ * the keychain refuses the login. Throws the system error when it cannot be reserved.
+ */
+export class RescueJournal {
+  readonly #journal: Journal;
   readonly #rescueFile: string;
-  #fd: number | undefined;
-  #written = false;
 
   constructor(rescueFile: string) {
-    this.#rescueFile = rescueFile;
     mkdirSync(dirname(rescueFile), { recursive: true, mode: 0o700 });
-    this.path = tempPath(rescueFile);
-    try {
-      this.#fd = openSync(this.path, 'wx', 0o600);
-    } catch (error) {
-      done(this.path);
-      throw error;
-    }
-    try {
-      writeSync(this.#fd, Buffer.alloc(RESERVED_BYTES, 0x20));
-      fsyncSync(this.#fd);
-    } catch (error) {
-      this.drop();
-      throw error;
-    }
+    this.#rescueFile = rescueFile;
+    this.#journal = new Journal(rescueFile, RESERVED_BYTES);
+  }
+
+  get path(): string {
+    return this.#journal.path;
   }
 
   /** Writes `json` into the reserved space and fsyncs it; false when that failed (the disk, not us). */
   write(json: string): boolean {
-    const fd = this.#fd;
-    if (fd === undefined) return false;
     try {
-      const data = Buffer.from(json, 'utf8');
-      writeSync(fd, data, 0, data.length, 0);
-      ftruncateSync(fd, data.length);
-      fsyncSync(fd);
-      this.#written = true;
+      this.#journal.write(json);
     } catch {}
-    this.#close();
-    return this.#written;
+    return this.#journal.written;
   }
 
   /**
@@ -96,12 +82,12 @@ export class Journal {
    * file, or the journal itself when the rename failed), or `undefined` when it was never written.
    */
   keep(): string | undefined {
-    this.#close();
-    done(this.path);
-    if (!this.#written) {
-      this.#unlink();
+    if (!this.#journal.written) {
+      this.#journal.drop();
       return undefined;
     }
+    this.#journal.close();
+    done(this.path);
     try {
       renameSync(this.path, this.#rescueFile);
     } catch {
@@ -113,30 +99,14 @@ export class Journal {
 
   /** Removes the journal: the login is where it belongs, or no login came. Never throws. */
   drop(): void {
-    this.#close();
-    this.#unlink();
-    done(this.path);
-  }
-
-  #close(): void {
-    if (this.#fd === undefined) return;
-    try {
-      closeSync(this.#fd);
-    } catch {}
-    this.#fd = undefined;
-  }
-
-  #unlink(): void {
-    try {
-      unlinkSync(this.path);
-    } catch {}
+    this.#journal.drop();
   }
 }
 
 /** What a keychain's prepared save needs from its store. */
 export interface KeychainSaveSteps {
   /** Reserved by `prepareSave`. */
-  journal: Journal;
+  journal: RescueJournal;
   /** The journal's contents for `tokens` (with their lineage). */
   json(tokens: StoredLogin): string;
   /** The entry's secret now; rejects when it cannot be read. */

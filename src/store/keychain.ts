@@ -36,12 +36,12 @@ import { TokenStorage } from './file.js';
 import { type KeychainBackend, type KeychainEntry, type KeychainResult, withinDeadline } from './keychain-backend.js';
 import {
   findRescue,
-  Journal,
   keptElsewhere,
   loadedFrom,
   noRoomForJournal,
   notRenewed,
   preparedKeychainSave,
+  RescueJournal,
   removeRescue,
   renewedLost,
   rescueFileFor,
@@ -238,9 +238,9 @@ export class KeychainTokenStore implements TokenStore {
       if (fallback.prepareSave) return fallback.prepareSave();
       return { commit: (tokens) => fallback.save(tokens).then(() => true), discard: async () => {} };
     }
-    let journal: Journal;
+    let journal: RescueJournal;
     try {
-      journal = new Journal(this.rescueFile);
+      journal = new RescueJournal(this.rescueFile);
     } catch (error) {
       throw noRoomForJournal(this.location, dirname(this.rescueFile), error);
     }
@@ -277,7 +277,7 @@ export class KeychainTokenStore implements TokenStore {
   }
 
   /** The keychain refused a renewed login: keep it in the fallback or the rescue file, and say where. */
-  async #rescue(tokens: StoredLogin, error: unknown, journal: Journal): Promise<boolean> {
+  async #rescue(tokens: StoredLogin, error: unknown, journal: RescueJournal): Promise<boolean> {
     const why =
       (error instanceof Error && this.#reasons.get(error)) || (error instanceof Error ? error.message : 'error');
     if (this.#fallback && (await savedIn(this.#fallback, tokens))) {

@@ -32,7 +32,8 @@ import { basename, dirname } from 'node:path';
 import { errnoCode, LOGIN_HINT, TokenStorageError } from '../errors.js';
 import { fromStoredLogin } from '../stored-login.js';
 import type { StoredLogin } from '../types.js';
-import { done, fsyncDirectorySync, problemOf, sweepOrphans, tempPath } from './atomic.js';
+import { done, fsyncDirectorySync, problemOf, sweepOrphans } from './atomic.js';
+import { Journal } from './journal.js';
 import { type Lineage, lineageKey, pendingJson, removeRescues, writeRescue } from './pending.js';
 import type { PreparedSave } from './types.js';
 
@@ -65,47 +66,32 @@ function probeReplaceable(target: string): void {
 
 export class PreparedFileSave implements PreparedSave {
   readonly #target: string;
-  readonly #tmp: string;
+  readonly #journal: Journal;
   readonly #expected: string;
   readonly #lineage: Lineage;
-  #fd: number | undefined;
   #used = false;
 
-  private constructor(target: string, tmp: string, fd: number, expected: string, lineage: Lineage) {
+  private constructor(target: string, journal: Journal, expected: string, lineage: Lineage) {
     this.#target = target;
-    this.#tmp = tmp;
-    this.#fd = fd;
+    this.#journal = journal;
     this.#expected = expected;
     this.#lineage = lineage;
   }
 
   /** Reserves the save of `target`, which holds the login named `expected`; throws the system error. */
   static prepare(target: string, expected: string, lineage: Lineage): PreparedFileSave {
-    const tmp = tempPath(target);
     let size = MIN_RESERVED_BYTES;
     try {
       size = Math.max(size, Math.min(2 * statSync(target).size, MAX_TOKEN_FILE_BYTES));
     } catch {}
-    let fd: number;
+    const journal = new Journal(target, size);
     try {
-      fd = openSync(tmp, 'wx', 0o600);
-    } catch (error) {
-      done(tmp);
-      throw error;
-    }
-    try {
-      writeSync(fd, Buffer.alloc(size, 0x20));
-      fsyncSync(fd);
       probeReplaceable(target);
     } catch (error) {
-      closeSync(fd);
-      try {
-        unlinkSync(tmp);
-      } catch {}
-      done(tmp);
+      journal.drop();
       throw error;
     }
-    return new PreparedFileSave(target, tmp, fd, expected, lineage);
+    return new PreparedFileSave(target, journal, expected, lineage);
   }
 
   async commit(tokens: StoredLogin): Promise<boolean> {
@@ -117,29 +103,22 @@ export class PreparedFileSave implements PreparedSave {
     if (this.#used) throw new Error('This prepared save has been used already.');
     this.#used = true;
     const json = pendingJson(tokens, this.#lineage, this.#target);
-    let journaled = false;
+    const journal = this.#journal;
     try {
-      const fd = this.#fd as number;
-      const data = Buffer.from(json, 'utf8');
-      writeSync(fd, data, 0, data.length, 0);
-      ftruncateSync(fd, data.length);
-      fsyncSync(fd);
-      journaled = true;
-      this.#close();
+      journal.write(json);
       const now = keyNow(this.#target);
       if (now !== undefined && now !== this.#expected) {
         // Someone wrote the file without the lock (a logout, a login): theirs stands.
-        this.#unlink();
+        journal.drop();
         return false;
       }
-      renameSync(this.#tmp, this.#target);
+      renameSync(journal.path, this.#target);
     } catch (error) {
-      this.#close();
       // A journal that was written stays: after this process, `load()` finds it there too.
-      if (!journaled) this.#unlink();
-      throw this.#rescue(json, error, journaled);
+      if (!journal.written) journal.drop();
+      throw this.#rescue(json, error, journal.written);
     } finally {
-      done(this.#tmp);
+      done(journal.path);
     }
     fsyncDirectorySync(dirname(this.#target));
     removeRescues(this.#target);
@@ -150,23 +129,7 @@ export class PreparedFileSave implements PreparedSave {
   async discard(): Promise<void> {
     if (this.#used) return;
     this.#used = true;
-    this.#close();
-    this.#unlink();
-    done(this.#tmp);
-  }
-
-  #close(): void {
-    if (this.#fd === undefined) return;
-    try {
-      closeSync(this.#fd);
-    } catch {}
-    this.#fd = undefined;
-  }
-
-  #unlink(): void {
-    try {
-      unlinkSync(this.#tmp);
-    } catch {}
+    this.#journal.drop();
   }
 
   /** Keeps the tokens somewhere `load()` finds them, and says where (or that nothing could). */
@@ -177,8 +140,8 @@ export class PreparedFileSave implements PreparedSave {
     let kept: string | undefined = 'file' in rescue ? rescue.file : undefined;
     if (kept === undefined && journaled) {
       try {
-        statSync(this.#tmp);
-        kept = this.#tmp;
+        statSync(this.#journal.path);
+        kept = this.#journal.path;
       } catch {}
     }
     if (kept !== undefined) {
