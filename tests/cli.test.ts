@@ -309,9 +309,10 @@ describe('token', () => {
     expect(result).toEqual({ code: 0, stdout: 'sk-ant-oat01-env-token\n', stderr: '' });
   });
 
-  it('into a pipe whose reader has gone (`token | head -c 0`): exit 0, no stack, no token on stderr', async () => {
+  it('into a pipe whose reader has gone (`token | head -c 0`, and status, usage): exit 0, no stack, no token on stderr', async () => {
     const tokens = await logIn();
-    for (const args of [['token'], ['token', '--json'], ['status']]) {
+    // `usage` looks at stdout's stream (a terminal gets colours): the reader's absence must end it quietly too.
+    for (const args of [['token'], ['token', '--json'], ['status'], ['usage']]) {
       const cli = spawnCli(args, env);
       // The reading end closed before the CLI writes: its write meets EPIPE.
       cli.child.stdout.destroy();

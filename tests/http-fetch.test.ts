@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { httpFetch } from '../src/cli/http-fetch.js';
-import { readCappedText } from '../src/http-body.js';
+import { isRedirect, readCappedText } from '../src/http-body.js';
 import { makeTempDir, rejectionOf } from './helpers/fixtures.js';
 
 interface Seen {
@@ -205,7 +205,74 @@ describe('the answer', () => {
   });
 });
 
+describe('the body, read or not', () => {
+  it('a redirect with a small body, cancelled unread after it fully arrived: no crash, the 3xx as it came', async () => {
+    const { url } = await serve((_req, res) => {
+      res.writeHead(302, { Location: '/v1/oauth/token/' });
+      res.end('<a>Found</a>');
+    });
+    for (let i = 0; i < 5; i++) {
+      // Cancelled at once, and after the whole body and its end arrived.
+      expect(await isRedirect(await httpFetch(url, post('{}')))).toBe(true);
+      const answer = await httpFetch(url, post('{}'));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(await isRedirect(answer)).toBe(true);
+    }
+    // And past a cap, on the last chunk.
+    const small = await serve((_req, res) => res.end('x'.repeat(100)));
+    const answer = await httpFetch(small.url, post('{}'));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await readCappedText(answer, 10)).toBeNull();
+  });
+
+  it('an unknown coding anywhere leaves the body as it came, as fetch does', async () => {
+    const { url } = await serve((_req, res) => {
+      // Decoding would start with gzip (the last coding applied) and fail on this body.
+      res.writeHead(200, { 'Content-Encoding': 'foo, gzip' });
+      res.end('{"as":"it came"}');
+    });
+    expect(await readCappedText(await httpFetch(url, post('{}')), 4096)).toBe('{"as":"it came"}');
+  });
+
+  it('a body that is not the gzip it claims: terminated at once, and the connection closed (no wait for a timeout)', async () => {
+    let socketClosed = false;
+    const { url } = await serve((req, res) => {
+      req.socket.on('close', () => {
+        socketClosed = true;
+      });
+      res.writeHead(200, { 'Content-Encoding': 'gzip' });
+      // Not gzip, and the server keeps the body open.
+      res.write('this is not gzip at all, and more is coming');
+    });
+    const answer = await httpFetch(url, post('{}', { signal: AbortSignal.timeout(30_000) }));
+    const error = await rejectionOf(TypeError, readCappedText(answer, 4096));
+    expect(error.message).toBe('terminated');
+    await expect.poll(() => socketClosed, { timeout: 2_000 }).toBe(true);
+  });
+
+  it('aborted while the body is read, with a reason that is not an Error: the read rejects, never hangs', async () => {
+    const { url } = await serve((_req, res) => {
+      res.writeHead(200);
+      res.write('{"a":');
+    });
+    const controller = new AbortController();
+    const answer = await httpFetch(url, post('{}', { signal: controller.signal }));
+    const reading = readCappedText(answer, 4096);
+    controller.abort('stop');
+    await expect(reading).rejects.toThrow(TypeError);
+  });
+});
+
 describe('failures reject as fetch rejects', () => {
+  it('a 101 (switching protocols) is fetch failed, as fetch has it; the promise never just stays pending', async () => {
+    const url = await rawServer(
+      'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n',
+      'hold',
+    );
+    const error = await rejectionOf(TypeError, httpFetch(url, post('{}')));
+    expect(error.message).toBe('fetch failed');
+  });
+
   it('nothing listening: TypeError fetch failed, the cause naming ECONNREFUSED', async () => {
     const { url, server } = await serve(() => {});
     server.close();

@@ -40,6 +40,9 @@ const FETCH_DEFAULT_HEADERS: ReadonlyArray<readonly [string, string]> = [
   ['accept-encoding', 'gzip, deflate'],
 ];
 
+/** The codings decoded (as `fetch` does); any other leaves the body as it came. */
+const KNOWN_CODINGS = new Set(['gzip', 'x-gzip', 'deflate', 'br']);
+
 /** Statuses whose `Response` has no body. */
 const NULL_BODY_STATUS = new Set([101, 204, 205, 304]);
 
@@ -99,41 +102,53 @@ function decoded(response: IncomingMessage, method: string): Readable {
     .filter((coding) => coding !== '' && coding !== 'identity')
     .reverse();
   if (codings.length === 0 || method === 'HEAD' || NULL_BODY_STATUS.has(response.statusCode ?? 0)) return response;
+  // An unknown coding anywhere: the body is left as it came, as `fetch` leaves it.
+  if (codings.some((coding) => !KNOWN_CODINGS.has(coding))) return response;
   const zlib = builtin<typeof import('node:zlib')>('node:zlib');
-  let stream: Readable = response;
-  for (const coding of codings) {
-    const flush = { flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH };
-    const decoder =
-      coding === 'gzip' || coding === 'x-gzip'
-        ? zlib.createGunzip(flush)
-        : coding === 'deflate'
-          ? zlib.createInflate(flush)
-          : coding === 'br'
-            ? zlib.createBrotliDecompress()
-            : undefined;
-    // An unknown coding: the body is left as it came from there on, as `fetch` leaves it.
-    if (decoder === undefined) break;
-    const from = stream;
-    from.on('error', (error) => decoder.destroy(error));
-    stream = from.pipe(decoder);
-  }
-  return stream;
+  const flush = { flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH };
+  const decoders = codings.map((coding) =>
+    coding === 'br'
+      ? zlib.createBrotliDecompress()
+      : coding === 'deflate'
+        ? zlib.createInflate(flush)
+        : zlib.createGunzip(flush),
+  );
+  // `pipeline` destroys every stage when one fails (a body that is not gzip after all): the last
+  // stage errors, and the request goes with it.
+  const { pipeline } = builtin<typeof import('node:stream')>('node:stream');
+  pipeline([response, ...decoders], () => {});
+  return decoders.at(-1) ?? response;
 }
 
-/** `stream` as a web stream that reads only as fast as it is read (the callers' caps rely on it). */
+/**
+ * `stream` as a web stream that reads only as fast as it is read (the callers' caps rely on it).
+ * It ends once: at the body's end, at its first error, when it closes without either (a body cut
+ * off, or destroyed by an abort), or when the reader cancels; the request goes with any but the end.
+ */
 function webStream(stream: Readable, request: ClientRequest): ReadableStream<Uint8Array> {
+  let finished = false;
+  const finish = (): boolean => {
+    if (finished) return false;
+    finished = true;
+    return true;
+  };
   return new ReadableStream<Uint8Array>({
     start(controller) {
       stream.on('data', (chunk: Buffer) => {
+        if (finished) return;
         controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
         if ((controller.desiredSize ?? 0) <= 0) stream.pause();
       });
-      stream.once('end', () => controller.close());
-      let failedOnce = false;
+      stream.once('end', () => {
+        if (finish()) controller.close();
+      });
       stream.on('error', (error) => {
-        if (failedOnce) return;
-        failedOnce = true;
-        controller.error(new TypeError('terminated', { cause: error }));
+        if (finish()) controller.error(new TypeError('terminated', { cause: error }));
+        request.destroy();
+      });
+      stream.once('close', () => {
+        if (finish()) controller.error(new TypeError('terminated'));
+        request.destroy();
       });
       stream.pause();
     },
@@ -141,6 +156,7 @@ function webStream(stream: Readable, request: ClientRequest): ReadableStream<Uin
       stream.resume();
     },
     cancel() {
+      finished = true;
       stream.destroy();
       request.destroy();
     },
@@ -182,6 +198,14 @@ export const httpFetch: FetchLike = async (input, init) => {
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     const done = (): void => signal?.removeEventListener('abort', onAbort);
+    // A 101 (a server switching protocols on us): Node emits neither `response` nor `error` for it.
+    request.on('upgrade', (_response, socket) => {
+      socket.destroy();
+      done();
+      if (settled) return;
+      settled = true;
+      reject(failed(new Error('the server answered HTTP 101 (switching protocols)')));
+    });
     request.on('error', (error) => {
       done();
       if (settled) return;

@@ -36,15 +36,22 @@ export function processOutput(name: OutputName): ProcessOutput {
   let closed = false;
   const output: ProcessOutput = {
     get stream() {
-      stream ??= process[name];
+      if (stream === undefined) {
+        stream = process[name];
+        // As for the direct writes: a reader that has gone ends the output, quietly.
+        stream.on('error', (error) => {
+          if (errnoOf(error) !== 'EPIPE') throw error;
+          closed = true;
+        });
+      }
       return stream;
     },
     write(text) {
+      if (closed) return;
       if (stream !== undefined || process.platform === 'win32') {
         output.stream.write(text);
         return;
       }
-      if (closed) return;
       let rest = Buffer.from(text, 'utf8');
       while (rest.length > 0) {
         try {
