@@ -366,6 +366,28 @@ describe('a hostile rescue file', () => {
     expect(await keptFiles()).toEqual([]);
   });
 
+  it('behind a file fallback: a renewed copy of the fallback that others can read is refused, never passed over for the keychain login', async () => {
+    const fallback = join(temp.dir, 'fallback.json');
+    // The keychain holds an older login; the fallback a newer one, whose renewal went to a rescue copy.
+    seed('expired');
+    const newer = tokensOf(emu.issueTokens(), { expiresAt: nowSeconds() + 50 });
+    await new TokenStorage(fallback).save(newer);
+    const renewed = tokensOf(emu.issueTokens(), { expiresAt: nowSeconds() + 3600 });
+    process.env.XDG_STATE_HOME = join(temp.dir, 'state');
+    const { writeRescue, lineageKey } = await import('../src/store/pending.js');
+    const kept = writeRescue(
+      fallback,
+      pendingJson(renewed, { replaces: [lineageKey(newer)], generation: 1 }, fallback),
+    );
+    const copy = 'file' in kept ? kept.file : '';
+    expect(copy).not.toBe('');
+    expect((await store(fallback).load())?.accessToken).toBe(renewed.accessToken);
+    await chmod(copy, 0o644);
+    const error = await rejectionOf(TokenStorageError, store(fallback).load());
+    expect(error).toMatchObject({ code: 'permission_denied', path: copy });
+    expect(error.message).toContain(`run \`chmod 600 ${copy}\``);
+  });
+
   it('a logout removes it, so the rescued login does not come back', async () => {
     await makeRescue();
     keychain.policy = 'up';

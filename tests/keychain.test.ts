@@ -9,7 +9,7 @@
  */
 import { type SpawnOptions, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cp, mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -507,5 +507,26 @@ describe('a renewed login kept beside the keychain (rescue file), seen by the bu
     expect(
       JSON.parse((await runCli(['status', '--store', 'keychain', '--profile', account, '--json'], env)).stdout),
     ).toMatchObject({ recovered_from: null });
+  });
+
+  it('logout --store keychain logs out even when the rescue copy is refused for its mode (0644), removing it too', async () => {
+    const store = new KeychainTokenStore({ account });
+    const spent = fakeTokens();
+    await store.save(spent);
+    await mkdir(dirname(store.rescueFile), { recursive: true, mode: 0o700 });
+    await writeFile(store.rescueFile, pendingJson(fakeTokens(), nextLineage(spent, undefined), store.rescueFile), {
+      mode: 0o600,
+    });
+    await chmod(store.rescueFile, 0o644);
+    const env = cliEnv(temp.dir);
+    // Reading it is refused with the chmod to run; logging out needs no such fix.
+    expect((await runCli(['status', '--store', 'keychain', '--profile', account], env)).stderr).toContain(
+      `run \`chmod 600 ${store.rescueFile}\``,
+    );
+    const out = await runCli(['logout', '--store', 'keychain', '--profile', account], env);
+    expect(out.code).toBe(0);
+    expect(out.stderr).toContain('Logged out');
+    await expect(stat(store.rescueFile)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await new KeychainTokenStore({ account }).load()).toBeNull();
   });
 });

@@ -568,6 +568,27 @@ describe('TokenStorage: a renewed login not yet in the file', () => {
     expect(await fs.readdir(dir)).toEqual([]);
   });
 
+  it('a copy others can read is refused only when it is the one that would be used, not when a newer copy wins', async () => {
+    const path = join(dir, 'login.json');
+    await new TokenStorage(path).save(TOKENS);
+    const older = await deadJournal(path, TOKENS, NEWER);
+    await fs.chmod(older, 0o644);
+    const newest = { ...NEWER, accessToken: 'sk-ant-oat01-NEWEST', refreshToken: 'sk-ant-ort01-NEWEST' };
+    // Generation 2: it replaces the login in the file and the older journal's.
+    const lineage = { replaces: [lineageKey(TOKENS), lineageKey(NEWER)], generation: 2 };
+    const journal = older.replace('.0a1b2c3d4e5f.tmp', '.0a1b2c3d4e60.tmp');
+    await writeRaw(journal, pendingJson(newest, lineage, path));
+    // The 0644 journal holds a spent token: passed over for the newer one, in either order of reading.
+    expect((await new TokenStorage(path).load())?.accessToken).toBe(newest.accessToken);
+    await fs.chmod(older, 0o600);
+    await fs.chmod(journal, 0o644);
+    const refused = await new TokenStorage(path).load().then(
+      () => null,
+      (error: unknown) => error as TokenStorageError,
+    );
+    expect(refused).toMatchObject({ code: 'permission_denied', path: journal });
+  });
+
   it('names the login in a file by a hash of its refresh token, never the token', () => {
     const key = lineageKey(TOKENS);
     expect(key).toMatch(/^[0-9a-f]{32}$/);

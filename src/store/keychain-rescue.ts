@@ -132,8 +132,15 @@ export function preparedKeychainSave(steps: KeychainSaveSteps): PreparedSave {
     commit: async (tokens) => {
       if (used) throw new Error('This prepared save has been used already.');
       used = true;
+      let json: string;
+      try {
+        json = steps.json(tokens);
+      } catch (error) {
+        journal.drop();
+        throw error;
+      }
       // Before the first `await`: from here on, a crash or `process.exit()` leaves the journal.
-      journal.write(steps.json(tokens));
+      journal.write(json);
       try {
         // Unreadable now: nobody who respects the lock can have changed it, so the save goes ahead.
         const now = await steps.read().catch(() => undefined);

@@ -170,23 +170,27 @@ export async function newestPending(
   location: string = target,
 ): Promise<Pending | undefined> {
   let key: string | undefined;
-  let best: Pending | undefined;
+  let best: { pending: Pending; openMode: number | undefined } | undefined;
   for (const file of files) {
     const own = await readOwn(file);
     const pending = own === undefined ? undefined : parsePending(own.text, target, file);
     if (pending === undefined) continue;
     key ??= lineageKey(current);
     if (!pending.lineage.replaces.includes(key)) continue;
-    if (own?.openMode !== undefined) {
-      throw new TokenStorageError(
-        'permission_denied',
-        `The renewed login kept in ${file} is accessible to other users (mode 0${own.openMode.toString(8)}). It holds the only live refresh token of this login (the one in ${location} is used up): run \`chmod 600 ${file}\` and try again.`,
-        { path: file },
-      );
+    if (best === undefined || pending.lineage.generation > best.pending.lineage.generation) {
+      best = { pending, openMode: own?.openMode };
     }
-    if (best === undefined || pending.lineage.generation > best.lineage.generation) best = pending;
   }
-  return best;
+  // Only the copy that would be used: an older one others can read holds a spent token anyway.
+  if (best?.openMode !== undefined) {
+    const { file } = best.pending;
+    throw new TokenStorageError(
+      'permission_denied',
+      `The renewed login kept in ${file} is accessible to other users (mode 0${best.openMode.toString(8)}). It holds the only live refresh token of this login (the one in ${location} is used up): run \`chmod 600 ${file}\` and try again.`,
+      { path: file },
+    );
+  }
+  return best?.pending;
 }
 
 /** Makes `dir` (and a per-user parent in a shared temporary directory) ours and 0700, or throws. */

@@ -16,18 +16,7 @@
  *   `saved_elsewhere`, names it; `load()` prefers it from then on. It never advises to "try again":
  *   the login in the token file is spent.
  */
-import {
-  closeSync,
-  constants,
-  fsyncSync,
-  ftruncateSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { errnoCode, LOGIN_HINT, TokenStorageError } from '../errors.js';
 import { fromStoredLogin } from '../stored-login.js';
@@ -102,8 +91,14 @@ export class PreparedFileSave implements PreparedSave {
   commitSync(tokens: StoredLogin): boolean {
     if (this.#used) throw new Error('This prepared save has been used already.');
     this.#used = true;
-    const json = pendingJson(tokens, this.#lineage, this.#target);
     const journal = this.#journal;
+    let json: string;
+    try {
+      json = pendingJson(tokens, this.#lineage, this.#target);
+    } catch (error) {
+      journal.drop();
+      throw error;
+    }
     try {
       journal.write(json);
       const now = keyNow(this.#target);

@@ -8,6 +8,7 @@
  */
 import { realpath } from 'node:fs/promises';
 import { CONSOLE_KEYS_URL } from '../../constants.js';
+import { TokenStorageError } from '../../errors.js';
 import { TokenStorage } from '../../store/file.js';
 import { underLock } from '../../store/guard.js';
 import { isApiKeyLogin, maskApiKey } from '../../stored-login.js';
@@ -23,9 +24,18 @@ export async function logout(ctx: CliContext, target: Target): Promise<ExitCode>
   let key: string | undefined;
   const removed = await underLock(store, async () => {
     // A keychain entry has no `exists()`: reading it tells. A file may be unreadable and still there.
-    const login = store instanceof TokenStorage ? await store.load().catch(() => null) : await store.load();
+    // A login that cannot be read (or a rescue copy refused for its mode) is removed all the same.
+    let refused = false;
+    const login =
+      store instanceof TokenStorage
+        ? await store.load().catch(() => null)
+        : await store.load().catch((error: unknown) => {
+            if (!(error instanceof TokenStorageError && error.code === 'permission_denied')) throw error;
+            refused = true;
+            return null;
+          });
     if (isApiKeyLogin(login)) key = login.apiKey;
-    const present = login !== null || (store instanceof TokenStorage && (await store.exists()));
+    const present = login !== null || refused || (store instanceof TokenStorage && (await store.exists()));
     if (present) await store.clear();
     return present;
   });
