@@ -145,7 +145,7 @@ describe('anthropic-oauth emulator', () => {
     expect(stopped.stderr).toContain('Emulator stopped (SIGINT).');
   });
 
-  it('--json, --plan and --fault: the variables as JSON, the plan reported, the fault served once; SIGTERM exits 0', async () => {
+  it('--json, --plan and --fault: the variables as JSON, the plan reported, the fault served once, each request shown; SIGTERM exits 0', async () => {
     const emulator = await startCliEmulator(['--json', '--plan', 'pro', '--fault', 'token-server-error']);
     const printed = JSON.parse(emulator.stdout());
     expect(printed).toMatchObject({ faults: ['token-server-error'], env: { ANTHROPIC_OAUTH_PROFILE: 'emulator' } });
@@ -165,6 +165,15 @@ describe('anthropic-oauth emulator', () => {
     expect((await login.done).code).toBe(0);
     const status = await runCli(['status'], env);
     expect(status.stdout).toMatch(/Plan: +Claude Pro/);
+
+    // Each request shows on the emulator's terminal: method, path and status; the queued fault's
+    // 500 among them; never a query, a header or a body.
+    const tokenLines = emulator.stderr().match(/^ {2}POST \/v1\/oauth\/token -> \d+$/gm) ?? [];
+    expect(tokenLines).toEqual(['  POST /v1/oauth/token -> 500', '  POST /v1/oauth/token -> 200']);
+    expect(emulator.stderr()).toMatch(/^ {2}GET \/oauth\/authorize -> \d+$/m);
+    await fetch(`${printed.url}/api/oauth/usage?code=SECRET-CODE&state=SECRET-STATE`);
+    await emulator.waitForStderr(/^ {2}GET \/api\/oauth\/usage -> 401$/m);
+    expect(emulator.stderr()).not.toMatch(/SECRET|sk-ant-|Bearer/);
 
     emulator.child.kill('SIGTERM');
     expect((await emulator.done).code).toBe(0);

@@ -1,7 +1,7 @@
 /**
  * The emulator's HTTP server: listens on 127.0.0.1, and for each request logs it, reads the body
  * (1 MiB at most), applies the endpoint's queued fault if any, runs the route and writes the reply
- * in one write. Keep-alive on; `close()` destroys every connection, hanging ones included.
+ * in one write, then tells `onRequest` (if given). Keep-alive on; `close()` destroys every connection, hanging ones included.
  *
  * It knows no endpoint: those are the route table's (`routes/index.ts`).
  */
@@ -18,10 +18,11 @@ export interface EmulatorServer {
   close(): Promise<void>;
 }
 
-function send(res: ServerResponse, entry: EmulatorRequest, reply: Reply): void {
+function send(res: ServerResponse, entry: EmulatorRequest, reply: Reply, emulator: EmulatorState): void {
   entry.status = reply.status;
   res.writeHead(reply.status, { ...reply.headers, 'content-length': Buffer.byteLength(reply.body) });
   res.end(reply.body);
+  emulator.settings.onRequest?.(entry);
 }
 
 /** Runs the route, counting every 401 it produces. */
@@ -50,7 +51,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, emulator: Emula
 
   const body = await readBody(req);
   if (body === null) {
-    send(res, entry, tooLarge(route, emulator));
+    send(res, entry, tooLarge(route, emulator), emulator);
     return;
   }
   const json = body !== '' && mediaType(req.headers) === 'application/json' ? tryParseJson(body) : undefined;
@@ -60,18 +61,20 @@ async function handle(req: IncomingMessage, res: ServerResponse, emulator: Emula
   const fault = route?.faults === undefined ? undefined : emulator.faults[route.faults].take();
   switch (fault?.kind) {
     case undefined:
-      send(res, entry, answer(request, emulator));
+      send(res, entry, answer(request, emulator), emulator);
       return;
     case 'reply':
-      send(res, entry, fault.reply);
+      send(res, entry, fault.reply, emulator);
       return;
     case 'hang':
       // Never answered; close() destroys the socket.
+      emulator.settings.onRequest?.(entry);
       return;
     case 'reset':
       // Process for real (a refresh rotates), then lose the response.
       answer(request, emulator);
       req.socket.destroy();
+      emulator.settings.onRequest?.(entry);
       return;
   }
 }

@@ -43,6 +43,7 @@ export interface EmulatorSettings {
   consoleForbidsApiKeys: boolean;
   roles: { organization: string; workspace: string };
   longLivedRefreshToken: boolean;
+  onRequest: ((request: Readonly<EmulatorRequest>) => void) | undefined;
 }
 
 export interface EmulatorUrls {
@@ -93,6 +94,7 @@ export function settingsFrom(options: EmulatorOptions): EmulatorSettings {
     consoleForbidsApiKeys: options.consoleForbidsApiKeys ?? false,
     roles: { ...(options.roles ?? DEFAULT_ROLES) },
     longLivedRefreshToken: options.longLivedRefreshToken ?? false,
+    onRequest: options.onRequest,
   };
 }
 

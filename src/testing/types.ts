@@ -8,6 +8,12 @@ import type { OAuthConfig } from '../index.js';
 export interface EmulatorOptions {
   /** Port to listen on (127.0.0.1 only). Default 0: a free port. */
   port?: number;
+  /**
+   * Called once per request when it is answered (or, for a hang or reset fault, dropped: status 0),
+   * with the entry `requests` holds: to watch traffic (`anthropic-oauth emulator` prints each).
+   * The entry keeps headers and body, secrets included: print only what you mean to show.
+   */
+  onRequest?: (request: Readonly<EmulatorRequest>) => void;
   /** The only accepted client id. Default the real public client's id (the library's `DEFAULT_CLIENT_ID`). */
   clientId?: string;
   /** Seconds an access token lives (fractions allowed). Default 28800 (8 h). */

@@ -88,6 +88,15 @@ export function emulatorVariables(
   ];
 }
 
+/**
+ * One request as the emulator's terminal shows it: method, path (never the query, which can hold a
+ * code or a state) and status, `dropped` for a hang or reset fault. Nothing else of it (headers and
+ * bodies hold the tokens) is printed.
+ */
+function requestLine(request: { method: string; path: string; status: number }): string {
+  return `  ${request.method} ${request.path} -> ${request.status === 0 ? 'dropped' : request.status}`;
+}
+
 /** Resolves on the first SIGINT or SIGTERM (then the handlers are removed). */
 function untilStopped(): Promise<string> {
   return new Promise((resolve) => {
@@ -109,7 +118,12 @@ export async function emulator(
   const { startEmulator } = await import('../../testing/index.js');
   let emu: Emulator;
   try {
-    emu = await startEmulator({ port: args.port, plan: args.plan, accessTokenTtl: args.tokenLifetime });
+    emu = await startEmulator({
+      port: args.port,
+      plan: args.plan,
+      accessTokenTtl: args.tokenLifetime,
+      onRequest: (request) => ctx.say(requestLine(request)),
+    });
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     if (code === 'EADDRINUSE') {
