@@ -34,14 +34,13 @@
  *   token is never sent again.
  */
 
-import { LONG_LIVED_SCOPE } from './constants.js';
 import { monotonicMs } from './duration.js';
 import { LOGIN_HINT, OAuthFlowError, SETUP_TOKEN_SAVE_HINT, TokenStorageError } from './errors.js';
 import { sha256Hex } from './node-crypto.js';
 import { TokenStorage } from './store/file.js';
 import { keepOnExit } from './store/guard.js';
 import type { PreparedSave, TokenStore } from './store/types.js';
-import { isApiKeyLogin } from './stored-login.js';
+import { isApiKeyLogin, isLongLivedLogin } from './stored-login.js';
 import { refreshAccessToken } from './token-endpoint.js';
 import type { Env, FetchLike, OAuthConfig, OAuthTokens } from './types.js';
 
@@ -125,13 +124,9 @@ export function storeName(store: TokenStore | null): string {
   return typeof location === 'string' ? location : 'the token store';
 }
 
-/**
- * A login with no refresh token was rejected or has expired. A long-lived login (`setup-token
- * --save`: the scope `user:inference` alone) is made again with `setup-token`, not `login`, which
- * would put a subscription login in its place.
- */
+/** A login with no refresh token was rejected or has expired: what makes it again (`isLongLivedLogin`). */
 function cannotRenew(tokens: OAuthTokens, where: string): OAuthFlowError {
-  if (tokens.scope.trim() === LONG_LIVED_SCOPE) {
+  if (isLongLivedLogin(tokens)) {
     return new OAuthFlowError(
       'reauth_required',
       `The long-lived token saved in ${where} (from \`setup-token\`) was revoked or has expired, and it has no refresh token to renew it. Make a new one with \`${SETUP_TOKEN_SAVE_HINT}\`.`,

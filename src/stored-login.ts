@@ -10,6 +10,7 @@
  *   are (`isValidToken`: 1 to 4096 visible ASCII characters); anything malformed is `corrupt_file`,
  *   never quoting the key. Display fields that are not strings are dropped, as the token response's are.
  */
+import { LONG_LIVED_SCOPE } from './constants.js';
 import { TokenStorageError } from './errors.js';
 import {
   fromStoredCredentials,
@@ -20,7 +21,7 @@ import {
   TOKEN_RULE,
   toStoredCredentials,
 } from './oauth-tokens.js';
-import type { AccountSummary, ApiKeyLogin, StoredLogin } from './types.js';
+import type { AccountSummary, ApiKeyLogin, OAuthTokens, StoredLogin } from './types.js';
 
 /** The file's JSON for an `api_key` login. */
 export interface StoredApiKey {
@@ -48,6 +49,15 @@ const MAX_DISPLAY_CHARS = 1024;
 
 export function isApiKeyLogin(login: StoredLogin | null | undefined): login is ApiKeyLogin {
   return login?.kind === 'api_key';
+}
+
+/**
+ * A long-lived login (`setup-token --save`: the scope `user:inference` alone), made again with
+ * `setup-token --save` when it ends, never with `login` (which would put a subscription login in
+ * its place).
+ */
+export function isLongLivedLogin(tokens: OAuthTokens): boolean {
+  return tokens.scope.trim() === LONG_LIVED_SCOPE;
 }
 
 /** `sk-ant-api03-…wxyz`: the key's public prefix and its last 4 characters, for people. */

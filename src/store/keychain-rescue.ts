@@ -206,6 +206,17 @@ export function noRoomForJournal(location: string, dir: string, error: unknown):
 export const loadedFrom = async (store: TokenStore): Promise<LoadedLogin> =>
   store.loadDetailed ? store.loadDetailed() : { tokens: await store.load() };
 
+/**
+ * The fallback's login, to weigh against the keychain's: none when it cannot be read, but a copy
+ * refused for its mode (a file or rescue copy others can read) is thrown, not passed over: it may
+ * hold the only live refresh token, and its `chmod` is the fix.
+ */
+export const fallbackLogin = (store: TokenStore): Promise<LoadedLogin> =>
+  loadedFrom(store).catch((error: unknown) => {
+    if (error instanceof TokenStorageError && error.code === 'permission_denied') throw error;
+    return { tokens: null };
+  });
+
 /** Whether `store` took `tokens` (a fallback, after the keychain refused them). */
 export const savedIn = (store: TokenStore, tokens: StoredLogin): Promise<boolean> =>
   store.save(tokens).then(

@@ -35,6 +35,7 @@ import type { StoredLogin } from '../types.js';
 import { TokenStorage } from './file.js';
 import { type KeychainBackend, type KeychainEntry, type KeychainResult, withinDeadline } from './keychain-backend.js';
 import {
+  fallbackLogin,
   findRescue,
   keptElsewhere,
   loadedFrom,
@@ -167,12 +168,7 @@ export class KeychainTokenStore implements TokenStore {
     let recoveredFrom: string | undefined;
     if (this.#fallback) {
       // A login saved to the fallback while the keychain was unavailable may be newer than this one.
-      // One that cannot be read is passed over, but not one refused for its mode (a file or a rescue
-      // copy others can read): it may hold the only live refresh token, and its chmod is the fix.
-      const other = await loadedFrom(this.#fallback).catch((error: unknown) => {
-        if (error instanceof TokenStorageError && error.code === 'permission_denied') throw error;
-        return { tokens: null, recoveredFrom: undefined };
-      });
+      const other = await fallbackLogin(this.#fallback);
       if (other.tokens && isNewer(other.tokens, keychain)) {
         say(
           `${this.#fallbackName()} holds a newer login than the OS keychain (${this.location}), saved there while the keychain was unavailable; using it. The next save puts it back in the keychain.`,

@@ -7,12 +7,13 @@
  * Names and scopes come from a server or a file: the context makes every line safe to print
  * (`forTerminal`), and JSON keeps them exact (`jsonText`).
  */
-import { LONG_LIVED_SCOPE } from '../../constants.js';
+
 import { loadTokensFromEnv } from '../../env.js';
+import { LOGIN_HINT, SETUP_TOKEN_SAVE_HINT } from '../../errors.js';
 import { maskToken } from '../../mask-token.js';
 import { TokenStorage } from '../../store/file.js';
 import { listProfiles } from '../../store/profiles.js';
-import { isApiKeyLogin, maskApiKey } from '../../stored-login.js';
+import { isApiKeyLogin, isLongLivedLogin, maskApiKey } from '../../stored-login.js';
 import type { ApiKeyLogin, StoredLogin } from '../../types.js';
 import { type CliContext, jsonText, oneLine } from '../context.js';
 import { EXIT, type ExitCode } from '../exit.js';
@@ -235,11 +236,7 @@ export async function status(ctx: CliContext, json: boolean, target: Target): Pr
     ctx.out(`  ${'Also saved:'.padEnd(15)} ${path} (used once ${source.variable} is unset)`);
   }
   if (code === EXIT.loginAgain) {
-    // A long-lived login (`setup-token --save`: no refresh token, inference only) is made again the same way.
-    const again =
-      tokens.scope.trim() === LONG_LIVED_SCOPE
-        ? 'Make a new one with `npx anthropic-oauth setup-token --save`.'
-        : 'Run `npx anthropic-oauth login` to sign in.';
+    const again = isLongLivedLogin(tokens) ? `Make a new one with \`${SETUP_TOKEN_SAVE_HINT}\`.` : LOGIN_HINT;
     ctx.out(exactHints(`The access token has expired and cannot be refreshed. ${again}`, ctx.loginCommand));
   }
   for (const line of profileLines(profiles, active)) ctx.out(line);
