@@ -95,7 +95,8 @@ function isReply(error: Error): boolean {
   return /^[A-Z]{2,}[A-Z_]* /.test(error.message);
 }
 
-type Problem = { retry: string } | { fail: Error };
+/** `timedOut`: a connection that did not come up in time (its bound is what is left of the call's). */
+type Problem = { retry: string; timedOut?: true } | { fail: Error };
 
 /** What to do about `error`: retry (a passing problem, described for people), or fail with it. */
 function classify(error: unknown, where: string, timeoutMs: number, ours: boolean): Problem {
@@ -103,15 +104,15 @@ function classify(error: unknown, where: string, timeoutMs: number, ours: boolea
   if (error instanceof TokenStorageError) return { fail: error };
   if (!(error instanceof Error)) return { fail: new RedisReplyError(String(error)) };
   const code = errnoCode(error);
+  if (code === 'ETIMEDOUT') return { retry: 'the connection timed out', timedOut: true };
   if (code !== undefined && NETWORK_CODES[code]) return { retry: NETWORK_CODES[code] };
   if (CONNECTION_ERRORS.has(error.name) || CONNECTION_ERRORS.has(error.constructor.name)) {
     if (!ours && error.constructor.name === 'ClientClosedError') {
       return { retry: 'the Redis client given to RedisTokenStore is not connected: call its connect() first' };
     }
-    return {
-      retry:
-        error.constructor.name === 'ConnectionTimeoutError' ? 'the connection timed out' : 'the connection was closed',
-    };
+    return error.constructor.name === 'ConnectionTimeoutError'
+      ? { retry: 'the connection timed out', timedOut: true }
+      : { retry: 'the connection was closed' };
   }
   if (isReply(error)) {
     const reply = new RedisReplyError(error.message);
@@ -222,7 +223,9 @@ export class RedisLink {
         if ('fail' in problem) throw problem.fail;
         // A connection that never came up is dropped too, so that the next attempt starts a new one.
         this.#drop(client ?? (this.#own?.isReady ? undefined : this.#own));
-        if (!(error instanceof Deadline)) reason = problem.retry;
+        // A connect that timed out near the deadline (its bound shrinks with it) says less than a
+        // refusal seen before it: that one is kept.
+        if (!(error instanceof Deadline) && !(problem.timedOut && reason !== undefined)) reason = problem.retry;
         if (this.#closed || performance.now() + delay >= deadline) {
           // A client's own wording might quote the URL: never its password.
           throw unavailable(this.#where, scrubSecrets(reason ?? problem.retry, this.#secrets));
