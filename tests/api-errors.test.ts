@@ -173,7 +173,11 @@ describe('the subscription errors, thrown by the SDK unchanged', () => {
       undefined,
       new Headers(),
     );
-    expect(describeApiError(revoked)?.code).toBe('token_revoked');
+    const described = describeApiError(revoked);
+    expect(described?.code).toBe('token_revoked');
+    // Either kind of login may have sent it: the hint names what makes each again.
+    expect(described?.hint).toContain('npx anthropic-oauth login');
+    expect(described?.hint).toContain('npx anthropic-oauth setup-token --save');
   });
 });
 

@@ -14,7 +14,7 @@
  *   `describeApiResponse`, which reads a clone (64 KiB at most) and leaves the caller's body unread.
  *   `describeApiError` given a `Response` throws a `TypeError` saying so.
  */
-import { LOGIN_HINT, OAuthFlowError } from '../errors.js';
+import { LOGIN_HINT, OAuthFlowError, SETUP_TOKEN_SAVE_HINT } from '../errors.js';
 import { parseRateLimitHeaders, type RateLimitInfo } from './rate-limit.js';
 
 export type ApiErrorCode =
@@ -173,7 +173,8 @@ function describeAnswer(answer: Answer, cause: unknown): ApiErrorDescription | n
       ...base,
       code: 'token_revoked',
       message: 'The OAuth token was revoked.',
-      hint: LOGIN_HINT,
+      // Nothing here says which kind of login sent it, and the two are made again differently.
+      hint: `${LOGIN_HINT} A long-lived token (from \`setup-token\`) has no refresh token: make a new one with \`${SETUP_TOKEN_SAVE_HINT}\`.`,
     };
   }
   if (is(401) && says(/\btoken has expired\b/i)) {

@@ -18,7 +18,7 @@ import type { AccountFetchOptions } from '../../account/http.js';
 import type { Plan, Profile } from '../../account/profile.js';
 import { DEFAULT_API_BASE_URL } from '../../constants.js';
 import { ENV_BASE_URL } from '../../env-variables.js';
-import { OAuthFlowError, TokenStorageError } from '../../errors.js';
+import { LOGIN_HINT, OAuthFlowError, TokenStorageError } from '../../errors.js';
 import { resolveUserAgent } from '../../identity.js';
 import { createTokenSource } from '../../provider.js';
 import { isRevocationBody } from '../../replay.js';
@@ -130,11 +130,15 @@ export function failExplained(ctx: CliContext, error: unknown): ExitCode {
       exitCodeOf(error, described),
     );
   } else {
+    // A revoked token reaches here only once `withLogin` refreshed the login and the new token was
+    // refused too: a login with a refresh token (a long-lived one fails at that refresh, saying
+    // `setup-token`). So of the library's hint, which names both, only the login applies.
+    const hint = described.code === 'token_revoked' ? LOGIN_HINT : described.hint;
     ctx.report(
       { name: 'ApiError', code: described.code },
-      `Error: ${explanationLine(ctx, described)}`,
+      `Error: ${explanationLine(ctx, { ...described, hint })}`,
       exitCodeOf(error, described),
-      described.hint,
+      hint,
     );
     ctx.trace(`error: code=${described.code} status=${described.status ?? 'none'}`);
   }
