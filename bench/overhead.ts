@@ -77,6 +77,10 @@ export interface OverheadRow {
   cpuRatio: number;
   cpuRatioMin: number;
   cpuRatioMax: number;
+  /** `oauthWire`'s CPU per call over this variant's, per round: median, lowest, highest. */
+  wireCpuRatio: number;
+  wireCpuRatioMin: number;
+  wireCpuRatioMax: number;
   p50Ms: number;
   p99Ms: number;
   ratio: number;
@@ -236,6 +240,7 @@ export async function measureOverhead(
         const of = (pick: (round: Record<Variant, Sample>) => number) => rounds[mode].map(pick);
         const ratios = of((r) => r[variant].rps / r.authToken.rps);
         const cpuRatios = of((r) => r.authToken.cpuUs / r[variant].cpuUs);
+        const wireCpuRatios = of((r) => r.oauthWire.cpuUs / r[variant].cpuUs);
         return {
           variant,
           rps: median(of((r) => r[variant].rps)),
@@ -243,6 +248,9 @@ export async function measureOverhead(
           cpuRatio: median(cpuRatios),
           cpuRatioMin: Math.min(...cpuRatios),
           cpuRatioMax: Math.max(...cpuRatios),
+          wireCpuRatio: median(wireCpuRatios),
+          wireCpuRatioMin: Math.min(...wireCpuRatios),
+          wireCpuRatioMax: Math.max(...wireCpuRatios),
           p50Ms: median(of((r) => r[variant].p50)),
           p99Ms: median(of((r) => r[variant].p99)),
           ratio: median(ratios),
@@ -265,6 +273,7 @@ const LABEL: Record<Variant, string> = {
   authToken: '`Anthropic({ authToken })`',
   AnthropicOAuth: '`AnthropicOAuth`',
   user_oauth: 'SDK `user_oauth` config',
+  oauthWire: '`Anthropic({ authToken })`, OAuth wire',
 };
 
 export function reportOverhead(result: OverheadResult): string {
@@ -283,6 +292,8 @@ export function reportOverhead(result: OverheadResult): string {
         'CPU µs/call',
         'CPU ratio',
         '(min–max)',
+        'CPU ratio to OAuth wire',
+        '(min–max)',
         'p50 ms',
         'p99 ms',
         'added p50 µs',
@@ -296,6 +307,8 @@ export function reportOverhead(result: OverheadResult): string {
         fmt(row.cpuUs),
         fmt(row.cpuRatio, 3),
         `${fmt(row.cpuRatioMin, 2)}–${fmt(row.cpuRatioMax, 2)}`,
+        fmt(row.wireCpuRatio, 3),
+        `${fmt(row.wireCpuRatioMin, 2)}–${fmt(row.wireCpuRatioMax, 2)}`,
         fmt(row.p50Ms, 3),
         fmt(row.p99Ms, 3),
         row.variant === 'authToken' ? '—' : signed(row.addedP50Us),
@@ -309,7 +322,9 @@ export function reportOverhead(result: OverheadResult): string {
     `Medians of ${options.rounds} rounds, each client in a process of its own (new each round), the variants' blocks`,
     'interleaved; ratio and added latency are taken against `Anthropic({ authToken })` within each round, then the',
     'median over rounds. The (min–max) column is the spread of the rounds: concurrent blocks are noisy here (two',
-    'adjacent blocks differ by about 15%), so that median moves by a few percent from run to run.',
+    'adjacent blocks differ by about 15%), so that median moves by a few percent from run to run. "OAuth wire" is the',
+    'plain SDK sending the request `AnthropicOAuth` sends (`beta=true`, its betas and user agent): the CPU ratio to it',
+    "is what the package's own code costs, apart from the shape of the request the protocol asks for.",
     `The emulator served ${fmt(result.messages)} messages (${fmt(total)} timed, the rest warmup) with ${result.unauthorized} 401s.`,
     '',
     ...sections.join('\n\n').split('\n'),

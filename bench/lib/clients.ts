@@ -1,11 +1,18 @@
 /**
- * The three ways a user can call the API with an OAuth access token, set up against one emulator:
+ * The three ways a user can call the API with an OAuth access token, set up against one emulator,
+ * and a fourth client that is a yardstick, not a way:
  *
  * - `authToken`: `new Anthropic({ authToken })` with the OAuth beta header: the plain SDK with a
  *   static token and no refresh at all. The physical limit: the reference for every ratio.
  * - `AnthropicOAuth`: this package, reading and rotating a token file (`tokenStorage: path`).
  * - `user_oauth`: the SDK's own OAuth path, `new Anthropic({ config: { authentication: { type:
  *   'user_oauth', … } } })`, reading and rotating the SDK's credentials file.
+ *
+ * - `oauthWire`: `new Anthropic({ authToken })` sending what `AnthropicOAuth` sends on the wire (the
+ *   `beta=true` query, its betas, its user agent) through the SDK's own options, with none of this
+ *   package's code. `AnthropicOAuth` against it is what the package's code costs; it against
+ *   `authToken` is what that request shape costs (on 2026-11-30 the `beta=true` query alone was about
+ *   2.5% of a call's client CPU at 1 in flight, the betas and user agent nothing measurable).
  *
  * Both token files are in the same format (the SDK's `oauth_token` credentials file), 0600.
  */
@@ -18,7 +25,7 @@ import { lib } from './package.js';
 
 export const OAUTH_BETA = 'oauth-2025-04-20';
 
-export const VARIANTS = ['authToken', 'AnthropicOAuth', 'user_oauth'] as const;
+export const VARIANTS = ['authToken', 'AnthropicOAuth', 'user_oauth', 'oauthWire'] as const;
 export type Variant = (typeof VARIANTS)[number];
 
 /** Where the emulator is: its API base URL and its OAuth config (`RemoteEmulator` has both). */
@@ -87,6 +94,15 @@ export function makeClient(variant: Variant, setup: ClientSetup): Anthropic {
         baseURL: target.url,
         oauthConfig: target.oauthConfig,
         tokenStorage: tokenFile,
+      });
+    case 'oauthWire':
+      if (accessToken === undefined) throw new TypeError('oauthWire needs an access token');
+      return new Anthropic({
+        ...options,
+        authToken: accessToken,
+        baseURL: target.url,
+        defaultQuery: { beta: 'true' },
+        defaultHeaders: { 'anthropic-beta': lib.DEFAULT_OAUTH_BETAS.join(','), 'user-agent': lib.DEFAULT_USER_AGENT },
       });
     case 'user_oauth':
       return new Anthropic({
