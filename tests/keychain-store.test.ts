@@ -167,6 +167,20 @@ describe('an unavailable keychain', () => {
     for (const reason of reasons) expect(reason).not.toContain(tokens.accessToken);
   });
 
+  it('with a file fallback, prepareSave says where a renewed login will go, before one exists', async () => {
+    keychain.mode = 'unavailable';
+    const s = store({ fallback: true });
+    const prepared = await s.prepareSave();
+    // Nothing is renewed yet, so nothing is said to be saved.
+    expect(reasons).toEqual([
+      `the OS keychain is unavailable (Platform failure: no session bus); a renewed login will be saved to the token file ${file} instead.`,
+    ]);
+    expect(await inFile()).toBeNull();
+    const tokens = fakeTokens();
+    expect(await prepared.commit(tokens)).toBe(true);
+    expect(await inFile()).toEqual(tokens);
+  });
+
   it('a keychain that refuses a call (not unavailable) is not covered by the fallback', async () => {
     const s = store({ fallback: true });
     keychain.mode = 'failed';

@@ -235,7 +235,8 @@ export class KeychainTokenStore implements TokenStore {
     } catch (error) {
       const fallback = this.#fallbackFor(error);
       if (!fallback) throw notRenewed(this.location, error);
-      this.#notify(error, `saving the renewed login to ${this.#fallbackName()} instead`);
+      // Said before the refresh: the renewed login does not exist yet, and a failed refresh saves none.
+      this.#notify(error, `a renewed login will be saved to ${this.#fallbackName()} instead`);
       if (fallback.prepareSave) return fallback.prepareSave();
       return { commit: (tokens) => fallback.save(tokens).then(() => true), discard: async () => {} };
     }
