@@ -4,7 +4,7 @@
  *
  * Every call: the current access token as `Authorization: Bearer` (refreshed first when close to
  * expiry), the configured betas merged with the request's own, the configured `User-Agent`,
- * `beta=true` in the query, and no `x-api-key` (clients that insist on an API key can be given any
+ * `beta=true` in the query (unless the request sets `beta` itself), and no `x-api-key` (clients that insist on an API key can be given any
  * placeholder). A rejection (a 401, or a 403 for a revoked token: `replay.ts`) marks the token
  * rejected, refreshes (once for any number of callers: they share one token source) and replays the
  * request once; a second rejection is returned as is. With no usable login (not logged in, login
@@ -70,7 +70,8 @@ export function createOAuthFetch(options: OAuthFetchOptions = {}): OAuthFetch {
 
   const send = (request: Request, body: ArrayBuffer | undefined, token: string): Promise<Response> => {
     const url = new URL(request.url);
-    url.searchParams.set('beta', 'true');
+    // A request's own `beta` query wins, as it does in `AnthropicOAuth` (and over the SDK's `defaultQuery`).
+    if (!url.searchParams.has('beta')) url.searchParams.set('beta', 'true');
     const headers = new Headers(request.headers);
     applyBetas(headers);
     headers.set('authorization', `Bearer ${token}`);

@@ -55,6 +55,22 @@ describe('createOAuthFetch', () => {
     expect(request?.query).toEqual({ trace: '1', beta: 'true' });
   });
 
+  it("adds beta=true to a URL's own query, and a request's own beta wins, as in AnthropicOAuth", async () => {
+    const oauthFetch = createOAuthFetch({ oauthTokens: tokensOf(emu.issueTokens()), oauthConfig: emu.oauthConfig });
+    const send = (query: string) =>
+      oauthFetch(`${emu.url}/v1/messages${query}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(hello),
+      });
+    await send('?from=path');
+    await send('?beta=false');
+    expect(messageRequests(emu).map((request) => request.query)).toEqual([
+      { from: 'path', beta: 'true' },
+      { beta: 'false' },
+    ]);
+  });
+
   it('accepts a Request object and keeps its body', async () => {
     const oauthFetch = createOAuthFetch({ oauthTokens: tokensOf(emu.issueTokens()), oauthConfig: emu.oauthConfig });
     const request = new Request(`${emu.url}/v1/messages`, {
