@@ -4,11 +4,12 @@
  *
  * Every call: the current access token as `Authorization: Bearer` (refreshed first when close to
  * expiry), the configured betas merged with the request's own, the configured `User-Agent`,
- * `beta=true` in the query (unless the request sets `beta` itself), and no `x-api-key` (clients that insist on an API key can be given any
- * placeholder). A rejection (a 401, or a 403 for a revoked token: `replay.ts`) marks the token
- * rejected, refreshes (once for any number of callers: they share one token source) and replays the
- * request once; a second rejection is returned as is. With no usable login (not logged in, login
- * needed again, a corrupt file) it answers a 401 itself. `env` and `now` are as for the token source.
+ * `beta=true` in the query (unless the request sets `beta` itself), and no `x-api-key` (clients
+ * that insist on an API key can be given any placeholder). A rejection (a 401, or a 403 for a
+ * revoked token: `replay.ts`) marks the token rejected, refreshes (once for any number of callers:
+ * they share one token source) and replays the request once; a second rejection is returned as is.
+ * With no usable login (not logged in, login needed again, a corrupt file) it answers a 401 itself.
+ * `env` and `now` are as for the token source.
  *
  * On an API-key login (`login --console`) it sends the key as the installed SDK sends one
  * (`api-key-auth.ts`) in place of any `x-api-key` or `Authorization` the caller set, and nothing
