@@ -8,12 +8,19 @@
 #   keyring is created and unlocked with a throwaway password read from stdin).
 # - Fails loudly (exit 1) when a piece is missing or the Secret Service does not answer, instead of
 #   letting the tests skip. Debian/Ubuntu: apt-get install -y gnome-keyring dbus libsecret-tools
+# - A gnome-keyring that goes away (the tests stop it with SIGSTOP, among other faults) is replaced,
+#   unlocked, on the next call: the bus starts the daemon from our own service file, with the same
+#   password. Debian's file would start a locked one that asks for an unlock prompt there is no
+#   display for, and every keychain call after that hangs (seen once in CI).
 set -euo pipefail
+
+# A throwaway password for the throwaway keyring.
+password="anthropic-oauth-test"
 
 if [ "${1:-}" = "--inside-session" ]; then
   shift
   # Creates the "login" keyring on first use (it becomes the default collection) and unlocks it.
-  printf '%s' "anthropic-oauth-test" | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+  printf '%s' "$password" | gnome-keyring-daemon --unlock --components=secrets >/dev/null
   has_owner() {
     dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
       org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q 'boolean true'
@@ -53,6 +60,13 @@ scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 mkdir -m 700 "$scratch/data" "$scratch/runtime" "$scratch/config"
 export XDG_DATA_HOME="$scratch/data" XDG_RUNTIME_DIR="$scratch/runtime" XDG_CONFIG_HOME="$scratch/config"
+# The session bus looks for services in $XDG_DATA_HOME/dbus-1/services before the system's.
+mkdir -p "$scratch/data/dbus-1/services"
+cat >"$scratch/data/dbus-1/services/org.freedesktop.secrets.service" <<EOF
+[D-BUS Service]
+Name=org.freedesktop.secrets
+Exec=/bin/sh -c "printf '%s' '$password' | exec gnome-keyring-daemon --unlock --foreground --components=secrets"
+EOF
 unset GNOME_KEYRING_CONTROL DBUS_SESSION_BUS_ADDRESS
 # dbus-daemon's "Failed to set fd limit" notice (unprivileged containers) is harmless.
 dbus-run-session -- bash "$0" --inside-session "$@"

@@ -379,49 +379,6 @@ describe('no Secret Service (a process without a session bus)', () => {
   });
 });
 
-describe('a Secret Service that does not answer (gnome-keyring stopped with SIGSTOP)', () => {
-  it('times out within timeoutMs, fails fast while the call is stuck, falls back when allowed, and recovers', async () => {
-    const pid = await secretServicePid();
-    const store = new KeychainTokenStore({ account, timeoutMs: 300 });
-    const reasons: string[] = [];
-    const file = join(temp.dir, 'fallback.json');
-    const withFallback = new KeychainTokenStore({
-      account,
-      timeoutMs: 300,
-      fallback: file,
-      onFallback: (r) => reasons.push(r),
-    });
-    // The shared worker started (and the binding loaded) with time to spare: a loaded machine can
-    // take longer than 300 ms for that, and the bound under test is the keychain's answer.
-    expect(await new KeychainTokenStore({ account, timeoutMs: 30_000 }).load()).toBeNull();
-    expect(await store.load()).toBeNull(); // the worker is up and the keychain answers
-    const tokens = fakeTokens();
-    process.kill(pid, 'SIGSTOP');
-    try {
-      const error = await store.load().catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(TokenStorageError);
-      expect(error).toMatchObject({ code: 'timeout' });
-      expect((error as Error).message).toMatch(/did not answer within 300 ms/);
-
-      // The stuck call is not queued behind: the next one fails at once, saying so.
-      const next = await store.save(tokens).catch((e: unknown) => e);
-      expect(next).toMatchObject({ code: 'timeout' });
-      expect((next as Error).message).toMatch(/an earlier OS keychain call has not returned/i);
-
-      await withFallback.save(tokens);
-      expect(await new TokenStorage(file).load()).toEqual(tokens);
-      expect(reasons).toHaveLength(1);
-      expect(reasons[0]).toMatch(/has not returned|did not answer/);
-      expect(reasons[0]).toContain(file);
-    } finally {
-      process.kill(pid, 'SIGCONT');
-    }
-    // Once the stuck call has returned, the keychain is used again.
-    await retryUntil(() => store.save(tokens), 15_000, 200);
-    expect(await store.load()).toEqual(tokens);
-  });
-});
-
 describe('AnthropicOAuth with the keychain (against the emulator)', () => {
   let emu: Emulator;
   afterEach(async () => {
@@ -528,5 +485,51 @@ describe('a renewed login kept beside the keychain (rescue file), seen by the bu
     expect(out.stderr).toContain('Logged out');
     await expect(stat(store.rescueFile)).rejects.toMatchObject({ code: 'ENOENT' });
     expect(await new KeychainTokenStore({ account }).load()).toBeNull();
+  });
+});
+
+// Last in the file: stopping the Secret Service is the one fault here that can outlast its test. Once,
+// in CI, the tests after it found no gnome-keyring on the bus, and the one D-Bus started in its place
+// was locked (scripts/with-secret-service.sh now has the bus start an unlocked one).
+describe('a Secret Service that does not answer (gnome-keyring stopped with SIGSTOP)', () => {
+  it('times out within timeoutMs, fails fast while the call is stuck, falls back when allowed, and recovers', async () => {
+    const pid = await secretServicePid();
+    const store = new KeychainTokenStore({ account, timeoutMs: 300 });
+    const reasons: string[] = [];
+    const file = join(temp.dir, 'fallback.json');
+    const withFallback = new KeychainTokenStore({
+      account,
+      timeoutMs: 300,
+      fallback: file,
+      onFallback: (r) => reasons.push(r),
+    });
+    // The shared worker started (and the binding loaded) with time to spare: a loaded machine can
+    // take longer than 300 ms for that, and the bound under test is the keychain's answer.
+    expect(await new KeychainTokenStore({ account, timeoutMs: 30_000 }).load()).toBeNull();
+    expect(await store.load()).toBeNull(); // the worker is up and the keychain answers
+    const tokens = fakeTokens();
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const error = await store.load().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TokenStorageError);
+      expect(error).toMatchObject({ code: 'timeout' });
+      expect((error as Error).message).toMatch(/did not answer within 300 ms/);
+
+      // The stuck call is not queued behind: the next one fails at once, saying so.
+      const next = await store.save(tokens).catch((e: unknown) => e);
+      expect(next).toMatchObject({ code: 'timeout' });
+      expect((next as Error).message).toMatch(/an earlier OS keychain call has not returned/i);
+
+      await withFallback.save(tokens);
+      expect(await new TokenStorage(file).load()).toEqual(tokens);
+      expect(reasons).toHaveLength(1);
+      expect(reasons[0]).toMatch(/has not returned|did not answer/);
+      expect(reasons[0]).toContain(file);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    // Once the stuck call has returned, the keychain is used again.
+    await retryUntil(() => store.save(tokens), 15_000, 200);
+    expect(await store.load()).toEqual(tokens);
   });
 });
