@@ -542,6 +542,17 @@ describe('TokenStorage: a renewed login not yet in the file', () => {
     await expect(new TokenStorage(path).load()).resolves.toEqual(newest);
   });
 
+  it("is found when its pid is this process's own: a container's earlier run often had the same pid", async () => {
+    const path = join(dir, 'login.json');
+    await new TokenStorage(path).save(TOKENS);
+    const journal = join(dir, `.login.json.${process.pid}.0a1b2c3d4e5f.tmp`);
+    await writeRaw(journal, pendingJson(NEWER, nextLineage(TOKENS, undefined), path));
+    // Passing over it would hand out TOKENS, whose refresh token the dead run spent.
+    const loaded = await new TokenStorage(path).loadDetailed();
+    expect(loaded?.tokens).toEqual(NEWER);
+    expect(loaded?.recoveredFrom).toBe(journal);
+  });
+
   it('is ignored once the file holds another login (a new login) and after a logout; refused with the chmod to run when others can read it', async () => {
     const path = join(dir, 'login.json');
     await new TokenStorage(path).save(TOKENS);

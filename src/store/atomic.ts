@@ -26,6 +26,9 @@ export function done(path: string): void {
   writing.delete(path);
 }
 
+/** Whether this process is writing `path` now (claimed by `tempPath(…)`, not yet `done`). */
+export const beingWritten = (path: string): boolean => writing.has(path);
+
 /** `.<file>.<pid>.<random>.tmp`: the temporary files of the saves of `<file>`; group 1 is the pid. */
 export const tempName = (base: string): RegExp =>
   new RegExp(`^\\.${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(\\d+)\\.[0-9a-f]+\\.tmp$`);
@@ -57,7 +60,7 @@ export function sweepOrphans(dir: string, base: string): void {
   for (const name of names) {
     const pid = Number(pattern.exec(name)?.[1]);
     const path = join(dir, name);
-    if (!pid || (pid === process.pid ? writing.has(path) : isAlive(pid))) continue;
+    if (!pid || (pid === process.pid ? beingWritten(path) : isAlive(pid))) continue;
     try {
       unlinkSync(path);
     } catch {}

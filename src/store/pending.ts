@@ -41,7 +41,7 @@ import { errnoCode, TokenStorageError } from '../errors.js';
 import { sha256Hex } from '../node-crypto.js';
 import { fromStoredLogin, loginSecret, toStoredLogin } from '../stored-login.js';
 import type { StoredLogin } from '../types.js';
-import { done, fsyncDirectorySync, tempName, tempPath } from './atomic.js';
+import { beingWritten, done, fsyncDirectorySync, tempName, tempPath } from './atomic.js';
 
 const MAX_PENDING_BYTES = 64 * 1024;
 const MAX_LINEAGE = 32;
@@ -144,15 +144,17 @@ export async function findPending(target: string, current: StoredLogin | null): 
   return newestPending(files, target, current);
 }
 
-/** The journals beside `target` of saves by other processes (ours are saves in progress here). */
+/** The journals beside `target`, but for those this process is writing now (saves in progress here). */
 export async function journalFiles(target: string): Promise<string[]> {
   const files: string[] = [];
   const dir = dirname(target);
   const pattern = tempName(basename(target));
   for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
     const pid = Number(pattern.exec(name)?.[1]);
-    // Our own journals are saves in progress in this process; the rename follows at once.
-    if (pid && pid !== process.pid) files.push(join(dir, name));
+    const path = join(dir, name);
+    // Our pid alone does not make a journal ours: one kept after a failed rename is done with, and
+    // one left by an earlier process that had this pid (a container's runs often do) is read too.
+    if (pid && !(pid === process.pid && beingWritten(path))) files.push(path);
   }
   return files;
 }
