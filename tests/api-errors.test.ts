@@ -243,6 +243,15 @@ describe('describeApiResponse() on createOAuthFetch answers', () => {
     expect(((described?.resetsAt?.getTime() ?? 0) - Date.now()) / 1000).toBeGreaterThan(115);
   });
 
+  it('a Retry-After too far for any Date is no reset time, not an Invalid Date', async () => {
+    const response = new Response('{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}', {
+      status: 429,
+      headers: { 'retry-after': '99999999999999' },
+    });
+    const described = await describeApiResponse(response);
+    expect(described).toMatchObject({ code: 'rate_limited', resetsAt: null });
+  });
+
   it('a success, or a body already read, is handled without throwing', async () => {
     const ok = await post(oauthFetch());
     expect(await describeApiResponse(ok)).toBeNull();

@@ -86,10 +86,16 @@ function envelope(body: unknown): { type: string | null; message: string | null 
   };
 }
 
+/** A `Date` at `ms`, or null when no `Date` can hold it (a `Retry-After` of 10^14 seconds). */
+function dateAt(ms: number): Date | null {
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
 function retryAfter(headers: Headers | null): Date | null {
   const value = headers?.get('retry-after') ?? null;
   if (value === null) return null;
-  if (/^\s*\d+\s*$/.test(value)) return new Date(Date.now() + Number(value) * 1000);
+  if (/^\s*\d+\s*$/.test(value)) return dateAt(Date.now() + Number(value) * 1000);
   const date = Date.parse(value);
   return Number.isNaN(date) ? null : new Date(date);
 }
@@ -234,7 +240,7 @@ export function describeApiError(error: unknown): ApiErrorDescription | null {
   }
   if (error instanceof OAuthFlowError) {
     if (error.code !== 'rate_limited') return null;
-    const resetsAt = error.retryAfter === undefined ? null : new Date(Date.now() + error.retryAfter * 1000);
+    const resetsAt = error.retryAfter === undefined ? null : dateAt(Date.now() + error.retryAfter * 1000);
     return {
       code: 'rate_limited',
       message: 'The token endpoint is rate limiting requests (HTTP 429).',
