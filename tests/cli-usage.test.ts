@@ -4,6 +4,8 @@
  * in-process, where stdout can be a terminal.
  */
 import { readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
@@ -436,5 +438,26 @@ describe('errors explained', () => {
     expect(result.stderr).toBe(
       'Error: The API is rate limiting requests (HTTP 429). Wait until it resets; `npx anthropic-oauth usage` shows every limit.\n',
     );
+  });
+
+  it('usage: a 429 whose Retry-After no date can hold is still the rate-limit line (it was "Invalid time value")', async () => {
+    await setUp();
+    await logIn();
+    const server = createServer((_request, response) => {
+      response.writeHead(429, { 'content-type': 'application/json', 'retry-after': '99999999999999' });
+      response.end('{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const result = await runCli(['usage'], { ...env, ANTHROPIC_OAUTH_USAGE_URL: `http://127.0.0.1:${port}/usage` });
+      expect(result.code).toBe(5);
+      expect(result.stderr).toBe(
+        'Error: The API is rate limiting requests (HTTP 429). Wait until it resets; `npx anthropic-oauth usage` shows every limit.\n',
+      );
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
