@@ -13,6 +13,7 @@
 import { LONG_LIVED_SCOPE } from './constants.js';
 import { TokenStorageError } from './errors.js';
 import {
+  checkGivenTokens,
   fromStoredCredentials,
   isValidToken,
   MAX_EPOCH_SECONDS,
@@ -160,9 +161,14 @@ export function isWellFormedApiKeyLogin(login: ApiKeyLogin): boolean {
   );
 }
 
-/** The token file's JSON for a login of either kind. */
+/**
+ * The token file's JSON for a login of either kind. Tokens a store could not give back (not tokens,
+ * an expiry in milliseconds) are refused first, as `oauthTokens` are (`invalid_config`, naming the
+ * field): every store writes through here, so what it held stays as it was.
+ */
 export function toStoredLogin(login: StoredLogin): StoredCredentials | StoredApiKey {
   if (isApiKeyLogin(login)) return toStoredApiKey(login);
+  checkGivenTokens(login, 'tokens');
   const out: StoredCredentials & { account?: StoredSummary } = toStoredCredentials(login);
   if (login.summary) out.account = toStoredSummary(login.summary);
   return out;

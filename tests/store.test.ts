@@ -522,6 +522,25 @@ describe('TokenStorage: logout of a symlinked token file', () => {
   });
 });
 
+describe('TokenStorage: a login it could not give back is not written', () => {
+  it.each([
+    [
+      'an expiry in milliseconds',
+      { expiresAt: Date.now() + 3_600_000 },
+      /tokens\.expiresAt is too large for epoch seconds/,
+    ],
+    ['an access token with a line break', { accessToken: 'sk-ant-oat01-abc\nX' }, /tokens\.accessToken is not a token/],
+  ])('%s: invalid_config naming the field, and the file keeps the login it held', async (_what, change, message) => {
+    const path = join(dir, 'login.json');
+    await new TokenStorage(path).save(TOKENS);
+    const before = await fs.readFile(path, 'utf8');
+    const error = await new TokenStorage(path).save({ ...TOKENS, ...change }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'OAuthFlowError', code: 'invalid_config', message });
+    expect(await fs.readFile(path, 'utf8')).toBe(before);
+    await expect(new TokenStorage(path).load()).resolves.toEqual(TOKENS);
+  });
+});
+
 describe('TokenStorage: a renewed login not yet in the file', () => {
   /** What a process killed between writing its renewed login and renaming it leaves behind. */
   async function deadJournal(path: string, current: OAuthTokens | null, renewed: OAuthTokens): Promise<string> {
