@@ -561,6 +561,15 @@ describe('TokenStorage: a renewed login not yet in the file', () => {
     await expect(new TokenStorage(path).load()).resolves.toEqual(newest);
   });
 
+  it('is found when its writer reached the file by another path (a bind mount, a container)', async () => {
+    const path = join(dir, 'login.json');
+    await new TokenStorage(path).save(TOKENS);
+    const dead = spawnSync(process.execPath, ['-e', '']).pid;
+    const journal = join(dir, `.login.json.${dead}.0a1b2c3d4e5f.tmp`);
+    await writeRaw(journal, pendingJson(NEWER, nextLineage(TOKENS, undefined), '/mnt/host/home/.anthropic/login.json'));
+    await expect(new TokenStorage(path).load()).resolves.toEqual(NEWER);
+  });
+
   it("is found when its pid is this process's own: a container's earlier run often had the same pid", async () => {
     const path = join(dir, 'login.json');
     await new TokenStorage(path).save(TOKENS);

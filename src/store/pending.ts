@@ -78,12 +78,18 @@ export function pendingJson(tokens: StoredLogin, lineage: Lineage, target: strin
   return `${JSON.stringify({ ...toStoredLogin(tokens), lineage: { ...lineage, path: target } }, null, 2)}\n`;
 }
 
-/** A journal or rescue copy for `target` read from `file`, or `undefined` when `text` is not one. */
+/**
+ * A journal or rescue copy for `target` read from `file`, or `undefined` when `text` is not one. A
+ * rescue copy must name `target` as the path it was written for. A journal beside `target` need not:
+ * its place and name tie it to the file, whatever path its writer reached the file by (a bind mount,
+ * a container's view of the same directory), and its lineage must still hold the file's login.
+ */
 export function parsePending(text: string, target: string, file: string): Pending | undefined {
+  const beside = dirname(file) === dirname(target) && tempName(basename(target)).test(basename(file));
   try {
     const data = JSON.parse(text) as Record<string, unknown>;
     const lineage = data?.lineage as Record<string, unknown> | undefined;
-    if (!lineage || lineage.path !== target || !Number.isInteger(lineage.generation)) return undefined;
+    if (!lineage || (!beside && lineage.path !== target) || !Number.isInteger(lineage.generation)) return undefined;
     if (!Array.isArray(lineage.replaces) || !lineage.replaces.every((key) => typeof key === 'string')) return undefined;
     const tokens = fromStoredLogin(data, file);
     return {
