@@ -127,6 +127,27 @@ describe('--store redis', () => {
     expect(bad.stderr).toMatch(/^Error: ANTHROPIC_OAUTH_REDIS_ENCRYPTION_KEY must be 32 bytes/);
   });
 
+  it('a login this machine cannot decrypt: the advice, followed as written, replaces it', async () => {
+    const key = Buffer.alloc(32, 7).toString('base64');
+    const saved = { ...envA, ANTHROPIC_OAUTH_REDIS_ENCRYPTION_KEY: key };
+    expect((await loginByPaste(emu, ['--store', 'redis', '--profile', 'work'], saved)).code).toBe(0);
+    const other = { ...envB, ANTHROPIC_OAUTH_REDIS_ENCRYPTION_KEY: Buffer.alloc(32, 9).toString('base64') };
+    const refused = await runCli(['token', '--store', 'redis', '--profile', 'work'], other);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('could not be decrypted');
+    expect(refused.stderr).toContain(
+      'run `npx anthropic-oauth logout --store redis`, then `npx anthropic-oauth login --store redis` (each with the `--profile` of this key, if it has one).',
+    );
+    // As written (with the profile): login alone refuses before the browser; logout, then login, works.
+    const first = await runCli(['login', '--store', 'redis', '--profile', 'work', '--manual'], other);
+    expect(first.code).toBe(1);
+    const out = await runCli(['logout', '--store', 'redis', '--profile', 'work'], other);
+    expect(out.code).toBe(0);
+    expect(out.stderr).toMatch(/^Logged out: removed /);
+    expect((await loginByPaste(emu, ['--store', 'redis', '--profile', 'work'], other)).code).toBe(0);
+    expect((await runCli(['token', '--store', 'redis', '--profile', 'work'], other)).code).toBe(0);
+  });
+
   it('a bad configuration or a Redis that is down: one plain line saying what to do, never the password', async () => {
     const cases: Array<[CliEnv, string[], number, RegExp]> = [
       [

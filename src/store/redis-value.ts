@@ -19,7 +19,10 @@ const PREFIX = 'enc:aes-256-gcm:';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const KEY_BYTES = 32;
-const LOGIN_AGAIN = 'Run `npx anthropic-oauth login --store redis` to replace it.';
+// `login` will not write over a login it cannot read (it may be another machine's, under another
+// key): `logout` removes it first. Both take the same `--profile`, which names the key.
+const LOGIN_AGAIN =
+  'To replace it, run `npx anthropic-oauth logout --store redis`, then `npx anthropic-oauth login --store redis` (each with the `--profile` of this key, if it has one).';
 
 /** A 32-byte key from bytes, 64 hex digits, or base64/base64url of 32 bytes; a `TypeError` otherwise. */
 export function encryptionKeyFrom(value: Uint8Array | string): Buffer {

@@ -17,6 +17,9 @@ import { EXIT, type ExitCode } from '../exit.js';
 import { envTokenVariable } from './common.js';
 import type { Target } from './target.js';
 
+/** A login a store holds but cannot give back: `logout` removes it. */
+const UNREADABLE: ReadonlySet<string> = new Set(['permission_denied', 'corrupt_file', 'read_failed']);
+
 export async function logout(ctx: CliContext, target: Target): Promise<ExitCode> {
   const { store, where } = target;
   // Where a symlinked token file points, before its login is removed.
@@ -24,13 +27,14 @@ export async function logout(ctx: CliContext, target: Target): Promise<ExitCode>
   let key: string | undefined;
   const removed = await underLock(store, async () => {
     // A keychain entry has no `exists()`: reading it tells. A file may be unreadable and still there.
-    // A login that cannot be read (or a rescue copy refused for its mode) is removed all the same.
+    // A login that cannot be read (not a login, encrypted with another key, a rescue copy refused for
+    // its mode) is removed all the same: removing it is what the stores' messages say to do first.
     let refused = false;
     const login =
       store instanceof TokenStorage
         ? await store.load().catch(() => null)
         : await store.load().catch((error: unknown) => {
-            if (!(error instanceof TokenStorageError && error.code === 'permission_denied')) throw error;
+            if (!(error instanceof TokenStorageError && UNREADABLE.has(error.code))) throw error;
             refused = true;
             return null;
           });
