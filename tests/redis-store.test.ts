@@ -91,6 +91,10 @@ describe('what is stored, and where', () => {
     expect(new RedisTokenStore({ url: 'rediss://cache.internal', key: 'k' }).location).toBe(
       'rediss://cache.internal:6379/0 key k',
     );
+    // A password written where the user name goes is not shown either.
+    expect(new RedisTokenStore({ url: 'redis://s3cret-pw@127.0.0.1:1', key: 'k' }).location).toBe(
+      'redis://****@127.0.0.1:1/0 key k',
+    );
   });
 
   it('a token source on an empty key says it is not logged in there', async () => {
@@ -106,6 +110,7 @@ describe('what is stored, and where', () => {
     ['http://', 'http://127.0.0.1:6379'],
     ['a path that is not a database', 'redis://127.0.0.1:6379/zero'],
     ['a query', 'redis://127.0.0.1:6379/0?password=hunter2'],
+    ['a password with a % that is no escape', 'redis://:hun%zzter2@127.0.0.1:6379'],
   ])('refuses %s at once, without quoting it', (_what, url) => {
     expect(() => new RedisTokenStore({ url })).toThrow(/is not a Redis URL .*redis:\/\/\[user:password@\]host/);
     try {

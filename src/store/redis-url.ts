@@ -29,6 +29,13 @@ export function redisUrlProblem(value: string): string | undefined {
   if (url.hostname === '') return 'it names no host';
   if (!/^\/?(\d{1,5})?$/.test(url.pathname)) return 'its path must be a database number, like /0';
   if (url.search !== '' || url.hash !== '') return 'it must have no ?query or #fragment';
+  for (const part of [url.username, url.password]) {
+    try {
+      decodeURIComponent(part);
+    } catch {
+      return 'its user name or password has a % that is not followed by two hex digits (write % as %25)';
+    }
+  }
   return undefined;
 }
 
@@ -41,9 +48,10 @@ export function parseRedisUrl(value: string, what = 'url'): RedisUrl {
     );
   }
   const url = new URL(value);
-  // The user name stays percent-encoded: printable as it is.
+  // The user name stays percent-encoded: printable as it is. Alone, it is masked too: a password
+  // written in its place (`redis://s3cret@host`, for `redis://:s3cret@host`) must not be shown.
   const user = url.username;
-  const auth = url.password !== '' ? `${user}:****@` : user !== '' ? `${user}@` : '';
+  const auth = url.password !== '' ? `${user}:****@` : user !== '' ? '****@' : '';
   const db = url.pathname.replace(/^\//, '') || '0';
   return { url: value, shown: `${url.protocol}//${auth}${url.hostname}:${url.port || DEFAULT_PORT}/${db}` };
 }
