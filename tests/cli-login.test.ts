@@ -174,6 +174,19 @@ describe('login through the loopback listener', () => {
     expect((await cli.done).code).toBe(0);
   });
 
+  it('setup-token listens on the port given with --port too', async () => {
+    const free: Server = createServer();
+    await new Promise<void>((done) => free.listen(0, '127.0.0.1', done));
+    const address = free.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    await new Promise<void>((done) => free.close(() => done()));
+    const cli = spawnCli(['setup-token', '--no-browser', '--port', String(port)], env);
+    const url = await cli.authorizeUrl();
+    expect(redirectUriOf(url)).toBe(`http://localhost:${port}/callback`);
+    await fetch(await emu.approve(url));
+    expect((await cli.done).code).toBe(0);
+  });
+
   it('writes to --storage instead of the default file', async () => {
     const custom = `${temp.dir}/elsewhere/login.json`;
     const cli = spawnCli(['login', '--no-browser', '--storage', custom], env);

@@ -377,6 +377,7 @@ describe('usage, --help and --version', () => {
     [['login', '--json'], /^Error: Unknown option --json for `login`\./],
     [['login', '--port', 'eighty'], /^Error: --port must be a number from 1 to 65535\./],
     [['login', '--port', '70000'], /^Error: --port must be a number from 1 to 65535\./],
+    [['setup-token', '--port', 'abc'], /^Error: --port must be a number from 1 to 65535\./],
     [['login', '--timeout', '0'], /^Error: --timeout must be a positive number of seconds\./],
     [['login', '--manual', '--port', '8080'], /^Error: --port has no use with --manual/],
     [['token', '--storage'], /^Error: --storage needs a file path\./],

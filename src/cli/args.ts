@@ -271,7 +271,7 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
         ? parseEmulator(values)
         : { port: 0, plan: undefined, tokenLifetime: undefined, faults: [] },
     login: {
-      port: command === 'login' ? parsePort(values.port as string | undefined) : undefined,
+      port: command === 'login' || command === 'setup-token' ? parsePort(values.port as string | undefined) : undefined,
       browser: values['no-browser'] !== true,
       manual: values.manual === true,
       timeoutMs: parseTimeout(values.timeout as string | undefined),
