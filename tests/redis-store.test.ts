@@ -240,6 +240,22 @@ describe('hostile values in Redis: a clear error naming the key, never the value
     expect(redis.cli('DUMP', name)).toBe(before);
   });
 
+  it('a lock key of another type: lock_unavailable naming it, the key left alone', async () => {
+    const store = open({ key: uniqueKey() });
+    redis.cli('HSET', store.lockKey, 'a', 'b');
+    let ran = false;
+    const error = await rejection(
+      store.lock(async () => {
+        ran = true;
+      }),
+    );
+    expect(ran).toBe(false);
+    expect(error.code).toBe('lock_unavailable');
+    expect(error.message).toContain(`The Redis key ${store.lockKey}`);
+    expect(error.message).toContain(`\`DEL ${store.lockKey}\``);
+    expect(redis.cli('HGET', store.lockKey, 'a')).toBe('b');
+  });
+
   it('a login of 1 MiB is not read', async () => {
     const name = uniqueKey();
     redis.cli('EVAL', "redis.call('HSET', KEYS[1], 'login', string.rep('x', 1048576))", '1', name);

@@ -175,7 +175,9 @@ export class RedisTokenStore implements TokenStore {
   async lock<T>(fn: () => Promise<T>, whileWaiting?: () => Promise<T | undefined>): Promise<T> {
     const timings = { ttlMs: this.#lockTtlMs, waitMs: this.#lockWaitMs };
     for (let hold = 1; ; hold++) {
-      const got = await acquire(this.#link, this.lockKey, this.location, timings, whileWaiting);
+      const got = await acquire(this.#link, this.lockKey, this.location, timings, whileWaiting).catch((error) => {
+        throw this.#lockKeyError(error);
+      });
       if ('value' in got) return got.value;
       const { lease } = got;
       const stop = keepAlive(this.#link, this.lockKey, lease, this.#lockTtlMs);
@@ -329,6 +331,16 @@ export class RedisTokenStore implements TokenStore {
       what === 'read' ? 'corrupt_file' : 'write_failed',
       `The Redis key ${this.key} (${this.location}) holds a ${type}, not a login, so no login could be ${what} there; it was left alone. Use another key (the key option, or another --profile).`,
       { path: this.location },
+    );
+  }
+
+  /** A lock key of another type (someone else's data under `<key>:lock`): it is not ours to remove. */
+  #lockKeyError(error: unknown): unknown {
+    if (!(error instanceof RedisReplyError) || error.reply !== 'WRONGTYPE') return error;
+    return new TokenStorageError(
+      'lock_unavailable',
+      `The Redis key ${this.lockKey} (the lock of the login in ${this.location}) holds a value of another type, so the login cannot be locked; nothing was changed. Remove that key if nothing else uses it (\`DEL ${this.lockKey}\` in redis-cli), or use another key (the key option, or another --profile).`,
+      { path: this.location, cause: error },
     );
   }
 
