@@ -9,8 +9,8 @@
  *   fresh, they are used with no network call. A store that cannot be read then ends the refresh,
  *   before anything is spent.
  * - Nothing is spent that cannot be kept: a store with `prepareSave` (the file, keychain and Redis
- *   stores) proves under the lock that the save will work before the refresh token is sent. When it cannot, no token
- *   request is sent.
+ *   stores) proves under the lock that the save will work before the refresh token is sent. When it
+ *   cannot, no token request is sent.
  * - Compare and swap: rotated tokens are saved only if the store still holds the login read under
  *   the lock (the file store compares in its commit; other stores are read again just before
  *   `save`). A login saved meanwhile by a writer that ignored the lock stands, and is used. A store
@@ -27,13 +27,12 @@
  *   retried twice within that, re-reading the store before each retry. Deadlines use a monotonic
  *   clock, so a change of the system clock moves none of them; that clock and the sleep before a
  *   retry come in as a `RefreshTimer` (tests pass one that does not sleep).
- * - A save of rotated tokens that fails is reported once: the file and keychain stores keep them in a
- *   copy every reader prefers (`saved_elsewhere`, naming it), a store without one leaves them in
- *   memory, and the message never says to "try again" (that would replay a spent refresh token). The source
- *   remembers the refresh tokens it spent: a store still holding one is behind, not newer, and its
- *   token is never sent again.
+ * - A save of rotated tokens that fails is reported once: the file and keychain stores keep them in
+ *   a copy every reader prefers (`saved_elsewhere`, naming it), a store without one leaves them in
+ *   memory, and the message never says to "try again" (that would replay a spent refresh token).
+ *   The source remembers the refresh tokens it spent: a store still holding one is behind, not
+ *   newer, and its token is never sent again.
  */
-
 import { monotonicMs } from './duration.js';
 import { LOGIN_HINT, OAuthFlowError, SETUP_TOKEN_SAVE_HINT, TokenStorageError } from './errors.js';
 import { sha256Hex } from './node-crypto.js';

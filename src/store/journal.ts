@@ -8,7 +8,7 @@
  *   new files and the disk has the room: a full disk or quota fails here, when nothing is lost.
  * - Writing it is one synchronous write into that room, a truncate and an fsync: a crash or a
  *   `process.exit()` right after leaves it for `load()` to find (`pending.ts` reads journals).
- * - Dropping it removes the file; a journal that was written and must stay is simply not dropped.
+ * - Dropping it removes the file; a journal that was written and must stay is released instead.
  */
 import { closeSync, fsyncSync, ftruncateSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { done, tempPath } from './atomic.js';
@@ -65,6 +65,15 @@ export class Journal {
       closeSync(this.#fd);
     } catch {}
     this.#fd = undefined;
+  }
+
+  /**
+   * Closes the file and ends this process's claim on it (`atomic.ts`), leaving it where it is: written
+   * and kept for `load()` to find, or renamed away already. Never throws.
+   */
+  release(): void {
+    this.close();
+    done(this.path);
   }
 
   /** Removes the file: its login is where it belongs, or none came. Never throws. */

@@ -23,7 +23,7 @@ import { mkdirSync, renameSync, unlinkSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { errnoCode, LOGIN_HINT, TokenStorageError } from '../errors.js';
 import type { StoredLogin } from '../types.js';
-import { done, fsyncDirectorySync, problemOf, sweepOrphans } from './atomic.js';
+import { fsyncDirectorySync, problemOf, sweepOrphans } from './atomic.js';
 import { Journal } from './journal.js';
 import { journalFiles, newestPending, type Pending } from './pending.js';
 import type { LoadedLogin, PreparedSave, TokenStore } from './types.js';
@@ -86,8 +86,7 @@ export class RescueJournal {
       this.#journal.drop();
       return undefined;
     }
-    this.#journal.close();
-    done(this.path);
+    this.#journal.release();
     try {
       renameSync(this.path, this.#rescueFile);
     } catch {

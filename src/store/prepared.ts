@@ -21,7 +21,7 @@ import { basename, dirname } from 'node:path';
 import { errnoCode, LOGIN_HINT, TokenStorageError } from '../errors.js';
 import { fromStoredLogin } from '../stored-login.js';
 import type { StoredLogin } from '../types.js';
-import { done, fsyncDirectorySync, problemOf, sweepOrphans } from './atomic.js';
+import { fsyncDirectorySync, problemOf, sweepOrphans } from './atomic.js';
 import { Journal } from './journal.js';
 import { type Lineage, lineageKey, pendingJson, removeRescues, writeRescue } from './pending.js';
 import type { PreparedSave } from './types.js';
@@ -113,7 +113,7 @@ export class PreparedFileSave implements PreparedSave {
       if (!journal.written) journal.drop();
       throw this.#rescue(json, error, journal.written);
     } finally {
-      done(journal.path);
+      journal.release();
     }
     fsyncDirectorySync(dirname(this.#target));
     removeRescues(this.#target);
