@@ -28,19 +28,23 @@ export function mayRejectToken(status: number): boolean {
   return status === 401 || status === 403;
 }
 
+/** Whether an API error (`{ type, message }`, the `error` of an error body) says the OAuth token was revoked. */
+export function saysTokenRevoked(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { type, message } = error as { type?: unknown; message?: unknown };
+  if (type !== 'permission_error' && type !== 'authentication_error') return false;
+  return typeof message === 'string' && REVOKED.test(message) && TOKEN.test(message);
+}
+
 /** Whether an API error body says the OAuth token was revoked. */
-export function isRevocationBody(text: string): boolean {
+function isRevocationBody(text: string): boolean {
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
     return false;
   }
-  const error = typeof body === 'object' && body !== null ? (body as { error?: unknown }).error : undefined;
-  if (typeof error !== 'object' || error === null) return false;
-  const { type, message } = error as { type?: unknown; message?: unknown };
-  if (type !== 'permission_error' && type !== 'authentication_error') return false;
-  return typeof message === 'string' && REVOKED.test(message) && TOKEN.test(message);
+  return typeof body === 'object' && body !== null && saysTokenRevoked((body as { error?: unknown }).error);
 }
 
 /** Whether `response` rejects the access token its request carried: a 401, or a 403 for a revoked token. */

@@ -15,6 +15,7 @@
  *   `describeApiError` given a `Response` throws a `TypeError` saying so.
  */
 import { LOGIN_HINT, OAuthFlowError, SETUP_TOKEN_SAVE_HINT } from '../errors.js';
+import { saysTokenRevoked } from '../replay.js';
 import { parseRateLimitHeaders, type RateLimitInfo } from './rate-limit.js';
 
 export type ApiErrorCode =
@@ -170,11 +171,8 @@ function describeAnswer(answer: Answer, cause: unknown): ApiErrorDescription | n
       hint: `Sign in again to grant it: ${LOGIN_HINT}`,
     };
   }
-  // Also every answer that replay.ts takes for a revoked token (the client and the CLI refresh once
-  // on it): a `permission_error`/`authentication_error` whose message says "token" and "revoked".
-  const revokedToken =
-    (type === 'permission_error' || type === 'authentication_error') && says(/\brevoked\b/i) && says(/\btoken\b/i);
-  if (is(401, 403) && (says(/\btoken has been revoked\b/i) || revokedToken)) {
+  // Also every answer that replay.ts takes for a revoked token (the client and the CLI refresh once on it).
+  if (is(401, 403) && (says(/\btoken has been revoked\b/i) || saysTokenRevoked({ type, message }))) {
     return {
       ...base,
       code: 'token_revoked',

@@ -20,13 +20,12 @@ import { DEFAULT_API_BASE_URL } from '../../constants.js';
 import { ENV_BASE_URL } from '../../env-variables.js';
 import { LOGIN_HINT, OAuthFlowError, TokenStorageError } from '../../errors.js';
 import { resolveUserAgent } from '../../identity.js';
-import { createTokenSource } from '../../provider.js';
-import { isRevocationBody } from '../../replay.js';
+import { saysTokenRevoked } from '../../replay.js';
 import type { OAuthTokens } from '../../types.js';
 import { type CliContext, describeError, oneLine } from '../context.js';
 import { EXIT, type ExitCode } from '../exit.js';
 import { relativeTime } from './common.js';
-import type { Target } from './target.js';
+import { type Target, tokenSourceFor } from './target.js';
 
 /** The options every bare-token call of the CLI uses: the environment's base URL, a short timeout. */
 export function accountOptions(ctx: CliContext, timeoutMs = 10_000): AccountFetchOptions {
@@ -34,10 +33,12 @@ export function accountOptions(ctx: CliContext, timeoutMs = 10_000): AccountFetc
 }
 
 /** Whether an error of an account call rejects the token it carried: `replay.ts`'s rule, on the SDK error. */
-function rejectsToken(error: unknown): boolean {
+function errorRejectsToken(error: unknown): boolean {
   const { status, error: body } = error as { status?: unknown; error?: unknown };
   if (status === 401) return true;
-  return status === 403 && typeof body === 'object' && body !== null && isRevocationBody(JSON.stringify(body));
+  return (
+    status === 403 && typeof body === 'object' && body !== null && saysTokenRevoked((body as { error?: unknown }).error)
+  );
 }
 
 /** Runs `call` with the target's access token; a rejection refreshes once and retries once. */
@@ -46,18 +47,14 @@ export async function withLogin<T>(
   target: Target,
   call: (token: string, tokens: OAuthTokens) => Promise<T>,
 ): Promise<T> {
-  const source = createTokenSource(
-    target.explicit
-      ? { tokenStorage: target.store, env: ctx.env, fetch: ctx.fetch }
-      : { profile: target.profile, env: ctx.env, fetch: ctx.fetch },
-  );
+  const source = tokenSourceFor(ctx, target);
   const tokens = await source.getTokens();
   const { accessToken } = tokens;
   try {
     return await call(accessToken, tokens);
   } catch (error) {
     // A 401, or the 403 of a revoked token: the token was replaced elsewhere, or is dead.
-    if (!rejectsToken(error)) throw error;
+    if (!errorRejectsToken(error)) throw error;
     ctx.trace('the API refused the access token: refreshing once and retrying once');
     source.markRejected(accessToken);
     const fresh = await source.refreshAfterRejection(accessToken);

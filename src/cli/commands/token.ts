@@ -9,20 +9,15 @@
  * `--json` says so: `{"api_key": …, "kind": "api_key"}`.
  */
 import { TokenStorageError } from '../../errors.js';
-import { createTokenSource } from '../../provider.js';
 import { isApiKeyLogin } from '../../stored-login.js';
 import type { StoredLogin } from '../../types.js';
 import type { CliContext } from '../context.js';
 import { EXIT, type ExitCode } from '../exit.js';
 import { failExplained } from './account.js';
-import type { Target } from './target.js';
+import { type Target, tokenSourceFor } from './target.js';
 
 export async function token(ctx: CliContext, json: boolean, target: Target): Promise<ExitCode> {
-  const source = createTokenSource(
-    target.explicit
-      ? { tokenStorage: target.store, env: ctx.env, fetch: ctx.fetch }
-      : { profile: target.profile, env: ctx.env, fetch: ctx.fetch },
-  );
+  const source = tokenSourceFor(ctx, target);
   let tokens: StoredLogin;
   try {
     tokens = await source.getLogin();
