@@ -20,16 +20,29 @@ import { DEFAULT_API_BASE_URL } from '../../constants.js';
 import { ENV_BASE_URL } from '../../env-variables.js';
 import { LOGIN_HINT, OAuthFlowError, TokenStorageError } from '../../errors.js';
 import { resolveUserAgent } from '../../identity.js';
+import { createTokenSource, type TokenSource } from '../../provider.js';
 import { saysTokenRevoked } from '../../replay.js';
 import type { OAuthTokens } from '../../types.js';
 import { type CliContext, describeError, oneLine } from '../context.js';
 import { EXIT, type ExitCode } from '../exit.js';
 import { relativeTime } from './common.js';
-import { type Target, tokenSourceFor } from './target.js';
+import type { Target } from './target.js';
 
 /** The options every bare-token call of the CLI uses: the environment's base URL, a short timeout. */
 export function accountOptions(ctx: CliContext, timeoutMs = 10_000): AccountFetchOptions {
   return { env: ctx.env, timeoutMs, userAgent: resolveUserAgent(undefined, ctx.env), fetch: ctx.fetch };
+}
+
+/**
+ * The token source of `target`: its store when one was named, else its profile's file or the
+ * environment. Here, not in target.ts, so that `status` and `logout` do not load the token source.
+ */
+export function tokenSourceFor(ctx: CliContext, target: Target): TokenSource {
+  return createTokenSource(
+    target.explicit
+      ? { tokenStorage: target.store, env: ctx.env, fetch: ctx.fetch }
+      : { profile: target.profile, env: ctx.env, fetch: ctx.fetch },
+  );
 }
 
 /** Whether an error of an account call rejects the token it carried: `replay.ts`'s rule, on the SDK error. */

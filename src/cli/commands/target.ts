@@ -9,7 +9,6 @@
 import { resolve } from 'node:path';
 import { ENV_REDIS_ENCRYPTION_KEY, ENV_REDIS_URL } from '../../env-variables.js';
 import { OAuthFlowError, TokenStorageError } from '../../errors.js';
-import { createTokenSource, type TokenSource } from '../../provider.js';
 import { TokenStorage } from '../../store/file.js';
 import type { KeychainBackend } from '../../store/keychain-backend.js';
 import { profileFromEnv, tokenPathForProfile, validateProfileName } from '../../store/profiles.js';
@@ -116,13 +115,4 @@ export async function resolveTarget(ctx: CliContext, args: TargetArgs): Promise<
   }
   if (profile !== undefined) ctx.trace(`profile ${profile}: ${path}`);
   return { store: new TokenStorage(path), kind: 'file', where: path, path, explicit: false, profile, profileFlag };
-}
-
-/** The token source of `target`: its store when one was named, else its profile's file or the environment. */
-export function tokenSourceFor(ctx: CliContext, target: Target): TokenSource {
-  return createTokenSource(
-    target.explicit
-      ? { tokenStorage: target.store, env: ctx.env, fetch: ctx.fetch }
-      : { profile: target.profile, env: ctx.env, fetch: ctx.fetch },
-  );
 }

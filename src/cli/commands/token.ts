@@ -13,8 +13,8 @@ import { isApiKeyLogin } from '../../stored-login.js';
 import type { StoredLogin } from '../../types.js';
 import type { CliContext } from '../context.js';
 import { EXIT, type ExitCode } from '../exit.js';
-import { failExplained } from './account.js';
-import { type Target, tokenSourceFor } from './target.js';
+import { failExplained, tokenSourceFor } from './account.js';
+import type { Target } from './target.js';
 
 export async function token(ctx: CliContext, json: boolean, target: Target): Promise<ExitCode> {
   const source = tokenSourceFor(ctx, target);
